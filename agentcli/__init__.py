@@ -1,0 +1,3 @@
+"""agentcli: a command-line voice assistant toolkit."""
+
+__version__ = "0.1.0"

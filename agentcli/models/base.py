@@ -1,0 +1,67 @@
+"""The model interface the runtime talks to. Concrete models: Responses API, Chat Completions.
+
+Conversation items are neutral dicts in the Responses API's input shape:
+  {"type": "message", "role": "user" | "assistant" | "system", "content": "text"}
+  {"type": "function_call", "call_id": "...", "name": "...", "arguments": "{json}"}
+  {"type": "function_call_output", "call_id": "...", "output": "text"}
+Keys starting with "_" (e.g. "_agent", "_interrupted") are ours: adapters drop them before sending.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentcli.events import Usage
+
+
+@dataclass(slots=True)
+class ToolSchema:
+    name: str
+    description: str
+    parameters: dict[str, Any]  # JSON schema of the arguments object
+
+
+@dataclass(slots=True)
+class ModelRequest:
+    model: str
+    instructions: str
+    items: list[dict[str, Any]]
+    tools: list[ToolSchema] = field(default_factory=list)
+    settings: Any = None  # agentcli.spec.model.ModelSettings
+    output_schema: dict[str, Any] | None = None  # structured output (json_schema)
+
+
+@dataclass(slots=True)
+class ModelTextDelta:
+    text: str
+
+
+@dataclass(slots=True)
+class ModelToolCall:
+    call_id: str
+    name: str
+    arguments: str  # JSON text
+
+
+@dataclass(slots=True)
+class ModelCompleted:
+    usage: Usage
+    response_id: str | None = None
+
+
+ModelEvent = ModelTextDelta | ModelToolCall | ModelCompleted
+
+
+class Model(ABC):
+    """One model endpoint. `stream` yields text deltas as they arrive, each tool call once complete,
+    and ends with exactly one ModelCompleted. Failures raise agentcli.errors.ModelError with a
+    one-line message (401 names the env var to set; unreachable names the URL)."""
+
+    @abstractmethod
+    def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]: ...
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        pass
