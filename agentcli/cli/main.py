@@ -1,0 +1,69 @@
+"""The `agent` command. Sub-commands live in their own modules and import heavy things lazily:
+`agent --help` must not import openai, numpy or sounddevice."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from agentcli import __version__
+from agentcli.cli import chat_cmd, sim_cmd, spec_cmd, trace_cmd
+
+app = typer.Typer(
+    name="agent",
+    help="Run YAML-defined agents from the terminal: text chat, voice and realtime, traced locally.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"agent {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """agentcli: one YAML file describes an agent; `agent` chats, talks and traces with it."""
+
+
+app.command("chat", help=chat_cmd.HELP, no_args_is_help=False)(chat_cmd.chat)
+
+
+@app.command("devices")
+def devices(json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """List audio input and output devices (ids, default marks, sample rates)."""
+    from agentcli.cli.devices_cmd import devices as list_devices
+
+    list_devices(json_out)
+
+
+app.add_typer(spec_cmd.app, name="spec")
+app.add_typer(sim_cmd.app, name="sim")
+app.add_typer(trace_cmd.app, name="trace")
+
+
+def main() -> None:
+    from agentcli.errors import AgentCliError
+
+    try:
+        app()
+    except AgentCliError as e:
+        print(f"agent: error: {e}", file=sys.stderr)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        print("agent: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:
+        # the reader went away (e.g. `agent chat ... | head -1`): not an error of ours
+        sys.stderr.close()
+        sys.exit(0)

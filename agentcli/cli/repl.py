@@ -1,0 +1,123 @@
+"""The chat REPL: read a line, run a turn, repeat. Ctrl-C cancels the answer in flight (not the REPL);
+Ctrl-D or /exit quits. History is saved after every turn."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from typing import Any
+
+HELP_TEXT = """Commands:
+  /help    this help
+  /reset   forget the conversation so far (start over with the entry agent)
+  /agent   show which agent is answering
+  /exit    quit (also Ctrl-D)
+Ctrl-C cancels the answer in flight."""
+
+
+def _read_line(prompt: str) -> str | None:
+    try:
+        import readline  # noqa: F401 - line editing and history for input()
+    except ImportError:  # pragma: no cover - not on every platform
+        pass
+    try:
+        return input(prompt)
+    except EOFError:
+        return None
+
+
+class Repl:
+    def __init__(self, runner: Any, conversation: Any, fanout: Any, renderer: Any, store: Any,
+                 spec: Any) -> None:
+        self.runner = runner
+        self.conversation = conversation
+        self.fanout = fanout
+        self.renderer = renderer
+        self.store = store
+        self.spec = spec
+        self._turn: asyncio.Task[Any] | None = None
+        self._pending: asyncio.Future[str | None] | None = None
+
+    def _say(self, text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    def _on_sigint(self) -> None:
+        if self._turn is not None and not self._turn.done():
+            self._turn.cancel()
+        else:
+            self._say("\n(Ctrl-D or /exit to quit)")
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGINT, self._on_sigint)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - non-main thread / Windows
+            pass
+        self._say(f"agent · {self.conversation.agent} · session {self.conversation.name} · /help, Ctrl-D quits")
+        try:
+            while True:
+                line = await self._next_line(loop)
+                if line is None:
+                    self._say("")
+                    return
+                line = line.strip()
+                if not line:
+                    continue
+                if line.startswith("/"):
+                    if not self._command(line):
+                        return
+                    continue
+                await self._run_turn(line)
+        finally:
+            try:
+                loop.remove_signal_handler(signal.SIGINT)
+            except (NotImplementedError, RuntimeError):  # pragma: no cover
+                pass
+
+    async def _next_line(self, loop: asyncio.AbstractEventLoop) -> str | None:
+        # A Ctrl-C at the prompt leaves the reading thread waiting; the next line still arrives here.
+        if self._pending is None:
+            self._pending = loop.run_in_executor(None, _read_line, "› ")
+        try:
+            return await self._pending
+        finally:
+            if self._pending.done():
+                self._pending = None
+
+    def _command(self, line: str) -> bool:
+        """Handle a /command; False means quit."""
+        name = line.split()[0].lower()
+        if name in ("/exit", "/quit", "/q"):
+            return False
+        if name == "/help":
+            self._say(HELP_TEXT)
+        elif name == "/reset":
+            self.conversation.items.clear()
+            self.conversation.turns = 0
+            self.conversation.agent = self.spec.entry
+            self.store.save(self.conversation)
+            self._say("(conversation reset)")
+        elif name == "/agent":
+            self._say(f"agent: {self.conversation.agent}")
+        else:
+            self._say(f"unknown command {name}; /help lists them")
+        return True
+
+    async def _run_turn(self, text: str) -> None:
+        from agentcli.cli.chat_cmd import _one_turn
+
+        self._turn = asyncio.create_task(_one_turn(self.runner, self.conversation, text, self.fanout, self.store))
+        try:
+            await self._turn
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the REPL itself is being cancelled
+            cancelled = getattr(self.renderer, "cancelled", None)
+            if cancelled:
+                cancelled()
+            else:
+                self._say("\n[cancelled]")
+        finally:
+            self._turn = None
