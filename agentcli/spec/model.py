@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 _NAME = r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$"
 
@@ -37,7 +37,7 @@ class ToolBase(Strict):
 
 class PythonTool(ToolBase):
     python: str  # "module:function"; the spec's folder is importable
-    name: str | None = None  # default: the function's name
+    name: str | None = Field(None, pattern=_NAME)  # default: the function's name
     description: str | None = None  # default: the docstring
     timeout: float | None = Field(None, gt=0)
 
@@ -83,6 +83,30 @@ class BuiltinTool(ToolBase):
 
 ToolSpec = PythonTool | ShellTool | BuiltinTool
 
+TOOL_KINDS = ("python", "shell", "builtin")
+BUILTIN_TOOLS: tuple[str, ...] = get_args(BuiltinTool.model_fields["builtin"].annotation)
+
+
+def _tool_kind(v: Any) -> str | None:
+    # A tool is told apart by the key it has, so errors name the real problem, not every union member.
+    if isinstance(v, dict):
+        return next((k for k in TOOL_KINDS if k in v), None)
+    if isinstance(v, PythonTool | ShellTool | BuiltinTool):
+        return TOOL_KINDS[(PythonTool, ShellTool, BuiltinTool).index(type(v))]
+    return None
+
+
+ToolEntry = Annotated[
+    Annotated[PythonTool, Tag("python")]
+    | Annotated[ShellTool, Tag("shell")]
+    | Annotated[BuiltinTool, Tag("builtin")],
+    Discriminator(
+        _tool_kind,
+        custom_error_type="tool_kind",
+        custom_error_message="a tool needs one of: python, shell, builtin (or a built-in name)",
+    ),
+]
+
 
 class Guardrail(Strict):
     name: str | None = None
@@ -91,21 +115,35 @@ class Guardrail(Strict):
     python: str | None = None  # "module:function"(text) -> bool | str | None; truthy trips
     message: str | None = None  # what the user sees (input) or the replacement answer (output)
 
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"bad regex: {e}") from None
+        return v
+
+    @field_validator("python")
+    @classmethod
+    def _ref(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", v):
+            raise ValueError("must look like 'module:function'")
+        return v
+
     @model_validator(mode="after")
     def _one_kind(self) -> Guardrail:
         kinds = [k for k in ("regex", "keywords", "python") if getattr(self, k)]
         if len(kinds) != 1:
             raise ValueError("give exactly one of regex, keywords, python")
-        if self.regex:
-            try:
-                re.compile(self.regex)
-            except re.error as e:
-                raise ValueError(f"bad regex: {e}") from None
         return self
 
     @property
     def label(self) -> str:
-        return self.name or self.python or (f"regex:{self.regex}" if self.regex else f"keywords:{self.keywords}")
+        return (
+            self.name or self.python or (f"regex:{self.regex}" if self.regex else f"keywords:{self.keywords}")
+        )
 
 
 class SttSettings(Strict):
@@ -179,7 +217,7 @@ class AgentSpec(Strict):
     model: str = "gpt-4.1-mini"
     model_settings: ModelSettings = Field(default_factory=ModelSettings)
     provider: Provider = Field(default_factory=Provider)
-    tools: list[ToolSpec] = Field(default_factory=list)
+    tools: list[ToolEntry] = Field(default_factory=list)
     handoffs: list[str] = Field(default_factory=list)  # agent names in this file, or paths to spec files
     input_guardrails: list[Guardrail] = Field(default_factory=list)
     output_guardrails: list[Guardrail] = Field(default_factory=list)
@@ -206,12 +244,22 @@ class SpecFile(Strict):
 
 
 class Spec:
-    """A loaded spec: every agent reachable from the entry, by name, plus where it came from."""
+    """A loaded spec: every agent reachable from the entry, by name, plus where it came from.
 
-    def __init__(self, agents: dict[str, AgentSpec], entry: str, path: str | None):
+    After loading, every handoff of every agent is an agent *name* and `agents[name]` exists for it.
+    """
+
+    def __init__(
+        self,
+        agents: dict[str, AgentSpec],
+        entry: str,
+        path: str | None,
+        sources: dict[str, str] | None = None,
+    ):
         self.agents = agents
         self.entry = entry
         self.path = path  # None for the built-in default or stdin
+        self.sources = sources or {}  # agent name -> absolute path of the file it came from
 
     @property
     def entry_agent(self) -> AgentSpec:
@@ -222,3 +270,11 @@ class Spec:
         import os
 
         return os.path.dirname(os.path.abspath(self.path)) if self.path else os.getcwd()
+
+    def base_dir_for(self, agent: str) -> str:
+        """The folder an agent's relative paths (python tool modules, read_file root) resolve against:
+        the folder of the file that defined it, which differs from `base_dir` after a file handoff."""
+        import os
+
+        source = self.sources.get(agent)
+        return os.path.dirname(source) if source else self.base_dir
