@@ -1,0 +1,140 @@
+"""The Chat Completions adapter (POST /chat/completions, streamed), for servers without /responses."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from agentcli.events import Usage
+from agentcli.models.base import (
+    ModelCompleted,
+    ModelEvent,
+    ModelRequest,
+    ModelTextDelta,
+    ModelToolCall,
+    ToolSchema,
+)
+from agentcli.models.openai_model import OpenAIModel, clean_items, dropped, settings_value, text_of
+
+
+def to_messages(instructions: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Neutral items -> chat messages. Consecutive function calls become one assistant message's
+    tool_calls (joined to the assistant text just before them, as the API returned them)."""
+    messages: list[dict[str, Any]] = []
+    if instructions:
+        messages.append({"role": "system", "content": instructions})
+    for item in clean_items(items):
+        kind = item.get("type", "message")
+        if kind == "function_call":
+            call = {
+                "id": item["call_id"],
+                "type": "function",
+                "function": {"name": item["name"], "arguments": item.get("arguments") or "{}"},
+            }
+            last = messages[-1] if messages else None
+            if last is not None and last["role"] == "assistant":
+                last.setdefault("tool_calls", []).append(call)
+            else:
+                messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+        elif kind == "function_call_output":
+            messages.append(
+                {"role": "tool", "tool_call_id": item["call_id"], "content": text_of(item.get("output"))}
+            )
+        elif kind == "message":
+            role = item.get("role", "user")
+            messages.append({"role": role, "content": text_of(item.get("content"))})
+    return messages
+
+
+def tool_param(tool: ToolSchema) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {"name": tool.name, "description": tool.description, "parameters": tool.parameters},
+    }
+
+
+def tool_choice_param(choice: str) -> Any:
+    if choice in ("auto", "required", "none"):
+        return choice
+    return {"type": "function", "function": {"name": choice}}
+
+
+def build_params(request: ModelRequest) -> dict[str, Any]:
+    """The keyword arguments of client.chat.completions.create for this request."""
+    params: dict[str, Any] = {
+        "model": request.model,
+        "messages": to_messages(request.instructions, request.items),
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    settings = request.settings
+    if request.tools:
+        params["tools"] = [tool_param(t) for t in request.tools]
+        if (choice := settings_value(settings, "tool_choice")) is not None:
+            params["tool_choice"] = tool_choice_param(choice)
+        if (parallel := settings_value(settings, "parallel_tool_calls")) is not None:
+            params["parallel_tool_calls"] = parallel
+    if (temperature := settings_value(settings, "temperature")) is not None:
+        params["temperature"] = temperature
+    if (top_p := settings_value(settings, "top_p")) is not None:
+        params["top_p"] = top_p
+    if (max_tokens := settings_value(settings, "max_tokens")) is not None:
+        params["max_completion_tokens"] = max_tokens
+    if (effort := settings_value(settings, "reasoning_effort")) is not None:
+        params["reasoning_effort"] = effort
+    if request.output_schema is not None:
+        params["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "output", "schema": request.output_schema, "strict": False},
+        }
+    return params
+
+
+class _PendingCall:
+    __slots__ = ("id", "name", "arguments")
+
+    def __init__(self) -> None:
+        self.id = ""
+        self.name = ""
+        self.arguments = ""
+
+
+class ChatCompletionsModel(OpenAIModel):
+    async def _open(self, request: ModelRequest) -> Any:
+        return await self.client.chat.completions.create(**build_params(request))
+
+    async def _events(self, wire: Any) -> AsyncIterator[ModelEvent]:
+        calls: dict[int, _PendingCall] = {}
+        finished = False
+        usage = Usage()
+        response_id = None
+        async for chunk in wire:
+            response_id = getattr(chunk, "id", None) or response_id
+            if chunk_usage := getattr(chunk, "usage", None):
+                usage = Usage(
+                    input_tokens=int(getattr(chunk_usage, "prompt_tokens", 0) or 0),
+                    output_tokens=int(getattr(chunk_usage, "completion_tokens", 0) or 0),
+                )
+            for choice in getattr(chunk, "choices", None) or []:
+                delta = getattr(choice, "delta", None)
+                text = (getattr(delta, "content", None) or getattr(delta, "refusal", None)) if delta else None
+                if text:
+                    yield ModelTextDelta(text)
+                for part in (getattr(delta, "tool_calls", None) or []) if delta else []:
+                    pending = calls.setdefault(getattr(part, "index", None) or 0, _PendingCall())
+                    pending.id = getattr(part, "id", None) or pending.id
+                    function = getattr(part, "function", None)
+                    if function is not None:
+                        pending.name = getattr(function, "name", None) or pending.name
+                        pending.arguments += getattr(function, "arguments", None) or ""
+                if getattr(choice, "finish_reason", None):
+                    finished = True
+        if not finished:
+            raise dropped(self.url)
+        for index in sorted(calls):
+            pending = calls[index]
+            # Some local servers send no call ids; the history needs one to pair call and output.
+            call_id = pending.id or f"call_{uuid.uuid4().hex[:24]}"
+            yield ModelToolCall(call_id, pending.name, pending.arguments or "{}")
+        yield ModelCompleted(usage=usage, response_id=response_id)

@@ -1,0 +1,87 @@
+"""What the Responses and Chat Completions adapters share: the client, error mapping, item cleanup."""
+
+from __future__ import annotations
+
+import contextlib
+from abc import abstractmethod
+from collections.abc import AsyncIterator
+from typing import Any
+
+from agentcli.errors import ModelError
+from agentcli.models.base import Model, ModelEvent, ModelRequest
+from agentcli.models.client import model_error
+
+
+def clean_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Items without our private "_" keys, which the APIs would reject."""
+    return [{k: v for k, v in item.items() if not k.startswith("_")} for item in items]
+
+
+def text_of(content: Any) -> str:
+    """A message's content as plain text (a string, or a list of text parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return "" if content is None else str(content)
+
+
+def settings_value(settings: Any, name: str) -> Any:
+    return getattr(settings, name, None) if settings is not None else None
+
+
+def dropped(url: str) -> ModelError:
+    return ModelError(f"the connection to {url} dropped mid-answer")
+
+
+class OpenAIModel(Model):
+    """A streaming model over an openai.AsyncOpenAI client. Subclasses build the request and turn
+    the wire events into ModelEvents; this class maps every failure to a one-line ModelError."""
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        url: str,
+        api_key_env: str = "OPENAI_API_KEY",
+        api_key: str | None = None,
+        model: str | None = None,
+    ):
+        self.client = client
+        self.url = url
+        self.api_key_env = api_key_env
+        self._api_key = api_key  # only to scrub it from error text
+        self.model_name = model
+
+    def _error(self, err: BaseException, mid_stream: bool) -> ModelError:
+        return model_error(
+            err, url=self.url, api_key_env=self.api_key_env, api_key=self._api_key, mid_stream=mid_stream
+        )
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        if self.model_name and not request.model:
+            request.model = self.model_name
+        try:
+            wire = await self._open(request)
+        except ModelError:
+            raise
+        except Exception as e:
+            raise self._error(e, mid_stream=False) from None
+        try:
+            async for event in self._events(wire):
+                yield event
+        except ModelError:
+            raise
+        except Exception as e:
+            raise self._error(e, mid_stream=True) from None
+        finally:
+            with contextlib.suppress(Exception):
+                await wire.close()
+
+    @abstractmethod
+    async def _open(self, request: ModelRequest) -> Any:
+        """Send the request; return the SDK's AsyncStream."""
+
+    @abstractmethod
+    def _events(self, wire: Any) -> AsyncIterator[ModelEvent]:
+        """The stream's events as ModelEvents; raise ModelError when it ends without completing."""

@@ -1,0 +1,123 @@
+"""The Responses API adapter (POST /responses, streamed)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from agentcli.errors import ModelError
+from agentcli.events import Usage
+from agentcli.models.base import (
+    ModelCompleted,
+    ModelEvent,
+    ModelRequest,
+    ModelTextDelta,
+    ModelToolCall,
+    ToolSchema,
+)
+from agentcli.models.openai_model import OpenAIModel, clean_items, dropped, settings_value
+
+
+def tool_param(tool: ToolSchema) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "name": tool.name,
+        "description": tool.description,
+        "parameters": tool.parameters,
+        "strict": False,
+    }
+
+
+def tool_choice_param(choice: str) -> Any:
+    if choice in ("auto", "required", "none"):
+        return choice
+    return {"type": "function", "name": choice}
+
+
+def build_params(request: ModelRequest) -> dict[str, Any]:
+    """The keyword arguments of client.responses.create for this request."""
+    params: dict[str, Any] = {
+        "model": request.model,
+        "input": clean_items(request.items),
+        "stream": True,
+        "store": False,  # we send the whole history each time; nothing needs keeping server-side
+    }
+    if request.instructions:
+        params["instructions"] = request.instructions
+    settings = request.settings
+    if request.tools:
+        params["tools"] = [tool_param(t) for t in request.tools]
+        if (choice := settings_value(settings, "tool_choice")) is not None:
+            params["tool_choice"] = tool_choice_param(choice)
+        if (parallel := settings_value(settings, "parallel_tool_calls")) is not None:
+            params["parallel_tool_calls"] = parallel
+    if (temperature := settings_value(settings, "temperature")) is not None:
+        params["temperature"] = temperature
+    if (top_p := settings_value(settings, "top_p")) is not None:
+        params["top_p"] = top_p
+    if (max_tokens := settings_value(settings, "max_tokens")) is not None:
+        params["max_output_tokens"] = max_tokens
+    if (effort := settings_value(settings, "reasoning_effort")) is not None:
+        params["reasoning"] = {"effort": effort}
+    if request.output_schema is not None:
+        params["text"] = {
+            "format": {
+                "type": "json_schema",
+                "name": "output",
+                "schema": request.output_schema,
+                "strict": False,
+            }
+        }
+    return params
+
+
+def usage_of(response: Any) -> Usage:
+    usage = getattr(response, "usage", None)
+    return Usage(
+        input_tokens=int(getattr(usage, "input_tokens", 0) or 0),
+        output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
+    )
+
+
+class ResponsesModel(OpenAIModel):
+    async def _open(self, request: ModelRequest) -> Any:
+        return await self.client.responses.create(**build_params(request))
+
+    async def _events(self, wire: Any) -> AsyncIterator[ModelEvent]:
+        seen_calls: set[str] = set()
+        got_text = False
+        async for event in wire:
+            kind = getattr(event, "type", "")
+            if kind == "response.output_text.delta":
+                if event.delta:
+                    got_text = True
+                    yield ModelTextDelta(event.delta)
+            elif kind == "response.output_item.done":
+                item = event.item
+                if getattr(item, "type", "") == "function_call" and item.call_id not in seen_calls:
+                    seen_calls.add(item.call_id)
+                    yield ModelToolCall(item.call_id, item.name, item.arguments or "{}")
+            elif kind in ("response.completed", "response.incomplete"):
+                response = event.response
+                # Servers that skip the per-item events still list everything in the final response.
+                for item in getattr(response, "output", None) or []:
+                    item_type = getattr(item, "type", "")
+                    if item_type == "function_call" and item.call_id not in seen_calls:
+                        seen_calls.add(item.call_id)
+                        yield ModelToolCall(item.call_id, item.name, item.arguments or "{}")
+                    elif item_type == "message" and not got_text:
+                        text = "".join(
+                            getattr(p, "text", "") or "" for p in getattr(item, "content", []) or []
+                        )
+                        if text:
+                            yield ModelTextDelta(text)
+                yield ModelCompleted(usage=usage_of(response), response_id=getattr(response, "id", None))
+                return
+            elif kind == "response.failed":
+                error = getattr(event.response, "error", None)
+                message = getattr(error, "message", None) or "the response failed"
+                raise ModelError(f"{self.url} failed the response: {' '.join(str(message).split())}")
+            elif kind == "error":
+                message = getattr(event, "message", None) or "error event in the stream"
+                raise ModelError(f"{self.url} failed mid-answer: {' '.join(str(message).split())}")
+        raise dropped(self.url)

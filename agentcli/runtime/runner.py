@@ -1,0 +1,286 @@
+"""The agent loop: one user input -> model calls, tools, handoffs, guardrails -> one final answer.
+
+run_turn is an async generator of events (agentcli/events.py). It never raises AgentCliError: a
+failure ends the turn with ErrorEvent + AgentFinished(status="error") + TurnDone(status="error").
+The conversation is only changed when the turn succeeds, so after an error or a cancellation it is
+exactly what it was before (no dangling function_call, and the user can simply retry).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentcli.errors import AgentCliError, MaxTurnsExceeded, ModelError
+from agentcli.events import (
+    AgentFinished,
+    AgentStarted,
+    ErrorEvent,
+    Event,
+    GenerationDone,
+    GenerationStarted,
+    Handoff,
+    Notice,
+    TextDelta,
+    TurnDone,
+    TurnStarted,
+    Usage,
+)
+from agentcli.models.base import Model, ModelCompleted, ModelRequest, ModelTextDelta, ModelToolCall
+from agentcli.runtime.conversation import Conversation
+from agentcli.runtime.guardrails import Guardrails, Verdict, build_guardrails, run_checks
+from agentcli.runtime.schema_check import validate
+from agentcli.runtime.tool_calls import run_tool_calls, serialized
+from agentcli.runtime.tools import ToolResult, Toolset, build_tools
+from agentcli.spec.model import AgentSpec, Spec
+
+Approver = Callable[[str, str], Awaitable[bool]]
+DEFAULT_MAX_TURNS = 10
+
+
+@dataclass
+class RunConfig:
+    max_turns: int | None = None  # model calls per user turn: this (--max-turns), else the agent's, else 10
+    approver: Approver | None = None
+    model: str | None = None  # --model override, for every agent
+    base_url: str | None = None  # e.g. the simulator's URL
+    api_key: str | None = None
+    model_factory: Callable[[AgentSpec], Model] | None = None  # tests may inject one
+
+
+class TurnFailed(AgentCliError):
+    """The final answer broke the agent's output_type."""
+
+
+@dataclass
+class _Generation:
+    text: str
+    calls: list[ModelToolCall]
+    usage: Usage
+
+
+class Runner:
+    def __init__(self, spec: Spec, config: RunConfig | None = None):
+        """Builds every agent's tools and guardrails now, so a bad import fails here (ToolError)."""
+        self.spec = spec
+        self.config = config or RunConfig()
+        self._toolsets: dict[str, Toolset] = {key: build_tools(spec, a) for key, a in spec.agents.items()}
+        self._guardrails: dict[str, Guardrails] = {
+            key: build_guardrails(a, spec.base_dir) for key, a in spec.agents.items()
+        }
+        self._models: dict[str, Model] = {}
+        self._approver = serialized(self.config.approver)
+
+    def new_conversation(self, name: str | None = None) -> Conversation:
+        return Conversation(items=[], agent=self.spec.entry, name=name)
+
+    def model_name(self, agent: AgentSpec) -> str:
+        return self.config.model or agent.model
+
+    def max_turns(self, agent: AgentSpec) -> int:
+        return self.config.max_turns or agent.max_turns or DEFAULT_MAX_TURNS
+
+    def _model(self, key: str) -> Model:
+        """Built on first use, so a missing API key surfaces as this turn's error event."""
+        if key not in self._models:
+            agent = self.spec.agents[key]
+            if self.config.model_factory is not None:
+                self._models[key] = self.config.model_factory(agent)
+            else:
+                from agentcli.models.factory import make_model
+
+                self._models[key] = make_model(
+                    agent, model=self.config.model, base_url=self.config.base_url, api_key=self.config.api_key
+                )
+        return self._models[key]
+
+    async def aclose(self) -> None:
+        for model in self._models.values():
+            await model.aclose()
+        self._models.clear()
+
+    async def run_turn(self, conversation: Conversation, user_input: str) -> AsyncIterator[Event]:
+        start_key = conversation.agent
+        key = start_key if start_key in self.spec.agents else self.spec.entry
+        agent = self.spec.agents[key]
+        turn = conversation.turns + 1
+        if start_key and start_key != key:
+            yield Notice(
+                message=f"agent {start_key!r} is not in this spec; using {agent.name}", level="warning"
+            )
+        yield TurnStarted(turn=turn, input=user_input, agent=agent.name)
+
+        verdicts: list[Verdict] = []
+        async for event in run_checks(self._guardrails[key].input, user_input, agent.name, verdicts):
+            yield event
+        if verdicts:
+            yield TurnDone(turn=turn, agent=agent.name, status="guardrail", error=verdicts[0].message)
+            return
+
+        new_items: list[dict[str, Any]] = [{"type": "message", "role": "user", "content": user_input}]
+        usage = Usage()
+        max_turns = self.max_turns(agent)
+        committed = False
+        try:
+            yield AgentStarted(agent=agent.name)
+            calls_made = 0
+            while True:
+                if calls_made >= max_turns:
+                    raise MaxTurnsExceeded(max_turns)
+                calls_made += 1
+                generation = _Generation("", [], Usage())
+                async for event in self._generate(key, conversation.items + new_items, generation):
+                    yield event
+                usage.add(generation.usage)
+                if not generation.calls:
+                    break
+                if generation.text:  # text said before the calls stays in the history, in order
+                    new_items.append(_assistant(generation.text, agent.name))
+                new_items += [_function_call(c) for c in generation.calls]
+
+                handoff_to: str | None = None
+                toolset = self._toolsets[key]
+                ordinary: list[ModelToolCall] = []
+                outputs: dict[str, str] = {}
+                for call in generation.calls:
+                    target = toolset.handoff_target(call.name)
+                    if target is None:
+                        ordinary.append(call)
+                    elif handoff_to is None:
+                        handoff_to = target
+                        outputs[call.call_id] = f"Transferred to {self.spec.agents[target].name}."
+                    else:
+                        outputs[call.call_id] = "error: only one handoff per answer; this one was ignored"
+                results: dict[str, ToolResult] = {}
+                async for event in run_tool_calls(ordinary, toolset, agent.name, self._approver, results):
+                    yield event
+                outputs.update({cid: r.output for cid, r in results.items()})
+                new_items += [_function_output(c.call_id, outputs[c.call_id]) for c in generation.calls]
+
+                if handoff_to is not None:
+                    new_agent = self.spec.agents[handoff_to]
+                    yield Handoff(from_agent=agent.name, to_agent=new_agent.name)
+                    yield AgentFinished(agent=agent.name)
+                    key, agent = handoff_to, new_agent
+                    yield AgentStarted(agent=agent.name)
+
+            answer, output = await self._finish(key, agent, generation.text)
+            for event in answer.events:
+                yield event
+            new_items.append(_assistant(answer.text, agent.name))
+            conversation.items = conversation.items + new_items
+            conversation.agent = key
+            conversation.turns += 1
+            committed = True
+            yield AgentFinished(agent=agent.name)
+            yield TurnDone(turn=turn, agent=agent.name, output=output, usage=usage)
+        except Exception as e:
+            if committed:
+                raise
+            message, kind = _describe(e)
+            yield ErrorEvent(message=message, kind=kind)
+            yield AgentFinished(agent=agent.name, status="error", error=message)
+            yield TurnDone(turn=turn, agent=agent.name, usage=usage, status="error", error=message)
+
+    async def _generate(
+        self, key: str, items: list[dict[str, Any]], out: _Generation
+    ) -> AsyncIterator[Event]:
+        """One model call: GenerationStarted, TextDelta*, GenerationDone. Fills `out`."""
+        agent = self.spec.agents[key]
+        model_name = self.model_name(agent)
+        started = time.perf_counter()
+        ttft_ms: float | None = None
+        parts: list[str] = []
+        yield GenerationStarted(agent=agent.name, model=model_name)
+        try:
+            model = self._model(key)
+            request = ModelRequest(
+                model=model_name,
+                instructions=agent.instructions,
+                items=items,
+                tools=self._toolsets[key].schemas(),
+                settings=agent.model_settings,
+                output_schema=agent.output_type,
+            )
+            async for event in model.stream(request):
+                if isinstance(event, ModelTextDelta | ModelToolCall) and ttft_ms is None:
+                    ttft_ms = (time.perf_counter() - started) * 1000
+                if isinstance(event, ModelTextDelta):
+                    parts.append(event.text)
+                    yield TextDelta(agent=agent.name, delta=event.text)
+                elif isinstance(event, ModelToolCall):
+                    out.calls.append(event)
+                elif isinstance(event, ModelCompleted):
+                    out.usage = event.usage
+        except Exception as e:
+            message, _ = _describe(e)
+            yield GenerationDone(
+                agent=agent.name,
+                model=model_name,
+                usage=out.usage,
+                ttft_ms=ttft_ms,
+                output="".join(parts),
+                status="error",
+                error=message,
+            )
+            raise
+        out.text = "".join(parts)
+        yield GenerationDone(
+            agent=agent.name, model=model_name, usage=out.usage, ttft_ms=ttft_ms, output=out.text
+        )
+
+    async def _finish(self, key: str, agent: AgentSpec, text: str) -> tuple[_Answer, Any]:
+        """Output guardrails, then output_type parsing and validation. Returns (answer, output)."""
+        answer = _Answer(text)
+        verdicts: list[Verdict] = []
+        async for event in run_checks(self._guardrails[key].output, text, agent.name, verdicts):
+            answer.events.append(event)
+        if verdicts:
+            answer.text = verdicts[0].message or ""
+            return answer, answer.text
+        if agent.output_type is None:
+            return answer, text
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise TurnFailed(
+                f"the answer is not JSON as output_type requires: {e.msg} at char {e.pos}"
+            ) from None
+        problems = validate(parsed, agent.output_type)
+        if problems:
+            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+            raise TurnFailed("the answer does not match output_type: " + "; ".join(problems[:3]) + more)
+        return answer, parsed
+
+
+@dataclass
+class _Answer:
+    text: str
+    events: list[Event] = field(default_factory=list)  # the output guardrail checks
+
+
+def _assistant(text: str, agent: str) -> dict[str, Any]:
+    return {"type": "message", "role": "assistant", "content": text, "_agent": agent}
+
+
+def _function_call(call: ModelToolCall) -> dict[str, Any]:
+    return {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments}
+
+
+def _function_output(call_id: str, output: str) -> dict[str, Any]:
+    return {"type": "function_call_output", "call_id": call_id, "output": output}
+
+
+def _describe(err: BaseException) -> tuple[str, str]:
+    """(one-line message, ErrorEvent kind) for a failure that ends the turn."""
+    if isinstance(err, ModelError):
+        kind = "model"
+    elif isinstance(err, AgentCliError):
+        kind = "runtime"
+    else:
+        kind = "runtime"
+        return " ".join(f"unexpected error: {type(err).__name__}: {err}".split()), kind
+    return " ".join(str(err).split()) or type(err).__name__, kind

@@ -1,0 +1,140 @@
+"""Named conversations in SQLite, safe with several `agent` processes at once.
+
+WAL mode lets readers and one writer work together; busy_timeout makes a writer wait for another's
+transaction instead of failing with "database is locked". Each operation opens its own short
+connection, so nothing is held between turns. The file is private (0600): it holds the chat.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import NamedTuple
+
+from agentcli.errors import AgentCliError
+from agentcli.paths import agent_home
+from agentcli.runtime.conversation import Conversation, auto_session_name
+
+BUSY_TIMEOUT_MS = 30_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    name    TEXT PRIMARY KEY,
+    id      TEXT NOT NULL,
+    agent   TEXT NOT NULL,
+    turns   INTEGER NOT NULL,
+    items   TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    seq     INTEGER NOT NULL
+)
+"""
+
+
+class SessionInfo(NamedTuple):
+    name: str
+    updated: datetime
+    turns: int
+
+
+class SessionStore:
+    def __init__(self, path: Path | None = None):
+        self.path = Path(path) if path is not None else agent_home() / "sessions.db"
+        self._ready = False
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        if not self._ready:
+            self._init()
+        conn = self._open()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            # isolation_level=None: we issue BEGIN ourselves, so a write takes its lock up front.
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        except sqlite3.Error as e:
+            raise AgentCliError(f"cannot open the session store {self.path}: {e}") from None
+        return conn
+
+    def _init(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Create the file private before SQLite does; SQLite gives -wal/-shm the same mode.
+        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.chmod(self.path, 0o600)
+        conn = self._open()
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(_SCHEMA)
+        except sqlite3.Error as e:
+            raise AgentCliError(f"the session store {self.path} is not usable: {e}") from None
+        finally:
+            conn.close()
+        self._ready = True
+
+    def save(self, conv: Conversation) -> str:
+        """Insert or replace the conversation under its name (given an auto name if it has none)."""
+        if not conv.name:
+            conv.name = auto_session_name()
+        items = json.dumps(conv.items, ensure_ascii=False, default=str)
+        stamp = time.time()
+        with self._connect() as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(
+                    """INSERT INTO sessions (name, id, agent, turns, items, created, updated, seq)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM sessions))
+                       ON CONFLICT(name) DO UPDATE SET
+                         id = excluded.id, agent = excluded.agent, turns = excluded.turns,
+                         items = excluded.items, updated = excluded.updated, seq = excluded.seq""",
+                    (conv.name, conv.id, conv.agent, conv.turns, items, stamp, stamp),
+                )
+                conn.execute("COMMIT")
+            except sqlite3.Error as e:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise AgentCliError(f"cannot save session {conv.name}: {e}") from None
+        return conv.name
+
+    def load(self, name: str) -> Conversation | None:
+        return self._one("SELECT name, id, agent, turns, items FROM sessions WHERE name = ?", (name,))
+
+    def latest(self) -> Conversation | None:
+        """The most recently saved conversation."""
+        return self._one("SELECT name, id, agent, turns, items FROM sessions ORDER BY seq DESC LIMIT 1", ())
+
+    def list(self) -> list[SessionInfo]:
+        """(name, updated, turns) of every conversation, most recent first."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT name, updated, turns FROM sessions ORDER BY seq DESC").fetchall()
+        return [SessionInfo(n, datetime.fromtimestamp(u).astimezone(), t) for n, u, t in rows]
+
+    def delete(self, name: str) -> bool:
+        with self._connect() as conn:
+            cur = conn.execute("DELETE FROM sessions WHERE name = ?", (name,))
+        return cur.rowcount > 0
+
+    def _one(self, sql: str, args: tuple[str, ...]) -> Conversation | None:
+        with self._connect() as conn:
+            row = conn.execute(sql, args).fetchone()
+        if row is None:
+            return None
+        name, conv_id, agent, turns, items = row
+        try:
+            parsed = json.loads(items)
+        except json.JSONDecodeError:
+            raise AgentCliError(f"session {name} is damaged (its history is not JSON)") from None
+        return Conversation(items=parsed, agent=agent, name=name, id=conv_id, turns=turns)

@@ -1,0 +1,198 @@
+"""`shell:` tools: an argv list run WITHOUT a shell.
+
+Each "{param}" placeholder is replaced inside the one argv item it appears in, in a single pass, so a
+model-supplied value is always part of exactly one argument: `"; rm -rf ~"`, `$(...)`, backticks and
+newlines arrive as literal text. A value starting with "-" is allowed and still one argument; a
+command that treats such an argument as an option should put "--" before the placeholder.
+"{{" and "}}" are literal braces. Other `{name}` placeholders must name a declared param.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+from pathlib import Path
+from typing import Any
+
+from agentcli.errors import ToolError
+from agentcli.runtime.tools.base import Tool, ToolFailed
+from agentcli.spec.model import ShellParam, ShellToolSpec
+
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{(\w+)\}")
+_JSON_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
+_READ_CHUNK = 65536
+
+
+def placeholders(item: str) -> list[str]:
+    return [m.group(1) for m in _PLACEHOLDER.finditer(item) if m.group(1)]
+
+
+def substitute(item: str, values: dict[str, str]) -> str:
+    """One argv item with its placeholders filled; the result is never re-scanned."""
+
+    def repl(m: re.Match[str]) -> str:
+        if m.group(0) == "{{":
+            return "{"
+        if m.group(0) == "}}":
+            return "}"
+        return values[m.group(1)]
+
+    return _PLACEHOLDER.sub(repl, item)
+
+
+def coerce(name: str, value: Any, param: ShellParam) -> str:
+    """A model-supplied value checked against the param's declared type, as argv text."""
+    kind = param.type
+    if kind == "boolean":
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            value = value.lower() == "true"
+        if not isinstance(value, bool):
+            raise ToolFailed(f"{name} must be a boolean")
+        text = "true" if value else "false"
+    elif kind == "integer":
+        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+            value = int(value)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ToolFailed(f"{name} must be an integer")
+        text = str(value)
+    elif kind == "number":
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise ToolFailed(f"{name} must be a number") from None
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ToolFailed(f"{name} must be a number")
+        text = str(value)
+    else:
+        if not isinstance(value, str):
+            raise ToolFailed(f"{name} must be a string")
+        text = value
+    if param.enum is not None and value not in param.enum:
+        raise ToolFailed(f"{name} must be one of {param.enum}")
+    if "\x00" in text:
+        raise ToolFailed(f"{name} contains a NUL byte")
+    return text
+
+
+class ShellCommandTool(Tool):
+    def __init__(self, spec: ShellToolSpec, base_dir: str, *, approve: bool = False):
+        self.spec = spec
+        self.name = spec.name
+        self.description = spec.description or f"Run {spec.command[0]}."
+        self.approve = approve
+        self.timeout = None  # enforced in run(), which also kills the process group
+        self.cwd = str(Path(base_dir, spec.cwd)) if spec.cwd else None
+        for item in spec.command:
+            for ref in placeholders(item):
+                if ref not in spec.params:
+                    raise ToolError(f"shell tool {spec.name}: command uses {{{ref}}} but params has no {ref}")
+        self.parameters = self._schema()
+
+    def _schema(self) -> dict[str, Any]:
+        properties: dict[str, Any] = {}
+        required = []
+        for name, param in self.spec.params.items():
+            prop: dict[str, Any] = {"type": _JSON_TYPES[param.type]}
+            if param.description:
+                prop["description"] = param.description
+            if param.enum is not None:
+                prop["enum"] = param.enum
+            if param.default is None:
+                required.append(name)
+            else:
+                prop["default"] = param.default
+            properties[name] = prop
+        return {
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            "additionalProperties": False,
+        }
+
+    def argv(self, arguments: dict[str, Any]) -> list[str]:
+        """The argv to run, or ToolFailed naming the bad or missing param."""
+        unknown = sorted(set(arguments) - set(self.spec.params))
+        if unknown:
+            raise ToolFailed(f"unknown parameter(s): {', '.join(unknown)}")
+        values: dict[str, str] = {}
+        for name, param in self.spec.params.items():
+            if name in arguments and arguments[name] is not None:
+                values[name] = coerce(name, arguments[name], param)
+            elif param.default is not None:
+                values[name] = coerce(name, param.default, param)
+            else:
+                raise ToolFailed(f"missing required parameter: {name}")
+        return [substitute(item, values) for item in self.spec.command]
+
+    async def run(self, arguments: dict[str, Any]) -> str:
+        argv = self.argv(arguments)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                cwd=self.cwd,
+                start_new_session=True,  # its own process group, so a timeout kills the whole tree
+            )
+        except FileNotFoundError:
+            raise ToolFailed(f"command not found: {argv[0]}") from None
+        except (PermissionError, NotADirectoryError, OSError) as e:
+            raise ToolFailed(f"cannot run {argv[0]}: {e.strerror or e}") from None
+
+        assert proc.stdout is not None
+        reader = asyncio.ensure_future(read_capped(proc.stdout, self.spec.max_output_bytes))
+        try:
+            await asyncio.wait_for(proc.wait(), self.spec.timeout)
+        except TimeoutError:
+            _kill_group(proc.pid)
+            await _settle(proc, reader)
+            raise ToolFailed(f"{self.name} timed out after {self.spec.timeout:g}s") from None
+        except BaseException:  # cancelled: leave no process behind
+            _kill_group(proc.pid)
+            await _settle(proc, reader)
+            raise
+        try:
+            data, truncated = await asyncio.wait_for(reader, 1.0)
+        except TimeoutError:  # a backgrounded grandchild still holds the pipe open
+            _kill_group(proc.pid)
+            reader.cancel()
+            data, truncated = b"", False
+        output = data.decode("utf-8", errors="replace")
+        if truncated:
+            output += f"\n[output truncated at {self.spec.max_output_bytes} bytes]"
+        if proc.returncode:
+            output += f"\n[exit code {proc.returncode}]"
+        return output
+
+
+async def read_capped(stream: asyncio.StreamReader, cap: int) -> tuple[bytes, bool]:
+    """Up to `cap` bytes of the stream; the rest is read and dropped so the writer never blocks."""
+    kept = bytearray()
+    truncated = False
+    while chunk := await stream.read(_READ_CHUNK):
+        room = cap - len(kept)
+        if len(chunk) > room:
+            truncated = True
+        if room > 0:
+            kept += chunk[:room]
+    return bytes(kept), truncated
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+async def _settle(proc: asyncio.subprocess.Process, reader: asyncio.Future[Any]) -> None:
+    with contextlib.suppress(BaseException):
+        await asyncio.wait_for(proc.wait(), 2.0)
+    reader.cancel()
+    with contextlib.suppress(BaseException):
+        await reader
