@@ -29,7 +29,7 @@ def _check(file: str) -> tuple[list[str], list[str]]:
 
 @app.command()
 def validate(
-    files: list[str] = typer.Argument(..., metavar="FILE...", help="Spec files to check ('-' reads stdin)."),
+    files: list[str] = typer.Argument(..., metavar="FILE", help="Spec files to check ('-' reads stdin)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of {file, ok, agents, problems}."),
 ) -> None:
     """Check spec files; every problem is printed as path:line:col: field: message. Exit 2 if any is bad."""
@@ -60,7 +60,7 @@ def schema() -> None:
 
 @app.command()
 def new(
-    name: str = typer.Argument(..., help="The agent's name."),
+    name: str = typer.Argument(..., metavar="NAME", help="The agent's name."),
     output: str | None = typer.Option(None, "-o", "--output", metavar="FILE", help="Write here, not stdout."),
     force: bool = typer.Option(False, "--force", help="Overwrite FILE if it exists."),
 ) -> None:

@@ -19,7 +19,7 @@ from agentcli.spec.defaults import default_spec, starter_spec
 from agentcli.spec.interpolate import interpolate
 from agentcli.spec.messages import humanize, resolve_loc
 from agentcli.spec.model import AgentSpec, Spec, SpecFile
-from agentcli.spec.positions import Loc, Positions, parse_yaml, problem
+from agentcli.spec.positions import Loc, Pos, Positions, parse_yaml, problem
 from agentcli.spec.schema import spec_json_schema
 
 __all__ = ["default_spec", "load_spec", "resolve_spec", "spec_json_schema", "starter_spec", "is_spec_path"]
@@ -62,28 +62,45 @@ class _Loader:
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = env
-        self.problems: list[str] = []
+        self._found: list[tuple[int, Pos, int, str]] = []  # (file order, position, seq, line)
+        self._file_order: dict[str, int] = {}
         self.files: dict[str, _File | None] = {}  # real path -> file (None: broken or being loaded)
         self.agents: dict[str, AgentSpec] = {}
         self.defined_in: dict[str, str] = {}  # agent name -> display path of its file
         self.sources: dict[str, str] = {}  # agent name -> absolute path of its file
 
+    @property
+    def problems(self) -> list[str]:
+        """Every problem line: files in the order met, each file's problems in line order."""
+        return [line for *_, line in sorted(self._found)]
+
+    def note(self, display: str, pos: Pos, line: str) -> None:
+        order = self._file_order.setdefault(display, len(self._file_order))
+        self._found.append((order, pos, len(self._found), line))
+
     def add(self, display: str, positions: Positions, loc: Loc, message: str, *, key: bool = False) -> None:
-        self.problems.append(problem(display, positions.at(loc, key=key), loc, message))
+        pos = positions.at(loc, key=key)
+        self.note(display, pos, problem(display, pos, loc, message))
 
     def load(self, display: str, text: str, source: str | None, base_dir: str) -> _File | None:
         try:
             data, positions, duplicates = parse_yaml(text, display)
         except SpecError as e:
-            self.problems += e.problems
+            for line in e.problems:
+                self.note(display, (0, 0), line)
             return None
-        self.problems += duplicates
+        for pos, loc, msg in duplicates:
+            self.note(display, pos, problem(display, pos, loc, msg))
         if data is None:
-            self.problems.append(f"{display}:1:1: the spec is empty (expected an agent, or `agents: [...]`)")
+            self.note(
+                display, (1, 1), f"{display}:1:1: the spec is empty (expected an agent, or `agents: [...]`)"
+            )
             return None
         if not isinstance(data, dict):
-            self.problems.append(
-                f"{display}:1:1: a spec must be a mapping: an agent's keys, or `agents: [...]`"
+            self.note(
+                display,
+                (1, 1),
+                f"{display}:1:1: a spec must be a mapping: an agent's keys, or `agents: [...]`",
             )
             return None
         agents = self._validate(display, data, positions)
@@ -105,9 +122,8 @@ class _Loader:
 
     def _validate(self, display: str, data: dict[str, Any], positions: Positions) -> list[AgentAt] | None:
         interp = interpolate(data, self.env)
-        found = [
-            (positions.at(loc), problem(display, positions.at(loc), loc, msg)) for loc, msg in interp.problems
-        ]
+        for loc, msg in interp.problems:
+            self.add(display, positions, loc, msg)
         bad_env = {loc for loc, _ in interp.problems}
         model: type[BaseModel] = SpecFile if "agents" in data else AgentSpec
         validated: BaseModel | None = None
@@ -121,9 +137,7 @@ class _Loader:
                 extra = err["type"] == "extra_forbidden"
                 _, parent = resolve_loc(model, err["loc"][:-1]) if extra else (None, None)
                 msg = humanize(err, parent, secret=loc in interp.from_env)
-                pos = positions.at(loc, key=extra)
-                found.append((pos, problem(display, pos, loc, msg)))
-        self.problems += [line for _, line in sorted(found, key=lambda f: f[0])]
+                self.add(display, positions, loc, msg, key=extra)
         if isinstance(validated, SpecFile):
             return [(("agents", i), a) for i, a in enumerate(validated.agents)]
         if isinstance(validated, AgentSpec):

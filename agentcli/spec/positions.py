@@ -84,7 +84,7 @@ class _Walker:
     def __init__(self, display: str) -> None:
         self.display = display
         self.positions = Positions()
-        self.problems: list[str] = []
+        self.problems: list[tuple[Pos, Loc, str]] = []  # (where, field, message)
         self._active: set[int] = set()
 
     def walk(self, node: yaml.Node, loc: Loc) -> None:
@@ -113,7 +113,7 @@ class _Walker:
             key = key_node.value
             child = (*loc, key)
             if key in seen:
-                self.problems.append(problem(self.display, _pos(key_node), child, f"duplicate key '{key}'"))
+                self.problems.append((_pos(key_node), child, f"duplicate key '{key}'"))
             seen.add(key)
             self.positions.keys.setdefault(child, _pos(key_node))
             self.walk(value_node, child)
@@ -124,11 +124,11 @@ class _Walker:
                     self._mapping(merged, loc)
 
 
-def parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[str]]:
+def parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[tuple[Pos, Loc, str]]]:
     """YAML text -> (data, positions, problems). Safe-loader semantics (plain data only).
 
-    A syntax error raises SpecError at once; duplicate keys are returned as problems, since the
-    data is still usable to find more."""
+    A syntax error raises SpecError at once; duplicate keys are returned as (pos, loc, message),
+    since the data is still usable to find more."""
     loader: yaml.SafeLoader | None = None
     try:
         loader = yaml.SafeLoader(text)
