@@ -54,7 +54,8 @@ def _walk(value: Any, loc: Loc, env: Mapping[str, str], out: Interpolated) -> An
     if isinstance(value, str):
         return _expand(value, loc, env, out)
     if isinstance(value, dict):
-        return {k: _walk(v, (*loc, k), env, out) for k, v in value.items()}
+        # non-string keys (`on:`, `1:`) were reported while parsing; leave them out of validation
+        return {k: _walk(v, (*loc, k), env, out) for k, v in value.items() if isinstance(k, str)}
     if isinstance(value, list):
         return [_walk(v, (*loc, i), env, out) for i, v in enumerate(value)]
     return value

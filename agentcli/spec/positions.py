@@ -17,6 +17,8 @@ Loc = tuple[str | int, ...]
 Pos = tuple[int, int]
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
+_KEY_KINDS = {"bool": "boolean", "int": "number", "float": "number", "null": "null", "timestamp": "date"}
 _MAX_DEPTH = 200  # anchors can make a node its own descendant; stop long before Python would
 
 
@@ -112,6 +114,13 @@ class _Walker:
                 continue
             key = key_node.value
             child = (*loc, key)
+            if key_node.tag != _STR_TAG:
+                # `on:`, `yes:`, `1:` are read as bool/number keys; the loader drops non-string keys
+                what = _KEY_KINDS.get(key_node.tag.rsplit(":", 1)[-1], "non-string")
+                self.problems.append(
+                    (_pos(key_node), loc, f"key '{key}' is read as a {what}; quote it: '{key}'")
+                )
+                continue
             if key in seen:
                 self.problems.append((_pos(key_node), child, f"duplicate key '{key}'"))
             seen.add(key)

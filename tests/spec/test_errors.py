@@ -212,3 +212,12 @@ def test_directory_is_not_a_spec(tmp_path: Path) -> None:
 def test_load_spec_needs_path_or_text() -> None:
     with pytest.raises(UsageError):
         load_spec(None)
+
+
+def test_non_string_keys_are_named_not_dropped_silently(problems: Problems) -> None:
+    assert problems("name: a\non: 1\n") == ["spec.yaml:2:1: key 'on' is read as a boolean; quote it: 'on'"]
+
+
+def test_two_tool_kinds_in_one_entry(problems: Problems) -> None:
+    (line,) = problems("name: a\ntools:\n  - {python: 'm:f', shell: {name: x, command: [ls]}}\n")
+    assert line.startswith("spec.yaml:3:21: tools[0].shell: unknown key 'shell' (expected one of: approve,")
