@@ -34,6 +34,7 @@ async def post_raw(sim: Any, path: str, body: dict[str, Any], key: str = "sim") 
 
     async with httpx2.AsyncClient(timeout=10) as http:
         return await http.post(
-            f"{sim.base_url}{path}", content=json.dumps(body), headers={"Authorization": f"Bearer {key}",
-                                                                       "Content-Type": "application/json"}
+            f"{sim.base_url}{path}",
+            content=json.dumps(body),
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
         )

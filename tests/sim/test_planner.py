@@ -101,8 +101,13 @@ def test_parallel_tool_calls_are_one_response() -> None:
         ("b", {"x": 1}, "call_t1r0c1"),
     ]
     # outputs interleaved with our own call ids still count as one response
-    interleaved = [user("both"), call("call_t1r0c0", "a"), output("call_t1r0c0", "1"),
-                   call("call_t1r0c1", "b"), output("call_t1r0c1", "2")]
+    interleaved = [
+        user("both"),
+        call("call_t1r0c0", "a"),
+        output("call_t1r0c0", "1"),
+        call("call_t1r0c1", "b"),
+        output("call_t1r0c1", "2"),
+    ]
     assert only(plan_reply(SCRIPT, interleaved)) == PlannedText("done")
     grouped = [user("both"), call("p"), call("q"), output("p", "1"), output("q", "2")]
     assert only(plan_reply(SCRIPT, grouped)) == PlannedText("done")
@@ -136,8 +141,11 @@ def test_exhausted_without_any_text_entry() -> None:
 
 
 def test_structured_output_replaces_non_json_text() -> None:
-    schema = {"type": "object", "properties": {"city": {"type": "string"}, "temp": {"type": "number"}},
-              "required": ["city", "temp"]}
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "temp": {"type": "number"}},
+        "required": ["city", "temp"],
+    }
     plan = only(plan_reply(None, [user("hi")], output_schema=schema))
     assert json.loads(plan.text) == {"city": "example", "temp": 0}
     script = parse_script({"turns": [{"reply": ['{"city": "Oslo", "temp": 3}']}]})
@@ -157,8 +165,10 @@ def test_minimal_instance_covers_the_schema_keywords() -> None:
             "items": {"type": "array", "items": {"$ref": "#/$defs/Item"}},
             "opt": {"anyOf": [{"type": "null"}, {"type": "number"}]},
             "multi": {"type": ["null", "string"]},
-            "nested": {"type": "object", "properties": {"deep": {"type": "array", "items": {"type": "boolean"},
-                                                                  "minItems": 2}}},
+            "nested": {
+                "type": "object",
+                "properties": {"deep": {"type": "array", "items": {"type": "boolean"}, "minItems": 2}},
+            },
         },
         "required": ["s"],
     }
@@ -175,9 +185,15 @@ def test_minimal_instance_covers_the_schema_keywords() -> None:
 
 
 def test_recursive_schema_terminates() -> None:
-    schema = {"$defs": {"Node": {"type": "object", "properties": {"kids": {"type": "array",
-                                                                           "items": {"$ref": "#/$defs/Node"}}}}},
-              "$ref": "#/$defs/Node"}
+    schema = {
+        "$defs": {
+            "Node": {
+                "type": "object",
+                "properties": {"kids": {"type": "array", "items": {"$ref": "#/$defs/Node"}}},
+            }
+        },
+        "$ref": "#/$defs/Node",
+    }
     value = minimal_instance(schema)
     assert isinstance(value, dict) and "kids" in value
 

@@ -25,22 +25,35 @@ SCRIPT = parse_script(
                     {"text": "Here it is: {tool_output}"},
                 ],
             },
-            {"match": "both", "reply": [{"tool_calls": [{"name": "a"}, {"name": "b", "arguments": {"x": 1}}]}]},
+            {
+                "match": "both",
+                "reply": [{"tool_calls": [{"name": "a"}, {"name": "b", "arguments": {"x": 1}}]}],
+            },
             {"match": ".*", "reply": [{"text": "Turn {turn}: {input}"}]},
         ]
     }
 )
 TOOLS: list[Any] = [
-    {"type": "function", "name": "get_weather", "description": "Weather for a city.",
-     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-     "strict": True}
+    {
+        "type": "function",
+        "name": "get_weather",
+        "description": "Weather for a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        "strict": True,
+    }
 ]
 EVENTS = TypeAdapter(ResponseStreamEvent)
 
 TEXT_ORDER = [
-    "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
+    "response.created",
+    "response.in_progress",
+    "response.output_item.added",
+    "response.content_part.added",
     *["response.output_text.delta"] * 4,
-    "response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed",
+    "response.output_text.done",
+    "response.content_part.done",
+    "response.output_item.done",
+    "response.completed",
 ]
 
 
@@ -75,7 +88,9 @@ async def test_streamed_text_events_are_typed_and_ordered() -> None:
 async def test_raw_stream_validates_against_the_openai_types() -> None:
     async with SimServer(SCRIPT) as sim:
         for text in ["weather?", "both please", "plain"]:
-            raw = await post_raw(sim, "/responses", {"model": "m", "input": text, "stream": True, "tools": TOOLS})
+            raw = await post_raw(
+                sim, "/responses", {"model": "m", "input": text, "stream": True, "tools": TOOLS}
+            )
             assert raw.status_code == 200
             assert raw.headers["content-type"].startswith("text/event-stream")
             events = parse_sse(raw.text)
@@ -106,14 +121,21 @@ async def test_tool_call_round_trip_streamed() -> None:
         # send the tool output back with the whole conversation: the next reply entry uses it
         follow_up = [
             {"role": "user", "content": "weather in Paris?"},
-            {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
+            {
+                "type": "function_call",
+                "call_id": call.call_id,
+                "name": call.name,
+                "arguments": call.arguments,
+            },
             {"type": "function_call_output", "call_id": call.call_id, "output": "22C and sunny"},
         ]
         r2 = await client.responses.create(model="m", input=follow_up, tools=TOOLS)
         assert r2.output_text == "Here it is: 22C and sunny"
         # ... or only the new items, chained with previous_response_id
         r3 = await client.responses.create(
-            model="m", previous_response_id=final.id, tools=TOOLS,
+            model="m",
+            previous_response_id=final.id,
+            tools=TOOLS,
             input=[{"type": "function_call_output", "call_id": call.call_id, "output": "rain"}],
         )
         assert r3.output_text == "Here it is: rain"
@@ -131,11 +153,16 @@ async def test_parallel_tool_calls_in_one_response() -> None:
 
 
 async def test_structured_output_gets_a_schema_instance() -> None:
-    schema = {"type": "object", "properties": {"city": {"type": "string"}, "ok": {"type": "boolean"}},
-              "required": ["city", "ok"], "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "ok": {"type": "boolean"}},
+        "required": ["city", "ok"],
+        "additionalProperties": False,
+    }
     async with SimServer() as sim, client_for(sim) as client:
         r = await client.responses.create(
-            model="m", input="report",
+            model="m",
+            input="report",
             text={"format": {"type": "json_schema", "name": "Report", "schema": schema, "strict": True}},
         )
     assert json.loads(r.output_text) == {"city": "example", "ok": False}
@@ -148,9 +175,14 @@ async def test_bad_requests_get_api_shaped_errors() -> None:
     async with SimServer() as sim, client_for(sim) as client:
         raw = await post_raw(sim, "/responses", {"input": "x"})
         assert raw.status_code == 400
-        assert raw.json() == {"error": {"message": "Missing required parameter: 'model'.",
-                                        "type": "invalid_request_error", "param": "model",
-                                        "code": "missing_required_parameter"}}
+        assert raw.json() == {
+            "error": {
+                "message": "Missing required parameter: 'model'.",
+                "type": "invalid_request_error",
+                "param": "model",
+                "code": "missing_required_parameter",
+            }
+        }
         with pytest.raises(openai.BadRequestError, match="previous_response_id|not found"):
             await client.responses.create(model="m", input="x", previous_response_id="resp_nope")
         bad_json = await post_raw(sim, "/responses", {"model": "m", "input": 3})

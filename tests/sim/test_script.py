@@ -37,7 +37,11 @@ def test_full_script_loads(tmp_path: Path) -> None:
     path.write_text(FULL)
     script = load_script(path)
     assert script.api_key == "expected-key"
-    assert (script.latency.first_token_ms, script.latency.stt_ms, script.latency.tts_first_byte_ms) == (5, 6, 7)
+    assert (script.latency.first_token_ms, script.latency.stt_ms, script.latency.tts_first_byte_ms) == (
+        5,
+        6,
+        7,
+    )
     assert script.hear == ["what's the weather in Paris", "thanks"]
     assert [t.match.pattern for t in script.turns] == ["weather", "both", ".*"]
     assert script.turns[0].match.search("WEATHER today")  # case-insensitive
