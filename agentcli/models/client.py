@@ -90,11 +90,16 @@ def _api_message(err: Any) -> str:
 
 def _reason(err: BaseException) -> str:
     """The root cause of a connection failure, e.g. "Connection refused"."""
-    cause: BaseException | None = err.__cause__ or err.__context__
-    while cause is not None and (cause.__cause__ or cause.__context__) is not None:
-        cause = cause.__cause__ or cause.__context__
-    text = str(cause or err) or type(cause or err).__name__
-    return " ".join(text.split())
+    chain: list[BaseException] = []
+    current: BaseException | None = err
+    while current is not None and current not in chain and len(chain) < 20:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    for exc in reversed(chain):
+        if isinstance(exc, OSError) and exc.errno:
+            return os.strerror(exc.errno)
+    root = chain[-1]
+    return " ".join(str(root).split()) or type(root).__name__
 
 
 def model_error(
