@@ -1,0 +1,200 @@
+"""Responses of the simulated realtime model: planned from the script, sent as the API's event sequence."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import TYPE_CHECKING, Any
+
+from agentcli.realtime.items import text_of, to_neutral
+from agentcli.sim.planner import (
+    PlannedText,
+    PlannedToolCall,
+    count_tokens,
+    json_pieces,
+    plan_reply,
+    text_pieces,
+)
+from agentcli.sim.realtime.speech import RATE, synthesize
+
+if TYPE_CHECKING:
+    from agentcli.sim.realtime.session import RealtimeSimSession
+
+CHUNK_MS = 50  # audio per response.output_audio.delta
+PACE_LEAD_S = 0.2  # paced audio still runs this far ahead of real time, like the API's
+
+
+class ResponseWriter:
+    """One response: created -> output items (a message, or function calls) -> done.
+
+    Run as a task; cancelling the task (speech started, response.cancel) ends it with a `cancelled`
+    response.done that carries the partial output, as the API does."""
+
+    def __init__(self, session: RealtimeSimSession, rid: str, modalities: list[str]):
+        self.session = session
+        self.rid = rid
+        self.modalities = modalities
+        self.output: list[dict[str, Any]] = []
+        self.cancel_reason = "client_cancelled"
+
+    async def send(self, event: dict[str, Any]) -> None:
+        await self.session.send(event)
+
+    async def run(self) -> None:
+        s = self.session
+        base = {"id": self.rid, "object": "realtime.response", "output_modalities": self.modalities}
+        status, details = "completed", None
+        try:
+            await self.send(
+                {"type": "response.created", "response": {**base, "status": "in_progress", "output": []}}
+            )
+            await asyncio.sleep(s.latency_s("first_token_ms"))
+            conversation = [n for n in (to_neutral(i) for i in s.items) if n is not None]
+            for planned in plan_reply(s.script, conversation):
+                if isinstance(planned, PlannedText):
+                    await self._message(planned.text)
+                else:
+                    for call in planned.calls:
+                        await self._function_call(call)
+        except ConnectionError:  # the connection is gone: nobody to tell
+            return
+        except asyncio.CancelledError:
+            status, details = "cancelled", {"type": "cancelled", "reason": self.cancel_reason}
+            for item in self.output:
+                if item["status"] == "in_progress":
+                    item["status"] = "incomplete"
+        finally:
+            if s.response is self:
+                s.response = None
+        done = {**base, "status": status, "output": self.output, "usage": self._usage()}
+        if details:
+            done["status_details"] = details
+        await s.send_quietly({"type": "response.done", "response": done})
+
+    def _usage(self) -> dict[str, int]:
+        def tokens(item: dict[str, Any]) -> int:
+            return count_tokens(text_of(item) or item.get("arguments") or item.get("output") or "")
+
+        out_tokens = sum(tokens(i) for i in self.output)
+        in_tokens = sum(tokens(i) for i in self.session.items) - out_tokens
+        in_tokens += count_tokens(self.session.config.get("instructions") or "")
+        return {
+            "total_tokens": in_tokens + out_tokens,
+            "input_tokens": in_tokens,
+            "output_tokens": out_tokens,
+        }
+
+    async def _add_output(self, item: dict[str, Any]) -> dict[str, Any]:
+        items = self.session.items
+        previous = items[-1]["id"] if items else None
+        items.append(item)
+        self.output.append(item)
+        await self.send({"type": "conversation.item.added", "item": item, "previous_item_id": previous})
+        await self.send(
+            {
+                "type": "response.output_item.added",
+                "response_id": self.rid,
+                "output_index": len(self.output) - 1,
+                "item": item,
+            }
+        )
+        return {"response_id": self.rid, "item_id": item["id"], "output_index": len(self.output) - 1}
+
+    async def _finish_output(self, item: dict[str, Any]) -> None:
+        item["status"] = "completed"
+        await self.send(
+            {
+                "type": "response.output_item.done",
+                "response_id": self.rid,
+                "output_index": self.output.index(item),
+                "item": item,
+            }
+        )
+        await self.send({"type": "conversation.item.done", "item": item})
+
+    async def _message(self, text: str) -> None:
+        audio = "audio" in self.modalities
+        item = {
+            "id": self.session.new_id("item"),
+            "type": "message",
+            "object": "realtime.item",
+            "status": "in_progress",
+            "role": "assistant",
+            "content": [],
+        }
+        where = {**await self._add_output(item), "content_index": 0}
+        part: dict[str, Any] = (
+            {"type": "output_audio", "transcript": ""} if audio else {"type": "output_text", "text": ""}
+        )
+        item["content"].append(part)
+        wire = {"type": "audio", "transcript": ""} if audio else {"type": "text", "text": ""}
+        await self.send({"type": "response.content_part.added", **where, "part": wire})
+        words = text_pieces(text)
+        if audio:
+            await self._speak(text, words, where, part)
+            await self.send({"type": "response.output_audio.done", **where})
+            await self.send({"type": "response.output_audio_transcript.done", **where, "transcript": text})
+            wire = {"type": "audio", "transcript": text}
+        else:
+            for word in words:
+                part["text"] += word
+                await self.send({"type": "response.output_text.delta", **where, "delta": word})
+                await asyncio.sleep(0)
+            await self.send({"type": "response.output_text.done", **where, "text": text})
+            wire = {"type": "text", "text": text}
+        await self.send({"type": "response.content_part.done", **where, "part": wire})
+        await self._finish_output(item)
+
+    async def _speak(self, text: str, words: list[str], where: dict[str, Any], part: dict[str, Any]) -> None:
+        s = self.session
+        out = s.config["audio"]["output"]
+        voice, speed = str(out.get("voice") or "marin"), float(out.get("speed") or 1.0)
+        pcm = await asyncio.to_thread(synthesize, text, voice, speed)
+        await asyncio.sleep(s.latency_s("tts_first_byte_ms"))
+        s.sent_audio = True
+        item_id = where["item_id"]
+        s.audio_ms[item_id] = 0
+        step = RATE * 2 * CHUNK_MS // 1000
+        chunks = [pcm[i : i + step] for i in range(0, len(pcm), step)] or [b""]
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        said = 0
+        for n, chunk in enumerate(chunks):
+            # transcript words go out spread over the audio, as a speaking model's would
+            while said < len(words) * (n + 1) // len(chunks):
+                part["transcript"] += words[said]
+                await self.send(
+                    {"type": "response.output_audio_transcript.delta", **where, "delta": words[said]}
+                )
+                said += 1
+            b64 = base64.b64encode(chunk).decode("ascii")
+            await self.send({"type": "response.output_audio.delta", **where, "delta": b64})
+            s.audio_ms[item_id] += len(chunk) * 1000 // (RATE * 2)
+            delay = 0.0
+            if s.pace > 0:
+                delay = max(0.0, t0 + s.audio_ms[item_id] / 1000 / s.pace - PACE_LEAD_S - loop.time())
+            await asyncio.sleep(delay)  # also lets a cancel in between chunks
+
+    async def _function_call(self, call: PlannedToolCall) -> None:
+        item = {
+            "id": self.session.new_id("item"),
+            "type": "function_call",
+            "object": "realtime.item",
+            "status": "in_progress",
+            "call_id": call.call_id,
+            "name": call.name,
+            "arguments": "",
+        }
+        where = {**await self._add_output(item), "call_id": call.call_id}
+        for piece in json_pieces(call.arguments):
+            await self.send({"type": "response.function_call_arguments.delta", **where, "delta": piece})
+        item["arguments"] = call.arguments
+        await self.send(
+            {
+                "type": "response.function_call_arguments.done",
+                **where,
+                "name": call.name,
+                "arguments": call.arguments,
+            }
+        )
+        await self._finish_output(item)

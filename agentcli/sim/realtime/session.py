@@ -1,0 +1,372 @@
+"""One simulated realtime session: the client events it takes, input audio and VAD, conversation items."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+from typing import Any
+
+import numpy as np
+
+from agentcli.sim.planner import text_pieces
+from agentcli.sim.realtime.conversation import ClientError, ConversationItems
+from agentcli.sim.realtime.responses import ResponseWriter
+from agentcli.sim.realtime.vad import RATE, EnergyVad
+
+MIN_COMMIT_MS = 100
+
+# client event type -> its required fields (the API answers a missing one with invalid_request_error)
+CLIENT_EVENTS: dict[str, tuple[str, ...]] = {
+    "session.update": ("session",),
+    "input_audio_buffer.append": ("audio",),
+    "input_audio_buffer.commit": (),
+    "input_audio_buffer.clear": (),
+    "output_audio_buffer.clear": (),
+    "conversation.item.create": ("item",),
+    "conversation.item.retrieve": ("item_id",),
+    "conversation.item.truncate": ("item_id", "content_index", "audio_end_ms"),
+    "conversation.item.delete": ("item_id",),
+    "response.create": (),
+    "response.cancel": (),
+}
+SESSION_KEYS = {
+    "type",
+    "audio",
+    "include",
+    "instructions",
+    "max_output_tokens",
+    "model",
+    "output_modalities",
+    "prompt",
+    "tool_choice",
+    "tools",
+    "tracing",
+    "truncation",
+    "reasoning",
+    "parallel_tool_calls",
+}
+
+
+def default_session(model: str) -> dict[str, Any]:
+    pcm = {"type": "audio/pcm", "rate": RATE}
+    vad = {
+        "type": "server_vad",
+        "threshold": 0.5,
+        "prefix_padding_ms": 300,
+        "silence_duration_ms": 500,
+        "create_response": True,
+        "interrupt_response": True,
+    }
+    return {
+        "type": "realtime",
+        "model": model,
+        "instructions": "",
+        "output_modalities": ["audio"],
+        "audio": {
+            "input": {"format": pcm, "transcription": None, "noise_reduction": None, "turn_detection": vad},
+            "output": {"format": pcm, "voice": "marin", "speed": 1.0},
+        },
+        "tools": [],
+        "tool_choice": "auto",
+        "max_output_tokens": "inf",
+    }
+
+
+class FaultClose(ConnectionError):
+    """The scripted fault dropped the connection."""
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in update.items():
+        if (
+            isinstance(value, dict)
+            and isinstance(out.get(key), dict)
+            and key not in ("turn_detection", "format")
+        ):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+class RealtimeSimSession(ConversationItems):
+    def __init__(self, conn: Any, sim: Any, model: str, disconnect_after: int | None = None):
+        self.conn, self.sim = conn, sim
+        self.script = getattr(sim, "script", None)
+        self.config = default_session(model)
+        self.items: list[dict[str, Any]] = []
+        self.audio_ms: dict[str, int] = {}  # assistant item id -> ms of audio sent
+        self.sent_audio = False
+        self.buffer = bytearray()  # input audio since the last commit
+        self.pos = 0  # samples appended this session
+        self.vad: EnergyVad | None = None
+        self.speech_item: str | None = None
+        self.response: ResponseWriter | None = None
+        self._response_task: asyncio.Task[None] | None = None
+        self.sent = 0
+        self.disconnect_after = disconnect_after
+        self.pace = float(os.environ.get("AGENT_SIM_REALTIME_PACE") or 0)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._new_vad()
+
+    # --- plumbing -------------------------------------------------------------------------------------
+
+    def new_id(self, prefix: str) -> str:
+        return self.sim.next_id(prefix) if hasattr(self.sim, "next_id") else f"{prefix}_{id(object())}"
+
+    def latency_s(self, knob: str) -> float:
+        return (self.sim.latency_ms(knob) if hasattr(self.sim, "latency_ms") else 0) / 1000
+
+    async def send(self, event: dict[str, Any]) -> None:
+        if self.disconnect_after is not None and self.sent >= self.disconnect_after:
+            if not self.conn.closed:
+                await self.conn.aclose_transport()  # no close frame: the client sees the connection drop
+            raise FaultClose("scripted disconnect")
+        self.sent += 1
+        await self.conn.send(json.dumps({"event_id": self.new_id("event"), **event}))
+
+    async def send_quietly(self, event: dict[str, Any]) -> None:
+        """Send unless the connection is gone (for events sent after a cancel or from side tasks)."""
+        with contextlib.suppress(ConnectionError):
+            await self.send(event)
+
+    async def error(
+        self, message: str, code: str | None, param: str | None = None, event_id: str | None = None
+    ) -> None:
+        await self.send(
+            {
+                "type": "error",
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": code,
+                    "message": message,
+                    "param": param,
+                    "event_id": event_id,
+                },
+            }
+        )
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _new_vad(self) -> None:
+        detection = self.config["audio"]["input"].get("turn_detection")
+        self.vad = EnergyVad(detection) if detection else None
+
+    async def run(self) -> None:
+        try:
+            await self.send({"type": "session.created", "session": self.config})
+            while True:
+                raw = await self.conn.recv()
+                await self.handle(raw)
+        except ConnectionError:  # the client left, or a scripted fault dropped the connection
+            pass
+        finally:
+            for task in [*self._tasks, *([self._response_task] if self._response_task else [])]:
+                task.cancel()
+
+    async def handle(self, raw: str | bytes) -> None:
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            await self.error("The event could not be parsed as JSON.", "invalid_json")
+            return
+        if not isinstance(event, dict):
+            await self.error("Events must be JSON objects.", "invalid_json")
+            return
+        kind, event_id = event.get("type"), event.get("event_id")
+        try:
+            if kind not in CLIENT_EVENTS:
+                raise ClientError(
+                    f"Invalid value: '{kind}'. Supported values are: "
+                    + ", ".join(f"'{k}'" for k in CLIENT_EVENTS)
+                    + ".",
+                    "invalid_value",
+                    "type",
+                )
+            for name in CLIENT_EVENTS[kind]:
+                if name not in event:
+                    raise ClientError(
+                        f"Missing required parameter: '{name}'.", "missing_required_parameter", name
+                    )
+            await getattr(self, "on_" + kind.replace(".", "_"))(event)
+        except ClientError as e:
+            await self.error(str(e), e.code, e.param, event_id)
+
+    # --- session and input audio --------------------------------------------------------------------
+
+    async def on_session_update(self, event: dict[str, Any]) -> None:
+        session = event["session"]
+        if not isinstance(session, dict) or session.get("type") != "realtime":
+            raise ClientError(
+                "The simulator supports realtime sessions: session.type must be 'realtime'.",
+                "invalid_value",
+                "session.type",
+            )
+        unknown = sorted(set(session) - SESSION_KEYS)
+        if unknown:
+            raise ClientError(
+                f"Unknown parameter: 'session.{unknown[0]}'.", "unknown_parameter", f"session.{unknown[0]}"
+            )
+        if len(session.get("output_modalities") or []) > 1:
+            raise ClientError(
+                "output_modalities takes one of 'audio' or 'text'.",
+                "invalid_value",
+                "session.output_modalities",
+            )
+        voice = ((session.get("audio") or {}).get("output") or {}).get("voice")
+        if voice is not None and self.sent_audio and voice != self.config["audio"]["output"]["voice"]:
+            raise ClientError(
+                "Cannot update a conversation's voice if assistant audio is present.",
+                "cannot_update_voice",
+                "session.audio.output.voice",
+            )
+        self.config = _merge(self.config, session)
+        self._new_vad()
+        await self.send({"type": "session.updated", "session": self.config})
+
+    async def on_input_audio_buffer_append(self, event: dict[str, Any]) -> None:
+        try:
+            pcm = base64.b64decode(event["audio"], validate=True)
+        except (ValueError, TypeError):
+            raise ClientError("Invalid 'audio': not valid base64.", "invalid_value", "audio") from None
+        samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], "<i2").astype(np.float32) / 32768
+        start = self.pos
+        self.pos += samples.size
+        self.buffer += pcm
+        if self.vad is None:
+            return
+        for kind, ms in self.vad.feed(samples, start):
+            if kind == "start":
+                await self._speech_started(ms)
+            else:
+                await self._speech_stopped(ms)
+        if not self.vad.speaking:  # keep only the padding that a next start would include
+            keep = RATE * 2 * (self.vad.prefix_ms + 100) // 1000
+            del self.buffer[: max(0, len(self.buffer) - keep)]
+
+    async def _speech_started(self, audio_start_ms: int) -> None:
+        self.speech_item = self.new_id("item")
+        await self.send(
+            {
+                "type": "input_audio_buffer.speech_started",
+                "audio_start_ms": audio_start_ms,
+                "item_id": self.speech_item,
+            }
+        )
+        detection = self.config["audio"]["input"].get("turn_detection") or {}
+        if self.response is not None and detection.get("interrupt_response", True):
+            await self._cancel_response("turn_detected")
+
+    async def _speech_stopped(self, audio_end_ms: int) -> None:
+        item_id = self.speech_item or self.new_id("item")
+        self.speech_item = None
+        await self.send(
+            {"type": "input_audio_buffer.speech_stopped", "audio_end_ms": audio_end_ms, "item_id": item_id}
+        )
+        await self._commit(item_id)
+        detection = self.config["audio"]["input"].get("turn_detection") or {}
+        if detection.get("create_response", True) and self.response is None:
+            self._start_response({})
+
+    async def on_input_audio_buffer_commit(self, event: dict[str, Any]) -> None:
+        ms = len(self.buffer) * 1000 // (RATE * 2)
+        if ms < MIN_COMMIT_MS:
+            raise ClientError(
+                f"Error committing input audio buffer: buffer too small. Expected at least "
+                f"{MIN_COMMIT_MS}ms of audio, but buffer only has {ms:.2f}ms of audio.",
+                "input_audio_buffer_commit_empty",
+            )
+        await self._commit(self.speech_item or self.new_id("item"))
+        self.speech_item = None
+
+    async def _commit(self, item_id: str) -> None:
+        seconds = len(self.buffer) / (RATE * 2)
+        self.buffer.clear()
+        heard = self.sim.next_heard(f"audio of {seconds:.1f} s") if hasattr(self.sim, "next_heard") else ""
+        previous = self.items[-1]["id"] if self.items else None
+        item = {
+            "id": item_id,
+            "type": "message",
+            "object": "realtime.item",
+            "status": "completed",
+            "role": "user",
+            "content": [{"type": "input_audio", "transcript": None}],
+        }
+        self.items.append({**item, "content": [{"type": "input_audio", "transcript": heard}]})
+        await self.send(
+            {"type": "input_audio_buffer.committed", "item_id": item_id, "previous_item_id": previous}
+        )
+        await self.send({"type": "conversation.item.added", "item": item, "previous_item_id": previous})
+        await self.send({"type": "conversation.item.done", "item": item, "previous_item_id": previous})
+        if self.config["audio"]["input"].get("transcription"):
+            self._spawn(self._transcribe(item_id, heard, seconds))
+
+    async def _transcribe(self, item_id: str, text: str, seconds: float) -> None:
+        with contextlib.suppress(ConnectionError):
+            await asyncio.sleep(self.latency_s("stt_ms"))
+            for piece in text_pieces(text):
+                await self.send(
+                    {
+                        "type": "conversation.item.input_audio_transcription.delta",
+                        "item_id": item_id,
+                        "content_index": 0,
+                        "delta": piece,
+                    }
+                )
+            await self.send(
+                {
+                    "type": "conversation.item.input_audio_transcription.completed",
+                    "item_id": item_id,
+                    "content_index": 0,
+                    "transcript": text,
+                    "usage": {"type": "duration", "seconds": round(seconds, 3)},
+                }
+            )
+
+    async def on_input_audio_buffer_clear(self, event: dict[str, Any]) -> None:
+        self.buffer.clear()
+        await self.send({"type": "input_audio_buffer.cleared"})
+
+    async def on_output_audio_buffer_clear(self, event: dict[str, Any]) -> None:
+        raise ClientError(
+            "output_audio_buffer.clear is only supported for WebRTC and SIP sessions.",
+            "invalid_value",
+            "type",
+        )
+
+    # --- responses ------------------------------------------------------------------------------------
+
+    async def on_response_create(self, event: dict[str, Any]) -> None:
+        if self.response is not None:
+            raise ClientError(
+                "Conversation already has an active response in progress.",
+                "conversation_already_has_active_response",
+            )
+        self._start_response(event.get("response") or {})
+
+    async def on_response_cancel(self, event: dict[str, Any]) -> None:
+        if self.response is None:
+            raise ClientError("Cancellation failed: no active response found", "response_cancel_not_active")
+        await self._cancel_response("client_cancelled")
+
+    def _start_response(self, params: dict[str, Any]) -> None:
+        modalities = params.get("output_modalities") or self.config.get("output_modalities") or ["audio"]
+        writer = ResponseWriter(self, self.new_id("resp"), list(modalities))
+        self.response = writer
+        self._response_task = asyncio.ensure_future(writer.run())
+
+    async def _cancel_response(self, reason: str) -> None:
+        writer, task = self.response, self._response_task
+        if writer is None or task is None:
+            return
+        writer.cancel_reason = reason
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
