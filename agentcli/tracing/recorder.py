@@ -1,0 +1,200 @@
+"""TraceRecorder: one run's events in, spans written to the store as each ends (see tree.py for nesting).
+
+Writes are synchronous and small (one short transaction per ended span), so a crash or Ctrl-C loses at
+most the spans still open. Any failure of tracing itself is reported once on stderr and recording stops:
+tracing never breaks the run it records.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agentcli.events import Event, now
+from agentcli.tracing import statements as st
+from agentcli.tracing.redact import Redactor, jsonable, text_size
+
+if TYPE_CHECKING:
+    from agentcli.tracing.store import TraceStore
+    from agentcli.tracing.tree import SpanRecord, SpanTree
+
+# conversation text: with content=False only its length is kept, as `<field>_chars`
+TEXT_FIELDS = ("input", "output", "arguments", "text", "transcript", "heard_text", "message")
+NO_CONTENT = "[content not recorded]"
+_TOKEN_KINDS = ("generation", "realtime_response")
+_noticed: set[str] = set()
+
+
+def notice_once(message: str) -> None:
+    """One line on stderr, once per process for each message."""
+    if message not in _noticed:
+        _noticed.add(message)
+        print(f"agent: {message}", file=sys.stderr)
+
+
+def _notice_shape(notice: dict[str, Any]) -> dict[str, Any]:
+    return {"level": notice.get("level"), "chars": len(notice.get("message") or ""), "ts": notice.get("ts")}
+
+
+class TraceRecorder:
+    """Feed it every event of a run (SessionStarted first, SessionEnded last), then close()."""
+
+    def __init__(
+        self,
+        *,
+        path: Path | None,
+        kind: str,
+        workflow: str,
+        group_id: str | None,
+        content: bool,
+        metadata: dict[str, Any] | None,
+        redactor: Redactor,
+    ) -> None:
+        self.trace_id = os.urandom(16).hex()
+        self.path = path  # None: agent_home()/traces.db, resolved with the first event
+        self.kind, self.workflow, self.group_id = kind, workflow, group_id
+        self.content = content
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self._redact = redactor
+        self._lock = threading.Lock()  # voice/realtime may emit from more than one thread
+        self._tree: SpanTree | None = None
+        self._store: TraceStore | None = None
+        self._live: Any = None
+        self._begun = self._ended = self._closed = self._broken = False
+
+    # --- public API ---------------------------------------------------------------------------------
+
+    def on_event(self, event: Event) -> None:
+        if self._ended or self._broken:
+            return
+        with self._lock:
+            try:
+                if not self._begun:
+                    self._begin(event)
+                if event.type == "session_ended":
+                    self._finish(event.ts, getattr(event, "status", "ok"), getattr(event, "error", None))
+                elif self._tree is not None:
+                    self._tree.feed(event)
+            except Exception as e:  # tracing must never break the run it records
+                self._fail(e)
+
+    def close(self, status: str = "ok", error: str | None = None) -> None:
+        """Record the trace's end (unless SessionEnded did) and release the store. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                if not self._ended and not self._broken:
+                    if not self._begun:
+                        self._begin(Event(type="session_started"))
+                    self._finish(now(), status, error)
+            except Exception as e:
+                self._fail(e)
+            finally:
+                if self._live is not None:
+                    self._live.shutdown()
+                if self._store is not None:
+                    self._store.close()
+                    self._store = None
+
+    # --- SpanSink: called by the tree ----------------------------------------------------------------
+
+    def span_ended(self, span: SpanRecord) -> None:
+        data = self._shape(span.data)
+        error = self._error_text(span.error)
+        tokens = span.kind in _TOKEN_KINDS
+        counts_as_turn = span.kind == "turn" or (span.kind == "realtime_response" and span.parent_id is None)
+        self._write([
+            (st.INSERT_SPAN, (
+                self.trace_id, span.span_id, span.parent_id, span.kind, self._redact(span.name),
+                span.start, span.end, span.status, error, json.dumps(data, ensure_ascii=False),
+            )),
+            (st.COUNT_SPAN, (
+                int(counts_as_turn),
+                int(data.get("input_tokens") or 0) if tokens else 0,
+                int(data.get("output_tokens") or 0) if tokens else 0,
+                int(span.status == "error"), self.trace_id,
+            )),
+        ])
+        if self._live is not None:
+            self._live.export(span, data, error)
+
+    def span_amended(self, span: SpanRecord) -> None:
+        data = json.dumps(self._shape(span.data), ensure_ascii=False)
+        self._write([(st.UPDATE_SPAN_DATA, (data, self.trace_id, span.span_id))])
+
+    def trace_error(self, message: str) -> None:
+        self._write([(st.TRACE_ERROR, (self._error_text(message), self.trace_id))])
+
+    def trace_notice(self, notice: dict[str, Any]) -> None:
+        if not self.content:
+            notice = _notice_shape(notice)
+        self.metadata.setdefault("notices", []).append(notice)
+        self._write([(st.UPDATE_TRACE_META, (self._meta_json(), self.trace_id))])
+
+    # --- plumbing -----------------------------------------------------------------------------------
+
+    def _begin(self, event: Event) -> None:
+        # sqlite3 and the tree builder load with the first event, keeping open_recorder() cheap
+        from agentcli.tracing.store import TraceStore
+        from agentcli.tracing.tree import SpanTree
+
+        self._begun = True
+        self._tree = SpanTree(self)
+        if event.type == "session_started":
+            self.kind = self.kind or getattr(event, "kind", "") or "chat"
+            self.workflow = self.workflow or getattr(event, "agent", "")
+            self.group_id = self.group_id or getattr(event, "session", None)
+            self.metadata = {**getattr(event, "metadata", {}), **self.metadata}
+        self._store = TraceStore.open(self.path)
+        r = self._redact
+        self._write([(st.INSERT_TRACE, (
+            self.trace_id, r(self.workflow or "agent"), self.kind or "chat",
+            r(self.group_id) if self.group_id else None, self._meta_json(), int(self.content),
+            event.ts, os.getpid(), os.uname().nodename,
+        ))])
+        if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+            from agentcli.tracing.live import LiveExporter
+
+            self._live = LiveExporter.create(self.trace_id, r(self.workflow or "agent"), self.kind, event.ts)
+
+    def _finish(self, ts: float, status: str, error: str | None) -> None:
+        self._ended = True
+        if self._tree is not None:
+            self._tree.finish(ts, status)
+        error_text = self._error_text(error)
+        self._write([(st.END_TRACE, (ts, status, error_text, self.trace_id))])
+        if self._live is not None:
+            self._live.finish(ts, status, error_text)
+
+    def _write(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        if self._store is None:
+            raise RuntimeError("trace store is not open")
+        self._store.write(statements)
+
+    def _fail(self, e: BaseException) -> None:
+        self._broken = True
+        notice_once(f"tracing stopped for this run: {self._redact(str(e)) or type(e).__name__}")
+
+    def _meta_json(self) -> str:
+        return json.dumps(self._redact.value(jsonable(self.metadata)), ensure_ascii=False)
+
+    def _error_text(self, error: str | None) -> str | None:
+        if error is None:
+            return None
+        return self._redact(error) if self.content else NO_CONTENT
+
+    def _shape(self, data: dict[str, Any]) -> dict[str, Any]:
+        shaped = {k: jsonable(v) for k, v in data.items() if v is not None}
+        if not self.content:
+            for key in TEXT_FIELDS:
+                if key in shaped:
+                    shaped[f"{key}_chars"] = text_size(shaped.pop(key))
+            if "notices" in shaped:
+                shaped["notices"] = [_notice_shape(n) for n in shaped["notices"]]
+        return self._redact.value(shaped)

@@ -1,0 +1,86 @@
+"""Scrub secrets from every string the trace store keeps, and reduce text to shapes when content is off.
+
+Scrubbed: `sk-...` style keys, `Bearer ...` tokens, `Authorization:` header values, and the literal values
+of environment variables whose names end in _API_KEY / _TOKEN / _SECRET (read when the recorder opens).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+REDACTED = "[REDACTED]"
+MAX_STRING = 16_000  # longer strings are cut: traces are for looking at, not archives
+_SECRET_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET")
+_MIN_SECRET_LEN = 6  # shorter env values are not secrets worth the false positives ("1", "true")
+_PATTERNS = [
+    r"\bsk-[A-Za-z0-9_\-]{6,}",
+    r"(?i:\bbearer\s+)[A-Za-z0-9._~+/=\-]{6,}",
+    r"(?i:\bauthorization\b[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+(?:\s+[^\s\"',}]+)?",
+]
+
+
+def secret_env_values(environ: os._Environ[str] | dict[str, str] | None = None) -> list[str]:
+    env = os.environ if environ is None else environ
+    return sorted(
+        {v for k, v in env.items() if k.upper().endswith(_SECRET_SUFFIXES) and len(v) >= _MIN_SECRET_LEN},
+        key=len,
+        reverse=True,
+    )
+
+
+class Redactor:
+    """Callable: str -> str with secrets replaced. Built once per recorder (cheap: one compiled regex)."""
+
+    def __init__(self, extra_secrets: list[str] | None = None) -> None:
+        secrets = secret_env_values() if extra_secrets is None else extra_secrets
+        literals = [re.escape(s) for s in secrets]
+        # literal values first: a planted key must go whole even when it does not look like `sk-...`
+        self._pattern = "|".join([*literals, *_PATTERNS])
+        self._regex: re.Pattern[str] | None = None  # compiled on first use: opening a recorder stays cheap
+
+    def __call__(self, text: str) -> str:
+        if not text:
+            return text
+        if self._regex is None:
+            self._regex = re.compile(self._pattern)
+        return self._regex.sub(REDACTED, text)
+
+    def value(self, obj: Any) -> Any:
+        """Redact and cap every string inside a JSON-able value (dict keys included)."""
+        if isinstance(obj, str):
+            text = self(obj)
+            if len(text) > MAX_STRING:
+                text = f"{text[:MAX_STRING]}…[{len(text) - MAX_STRING} more chars]"
+            return text
+        if isinstance(obj, dict):
+            return {self(str(k)): self.value(v) for k, v in obj.items()}
+        if isinstance(obj, list | tuple):
+            return [self.value(v) for v in obj]
+        return obj
+
+
+def jsonable(obj: Any) -> Any:
+    """Event payloads (parsed outputs, pydantic models, dataclasses) as plain JSON values."""
+    if obj is None or isinstance(obj, str | int | float | bool):
+        return obj
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set):
+        return [jsonable(v) for v in obj]
+    dump = getattr(obj, "model_dump", None) or getattr(obj, "to_dict", None)
+    if callable(dump):
+        return jsonable(dump())
+    return str(obj)
+
+
+def text_size(value: Any) -> int:
+    """The length of a text-like value as it would be shown: what content=False keeps instead of it."""
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        return len(value)
+    import json
+
+    return len(json.dumps(jsonable(value), ensure_ascii=False))

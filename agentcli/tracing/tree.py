@@ -1,0 +1,291 @@
+"""Turn a run's event stream into spans: pure bookkeeping, no I/O. A SpanSink receives each span as it ends.
+
+Nesting: turn > agent > generation | function | handoff; input guardrails under the turn, output guardrails
+under the agent; transcription, speech, realtime_response and interruption under the turn. Events that
+come with no open turn (realtime sessions, a runtime that emits no turns) attach to the trace root, except:
+- a user transcription with no open turn waits for the next event: a TurnStarted adopts it (the turn then
+  starts when the transcription began); anything else writes it at the root;
+- speech and interruptions after a turn ended attach to that last turn.
+A finished `transfer_to_*` tool call followed by a Handoff becomes the handoff span (with the call's
+timing); a Handoff with no such call is an instant span. ErrorEvent marks every open span error.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Protocol
+
+from agentcli.events import Event
+
+_QUIET = frozenset({"text_delta", "transcript_delta", "state", "turn_latency", "notice", "retrying"})
+
+
+class SpanRecord:
+    __slots__ = ("span_id", "parent_id", "kind", "name", "start", "end", "status", "error", "data")
+
+    def __init__(self, kind: str, name: str, start: float, parent_id: str | None, data: dict[str, Any]):
+        self.span_id = os.urandom(8).hex()
+        self.parent_id = parent_id
+        self.kind = kind
+        self.name = name
+        self.start = start
+        self.end: float | None = None
+        self.status = "ok"
+        self.error: str | None = None
+        self.data = data
+
+    def fail(self, message: str | None) -> None:
+        if self.status != "error":  # the first error says what went wrong; later ones are consequences
+            self.status, self.error = "error", message or "error"
+
+
+class SpanSink(Protocol):
+    def span_ended(self, span: SpanRecord) -> None: ...
+    def span_amended(self, span: SpanRecord) -> None: ...
+    def trace_error(self, message: str) -> None: ...
+    def trace_notice(self, notice: dict[str, Any]) -> None: ...
+
+
+class SpanTree:
+    def __init__(self, sink: SpanSink) -> None:
+        self.sink = sink
+        self._open: dict[str, SpanRecord] = {}  # span_id -> open span, in start order
+        self._turn: SpanRecord | None = None
+        self._last_turn: SpanRecord | None = None
+        self._agent: SpanRecord | None = None
+        self._generations: dict[str, SpanRecord] = {}  # by agent name
+        self._calls: dict[str, SpanRecord] = {}  # by call_id
+        self._pending_transcripts: list[SpanRecord] = []
+        self._held_transfer: SpanRecord | None = None
+
+    def feed(self, event: Event) -> None:
+        etype = event.type
+        if etype not in _QUIET:
+            if self._held_transfer is not None and etype != "handoff":
+                self._release_transfer()
+            if self._pending_transcripts and etype not in ("turn_started", "transcript_done"):
+                self._flush_transcripts()
+        handler = getattr(self, "_on_" + etype, None)
+        if handler is not None:
+            handler(event)
+
+    def finish(self, ts: float, status: str) -> None:
+        """End everything still open (at ts; as errors unless the run ended ok)."""
+        self._release_transfer()
+        self._flush_transcripts()
+        for span in reversed(list(self._open.values())):
+            if status != "ok":
+                span.fail(f"not finished: the run ended ({status})")
+            self._end_one(span, ts)
+        self._release_transfer()
+
+    # --- bookkeeping --------------------------------------------------------------------------------
+
+    def _open_span(
+        self, kind: str, name: str, start: float, parent: SpanRecord | None, data: dict[str, Any]
+    ) -> SpanRecord:
+        span = SpanRecord(kind, name, start, parent.span_id if parent else None, data)
+        self._open[span.span_id] = span
+        return span
+
+    def _end(self, span: SpanRecord, ts: float, error: str | None = None, failed: bool = False) -> None:
+        """End a span and, first, any span still open under it (deepest first)."""
+        for other in reversed(list(self._open.values())):
+            if other is not span and self._is_under(other, span):
+                if failed:
+                    other.fail(f"not finished when its {span.kind} failed")
+                self._end_one(other, ts)
+        if failed:
+            span.fail(error)
+        self._end_one(span, ts)
+
+    def _is_under(self, span: SpanRecord, ancestor: SpanRecord) -> bool:
+        parent_id = span.parent_id
+        while parent_id is not None:
+            if parent_id == ancestor.span_id:
+                return True
+            parent = self._open.get(parent_id)
+            parent_id = parent.parent_id if parent else None
+        return False
+
+    def _end_one(self, span: SpanRecord, ts: float) -> None:
+        self._open.pop(span.span_id, None)
+        if self._turn is span:
+            self._turn, self._last_turn = None, span
+        if self._agent is span:
+            self._agent = None
+        for table in (self._generations, self._calls):
+            for key, value in list(table.items()):
+                if value is span:
+                    del table[key]
+        span.end = max(ts, span.start)
+        if span.kind == "function" and span.name.startswith("transfer_to_") and span.status == "ok":
+            self._release_transfer()
+            self._held_transfer = span  # becomes the handoff span if a Handoff comes next
+            return
+        self.sink.span_ended(span)
+
+    def _release_transfer(self) -> None:
+        held, self._held_transfer = self._held_transfer, None
+        if held is not None:
+            self.sink.span_ended(held)
+
+    def _flush_transcripts(self) -> None:
+        pending, self._pending_transcripts = self._pending_transcripts, []
+        for span in pending:
+            self.sink.span_ended(span)
+
+    def _innermost(self) -> SpanRecord | None:
+        return next(reversed(self._open.values())) if self._open else None
+
+    def _instant(self, kind: str, name: str, start: float, ts: float, parent: SpanRecord | None,
+                 data: dict[str, Any], error: str | None = None) -> None:
+        span = SpanRecord(kind, name, min(start, ts), parent.span_id if parent else None, data)
+        span.end = ts
+        if error is not None:
+            span.fail(error)
+        self.sink.span_ended(span)
+
+    # --- event handlers (one per event type; types with no handler add nothing) ----------------------
+
+    def _on_turn_started(self, ev: Any) -> None:
+        if self._turn is not None:  # a turn never ended: close it where the next begins
+            self._end(self._turn, ev.ts)
+        data = {"turn": ev.turn, "input": ev.input, "agent": ev.agent}
+        turn = self._turn = self._open_span("turn", f"turn {ev.turn}", ev.ts, None, data)
+        for span in self._pending_transcripts:
+            span.parent_id = turn.span_id
+            turn.start = min(turn.start, span.start)
+        self._flush_transcripts()
+
+    def _on_turn_done(self, ev: Any) -> None:
+        turn = self._turn or self._open_span("turn", f"turn {ev.turn}", ev.ts, None, {"turn": ev.turn})
+        turn.data.update(
+            agent=ev.agent or turn.data.get("agent"), output=ev.output, input_tokens=ev.usage.input_tokens,
+            output_tokens=ev.usage.output_tokens, outcome=ev.status,
+        )
+        if ev.interrupted:
+            turn.data["interrupted"] = True
+        self._end(turn, ev.ts, ev.error, failed=ev.status == "error")
+
+    def _on_agent_started(self, ev: Any) -> None:
+        if self._agent is not None:  # the runtime moved on without finishing it (e.g. after a handoff)
+            self._end(self._agent, ev.ts)
+        self._agent = self._open_span("agent", ev.agent, ev.ts, self._turn, {"agent": ev.agent})
+
+    def _on_agent_finished(self, ev: Any) -> None:
+        agent = self._agent
+        if agent is not None and (agent.name == ev.agent or not ev.agent):
+            self._end(agent, ev.ts, ev.error, failed=ev.status == "error")
+
+    def _on_generation_started(self, ev: Any) -> None:
+        previous = self._generations.get(ev.agent)
+        if previous is not None:
+            self._end(previous, ev.ts)
+        data = {"agent": ev.agent, "model": ev.model}
+        self._generations[ev.agent] = self._open_span(
+            "generation", ev.model or "model", ev.ts, self._agent or self._turn, data
+        )
+
+    def _on_generation_done(self, ev: Any) -> None:
+        span = self._generations.get(ev.agent) or self._open_span(
+            "generation", ev.model or "model", ev.ts, self._agent or self._turn, {"agent": ev.agent}
+        )
+        if ev.model:
+            span.name = span.data["model"] = ev.model
+        span.data.update(input_tokens=ev.usage.input_tokens, output_tokens=ev.usage.output_tokens,
+                         ttft_ms=ev.ttft_ms, output=ev.output)
+        self._end(span, ev.ts, ev.error, failed=ev.status == "error")
+
+    def _on_retrying(self, ev: Any) -> None:
+        target = next(iter(self._generations.values()), None) or self._innermost()
+        if target is not None:
+            retry = {"attempt": ev.attempt, "reason": ev.reason, "ts": ev.ts}
+            target.data.setdefault("retries", []).append(retry)
+
+    def _on_tool_call_started(self, ev: Any) -> None:
+        data = {"agent": ev.agent, "call_id": ev.call_id, "tool": ev.name, "arguments": ev.arguments}
+        self._calls[ev.call_id] = self._open_span("function", ev.name, ev.ts, self._agent or self._turn, data)
+
+    def _on_tool_call_finished(self, ev: Any) -> None:
+        span = self._calls.get(ev.call_id)
+        if span is None:
+            data = {"agent": ev.agent, "call_id": ev.call_id, "tool": ev.name}
+            span = self._open_span("function", ev.name, ev.ts, self._agent or self._turn, data)
+        span.data.update(output=ev.output, approved=ev.approved)
+        self._end(span, ev.ts, ev.error, failed=bool(ev.error))
+
+    def _on_handoff(self, ev: Any) -> None:
+        data = {"from": ev.from_agent, "to": ev.to_agent}
+        name = f"{ev.from_agent} -> {ev.to_agent}"
+        held, self._held_transfer = self._held_transfer, None
+        if held is None:  # the transfer call may still be open: the Handoff came before its result
+            call = next((c for c in self._calls.values() if c.name.startswith("transfer_to_")), None)
+            if call is not None:
+                self._end(call, ev.ts)
+                held, self._held_transfer = self._held_transfer, None
+        if held is not None:
+            held.kind, held.name = "handoff", name
+            held.data = {**data, "call_id": held.data.get("call_id")}
+            self.sink.span_ended(held)
+            return
+        self._instant("handoff", name, ev.ts, ev.ts, self._agent or self._turn, data)
+
+    def _on_guardrail_checked(self, ev: Any) -> None:
+        parent = (self._agent or self._turn) if ev.stage == "output" else self._turn
+        data = {"agent": ev.agent, "stage": ev.stage, "tripped": ev.tripped, "message": ev.message}
+        start = ev.started if ev.started is not None else ev.ts
+        self._instant("guardrail", ev.name or "guardrail", start, ev.ts, parent, data)
+
+    def _on_error(self, ev: Any) -> None:
+        if not self._open:
+            self.sink.trace_error(ev.message)
+        for span in self._open.values():
+            span.fail(ev.message)
+            span.data.setdefault("error_kind", ev.kind)
+
+    def _on_notice(self, ev: Any) -> None:
+        notice = {"message": ev.message, "level": ev.level, "ts": ev.ts}
+        target = self._innermost()
+        if target is None:
+            self.sink.trace_notice(notice)
+        else:
+            target.data.setdefault("notices", []).append(notice)
+
+    def _on_turn_latency(self, ev: Any) -> None:
+        if self._turn is not None:
+            self._turn.data.setdefault("latency", {}).update(ev.marks)
+        elif self._last_turn is not None:  # usually comes just after the turn ended: amend it
+            self._last_turn.data.setdefault("latency", {}).update(ev.marks)
+            self.sink.span_amended(self._last_turn)
+
+    def _on_transcript_done(self, ev: Any) -> None:
+        start = ev.started if ev.started is not None else ev.ts
+        data = {"role": ev.role, "model": ev.model, "text": ev.text, "audio_ms": ev.audio_ms}
+        if self._turn is None and ev.role == "user":  # the turn it starts may come next
+            span = SpanRecord("transcription", ev.model or "transcription", min(start, ev.ts), None, data)
+            span.end = ev.ts
+            self._pending_transcripts.append(span)
+        else:
+            self._instant("transcription", ev.model or "transcription", start, ev.ts, self._turn, data)
+
+    def _on_speech_done(self, ev: Any) -> None:
+        start = ev.started if ev.started is not None else ev.ts
+        data = {"text": ev.text, "model": ev.model, "voice": ev.voice, "chars": ev.chars,
+                "audio_ms": ev.audio_ms, "first_byte_ms": ev.first_byte_ms, "outcome": ev.status}
+        error = "speech failed" if ev.status == "error" else None
+        self._instant("speech", ev.voice or ev.model or "speech", start, ev.ts, self._turn or self._last_turn,
+                      data, error)
+
+    def _on_realtime_response_done(self, ev: Any) -> None:
+        start = ev.started if ev.started is not None else ev.ts
+        data = {"response_id": ev.response_id, "outcome": ev.status, "input_tokens": ev.usage.input_tokens,
+                "output_tokens": ev.usage.output_tokens, "first_delta_ms": ev.first_delta_ms,
+                "transcript": ev.transcript}
+        error = "response failed" if ev.status == "failed" else None
+        name = ev.response_id or "response"
+        self._instant("realtime_response", name, start, ev.ts, self._turn, data, error)
+
+    def _on_interrupted(self, ev: Any) -> None:
+        data = {"heard_ms": ev.heard_ms, "heard_text": ev.heard_text, "item_id": ev.item_id}
+        self._instant("interruption", "interruption", ev.ts, ev.ts, self._turn or self._last_turn, data)
