@@ -23,6 +23,9 @@ VAD_RATES = (8000, 16000, 32000, 48000)  # what webrtcvad accepts
 _FLOOR_WINDOW_MS = 5000
 _FLOOR_PERCENTILE = 10
 _FLOOR_MIN_DB = -70.0  # quieter than this is "silence" however clean the input
+# The floor rises at most this fast, so speech right from the first sample (a TTS file) is not taken
+# for the noise floor, yet steady noise is learnt within a couple of seconds.
+_FLOOR_RISE_DB_PER_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +98,7 @@ class TurnDetector:
         self._silence_frames = max(1, math.ceil(s.silence_ms / s.frame_ms))
         self._preroll_frames = s.preroll_ms // s.frame_ms
         self._max_frames = max(1, s.max_utterance_ms // s.frame_ms)
+        self._floor_rise = _FLOOR_RISE_DB_PER_S * s.frame_ms / 1000
         self._levels = deque(maxlen=max(1, _FLOOR_WINDOW_MS // s.frame_ms))
         self._pending = np.zeros(0, np.float32)
         self._history: deque[np.ndarray] = deque(maxlen=self._preroll_frames + self._start_frames)
@@ -125,7 +129,8 @@ class TurnDetector:
     def _voiced(self, frame: np.ndarray) -> bool:
         level = dbfs(frame)
         self._levels.append(max(level, _FLOOR_MIN_DB))
-        self.noise_floor_db = float(np.percentile(np.fromiter(self._levels, float), _FLOOR_PERCENTILE))
+        target = float(np.percentile(np.fromiter(self._levels, float), _FLOOR_PERCENTILE))
+        self.noise_floor_db = min(target, self.noise_floor_db + self._floor_rise)
         if level < self.noise_floor_db + self.energy_margin_db:
             return False
         return bool(self._vad.is_speech(float_to_int16(frame).tobytes(), self.rate))

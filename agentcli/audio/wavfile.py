@@ -182,6 +182,7 @@ class WavWriter:
             raise AudioError(f"{self.path}: write after close")
         frames = _as_frames(samples)
         self._f.write(frames.astype("<i2", copy=False).tobytes())
+        self._f.flush()  # a crash still leaves a readable recording
         self.frames += frames.size // self.channels
 
     def close(self) -> None:

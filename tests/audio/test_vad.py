@@ -1,0 +1,140 @@
+"""Turn detection on real speech (JFK), on generated speech with noise, coughs, forced ends; echo guard."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agentcli.audio.echo import EchoGuard
+from agentcli.audio.vad import Discarded, SpeechEnd, SpeechStart, TurnDetector, VadEvent
+from agentcli.audio.wavfile import read_wav
+from agentcli.errors import AudioError
+from agentcli.spec.model import VadSettings
+
+RATE = 16000
+
+
+def _run(x: np.ndarray, settings: VadSettings, block: int = 333, finish: bool = True) -> list[VadEvent]:
+    """Feed in odd-sized blocks (not a multiple of the frame) as a microphone would."""
+    det = TurnDetector(settings, RATE)
+    events: list[VadEvent] = []
+    for i in range(0, x.shape[0], block):
+        events += det.feed(x[i : i + block])
+    return events + (det.finish() if finish else [])
+
+
+def _turns(events: list[VadEvent]) -> list[SpeechEnd]:
+    return [e for e in events if isinstance(e, SpeechEnd)]
+
+
+# Speech in jfk_16k.wav, labelled by ear and level: (start s, end s) of each phrase.
+JFK_PHRASES = [(0.3, 2.2), (3.3, 4.3), (5.4, 7.6), (8.2, 10.3)]
+
+
+def test_jfk_one_turn_when_pauses_are_shorter_than_silence_ms(jfk_wav: Path) -> None:
+    x = read_wav(jfk_wav, RATE)
+    turns = _turns(_run(x, VadSettings(silence_ms=1500)))
+    assert len(turns) == 1
+    assert turns[0].start_ms <= JFK_PHRASES[0][0] * 1000
+    assert turns[0].end_ms >= JFK_PHRASES[-1][1] * 1000
+
+
+def test_jfk_turns_line_up_with_the_phrases(jfk_wav: Path) -> None:
+    x = read_wav(jfk_wav, RATE)
+    events = _run(x, VadSettings(silence_ms=500))
+    turns = _turns(events)
+    assert len(turns) == len(JFK_PHRASES)
+    for turn, (start, end) in zip(turns, JFK_PHRASES, strict=True):
+        assert start * 1000 - 300 <= turn.start_ms <= start * 1000 + 150
+        assert end * 1000 - 250 <= turn.end_ms <= end * 1000 + 150
+        assert turn.reason == "silence"
+        # the audio carries pre-roll before the start and at most pre-roll after the end
+        assert turn.audio.shape[0] / RATE * 1000 >= turn.speech_ms + 250
+        assert turn.audio.shape[0] / RATE * 1000 <= turn.speech_ms + 300 + 300 + 20
+    # each SpeechStart comes before its SpeechEnd, with the same start
+    starts = [e for e in events if isinstance(e, SpeechStart)]
+    assert [s.start_ms for s in starts[: len(turns)]] == [t.start_ms for t in turns]
+
+
+def test_jfk_middle_pause_splits_with_800ms_silence(jfk_wav: Path) -> None:
+    x = read_wav(jfk_wav, RATE)
+    turns = _turns(_run(x, VadSettings(silence_ms=800)))
+    # the 1.1-1.2 s pauses split; the 0.6 s pause before "ask what you can do" does not
+    assert len(turns) == 3
+    assert turns[2].start_ms == pytest.approx(5400, abs=150)
+    assert turns[2].end_ms >= 10_200
+
+
+def _noisy_scene(speech: np.ndarray, seed: int = 0) -> tuple[np.ndarray, float, float, float]:
+    """1 s noise, a 150 ms cough, 1 s noise, speech, 1 s noise; all under -40 dBFS white noise.
+    Returns (signal, cough start s, speech start s, speech end s) with bounds from the clean speech."""
+    level = np.convolve(np.abs(speech), np.ones(160) / 160, mode="same")
+    active = np.nonzero(level > 0.01)[0]
+    t = np.arange(int(0.15 * RATE)) / RATE
+    cough = (0.3 * np.sign(np.sin(2 * np.pi * 120 * t)) * np.hanning(t.shape[0])).astype(np.float32)
+    gap = np.zeros(RATE, np.float32)
+    x = np.concatenate([gap, cough, gap, speech, gap])
+    x += np.random.default_rng(seed).normal(0, 0.01, x.shape[0]).astype(np.float32)
+    offset = 2 * RATE + cough.shape[0]
+    return x, 1.0, (offset + active[0]) / RATE, (offset + active[-1]) / RATE
+
+
+def test_generated_speech_in_noise_and_a_discarded_cough(speech_wav: Callable[[str], Path]) -> None:
+    speech = read_wav(speech_wav("Hello there. What is the weather in Paris tomorrow?"), RATE)
+    x, cough_at, start, end = _noisy_scene(speech)
+    events = _run(x, VadSettings())
+    turns = _turns(events)
+    assert len(turns) == 1  # the cough (and the noise's onset) never make a turn
+    coughs = [e for e in events if isinstance(e, Discarded) and abs(e.start_ms - cough_at * 1000) < 60]
+    assert len(coughs) == 1 and coughs[0].speech_ms < 300
+    turn = turns[0]
+    assert turn.start_ms == pytest.approx(start * 1000, abs=100)
+    assert turn.end_ms == pytest.approx(end * 1000, abs=150)
+    assert np.sqrt(np.mean(turn.audio**2)) > 0.03  # it is the speech, not the noise
+
+
+def test_max_utterance_forces_an_end_and_speech_goes_on(speech_wav: Callable[[str], Path]) -> None:
+    speech = read_wav(speech_wav("one two three four five six seven eight nine ten"), RATE)
+    events = _run(speech, VadSettings(max_utterance_ms=1000, silence_ms=2000))
+    turns = _turns(events)
+    assert turns[0].reason == "max_length" and turns[0].forced
+    assert turns[0].speech_ms <= 1000
+    assert len(turns) >= 2  # the rest of the speech starts a new turn
+
+
+def test_echo_gate_and_last_voiced_time(speech_wav: Callable[[str], Path]) -> None:
+    speech = read_wav(speech_wav("Can you hear me now?"), RATE)
+    x = np.concatenate([speech, np.zeros(RATE, np.float32)])
+    gated = TurnDetector(VadSettings(), RATE)
+    # while the guard says "echo", nothing is speech
+    assert gated.feed(x, allow_speech=False) == []
+    assert gated.last_voiced_frame_time is None and not gated.in_speech
+    det = TurnDetector(VadSettings(), RATE)
+    events: list[VadEvent] = []
+    for i in range(0, x.shape[0], 320):
+        events += det.feed(x[i : i + 320], now=i / RATE)
+    turn = _turns(events)[0]
+    # the clock given to feed() is the one reported: the last voiced frame is near the end of speech
+    assert turn.last_voiced_time == pytest.approx(turn.end_ms / 1000, abs=0.03)
+    assert turn.time - turn.last_voiced_time == pytest.approx(0.5, abs=0.03)  # silence_ms later
+
+
+def test_unsupported_rate_is_an_audio_error() -> None:
+    with pytest.raises(AudioError, match="16000"):
+        TurnDetector(VadSettings(), 22050)
+
+
+def test_echo_guard_ratio_and_headphones() -> None:
+    loud = np.full(320, 0.3, np.float32)
+    quiet = np.full(320, 0.05, np.float32)
+    guard = EchoGuard(ratio=3.0)
+    assert guard.allows(quiet, playback_energy=0.0)  # nothing playing: anything goes
+    assert not guard.allows(quiet, playback_energy=0.05)  # as loud as the playback: echo
+    assert guard.allows(loud, playback_energy=0.05)  # 6x louder: the user talking over it
+    assert guard.blocked_blocks == 1
+    assert EchoGuard(ratio=3.0, headphones=True).allows(quiet, playback_energy=0.5)
+    with pytest.raises(ValueError):
+        EchoGuard(ratio=0.5)

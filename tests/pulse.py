@@ -1,0 +1,240 @@
+"""A PulseAudio test rig: a virtual microphone and speaker on machines with no sound card.
+
+PortAudio reaches PulseAudio through ALSA's pulse plugin (libasound2-plugins): its "default" and "pulse"
+devices are PulseAudio's default source and sink. The rig makes those two null sinks:
+
+- `vmic`: anything played into it (paplay --device=vmic) is what the microphone hears, because the
+  default source is its monitor, `vmic.monitor`;
+- `vspk`: the default sink, where our Player's audio goes; `vspk.monitor` records what was played.
+
+Starting the daemon as root works with a warning: `pulseaudio -D --exit-idle-time=-1 --disallow-exit`
+(no --system: a per-user daemon under /tmp/pulse-*, reachable through ~/.config/pulse). Everything is
+idempotent: an already running daemon (from an earlier session) and already loaded sinks are reused.
+
+Other test folders use it by importing the fixture in their conftest.py:
+
+    from tests.pulse import pulse_rig  # noqa: F401
+
+Tests that take `pulse_rig` skip with the reason when PulseAudio or PortAudio is missing. A file lock
+serialises rig users across concurrent pytest processes on one machine (the sinks are global).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+MIC_SINK = "vmic"
+SPEAKER_SINK = "vspk"
+_TOOLS = ("pulseaudio", "pactl", "paplay", "parecord")
+_LOCK_PATH = "/tmp/agentcli-pulse-rig.lock"
+
+
+class RigUnavailable(Exception):
+    """PulseAudio or PortAudio cannot be used here (the reason is the message)."""
+
+
+def _pactl(*args: str, timeout: float = 5) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["pactl", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def _server_up() -> bool:
+    try:
+        return _pactl("info").returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _short_list(what: str) -> list[str]:
+    out = _pactl("list", "short", what)
+    return [line.split("\t")[1] for line in out.stdout.splitlines() if "\t" in line]
+
+
+class SpeakerRecording:
+    """A parecord of vspk.monitor running in the background; stop() finishes the WAV."""
+
+    def __init__(self, out_wav: str | os.PathLike[str], rate: int = 24000):
+        self.path = Path(out_wav)
+        self.rate = rate
+        self.started = time.perf_counter()
+        self._proc = subprocess.Popen(
+            [
+                "parecord",
+                f"--device={SPEAKER_SINK}.monitor",
+                "--file-format=wav",
+                f"--rate={rate}",
+                "--channels=1",
+                "--format=s16le",
+                "--latency-msec=20",
+                str(self.path),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def stop(self) -> Path:
+        """Stop recording (SIGINT lets parecord fix the WAV header) and return the file."""
+        if self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGINT)
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        return self.path
+
+
+class PulseRig:
+    """The virtual devices. `ensure()` starts PulseAudio and loads the sinks if needed (idempotent)."""
+
+    mic_sink = MIC_SINK
+    speaker_sink = SPEAKER_SINK
+
+    def __init__(self) -> None:
+        self.ready = False
+
+    def ensure(self) -> None:
+        """Make the daemon, vmic and vspk exist and be the defaults; RigUnavailable if impossible."""
+        missing = [t for t in _TOOLS if shutil.which(t) is None]
+        if missing:
+            raise RigUnavailable(
+                f"PulseAudio tools missing ({', '.join(missing)}): apt-get install pulseaudio"
+            )
+        if not _server_up():
+            # A per-user daemon that never exits on idle; as root PulseAudio only warns.
+            subprocess.run(
+                ["pulseaudio", "-D", "--exit-idle-time=-1", "--disallow-exit", "--log-target=stderr"],
+                capture_output=True,
+                timeout=15,
+            )
+            deadline = time.monotonic() + 10
+            while not _server_up():
+                if time.monotonic() > deadline:
+                    raise RigUnavailable("PulseAudio did not start (pulseaudio -D failed)")
+                time.sleep(0.1)
+        sinks = _short_list("sinks")
+        for name in (MIC_SINK, SPEAKER_SINK):
+            if name not in sinks:
+                r = _pactl(
+                    "load-module",
+                    "module-null-sink",
+                    f"sink_name={name}",
+                    f"sink_properties=device.description={name}",
+                )
+                if r.returncode != 0:
+                    raise RigUnavailable(f"cannot load null sink {name}: {r.stderr.strip()}")
+        _pactl("set-default-source", f"{MIC_SINK}.monitor")
+        _pactl("set-default-sink", SPEAKER_SINK)
+        self._check_portaudio()
+        self.ready = True
+
+    @staticmethod
+    def _check_portaudio() -> None:
+        try:
+            import sounddevice as sd
+        except OSError as e:
+            raise RigUnavailable(f"PortAudio missing ({e}): apt-get install libportaudio2") from e
+        names = [d["name"] for d in sd.query_devices()]
+        if not any(n in ("pulse", "default") for n in names):
+            raise RigUnavailable(
+                f"PortAudio sees no pulse/default device (has {names}): install libasound2-plugins"
+            )
+
+    # --- helpers for tests ---------------------------------------------------------------------------
+
+    def speak_into_mic(self, wav_path: str | os.PathLike[str]) -> subprocess.Popen[bytes]:
+        """Play a WAV into the virtual microphone in the background (wait() on the result to finish)."""
+        return subprocess.Popen(
+            ["paplay", f"--device={MIC_SINK}", "--latency-msec=20", os.fspath(wav_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def start_speaker_recording(self, out_wav: str | os.PathLike[str], rate: int = 24000) -> SpeakerRecording:
+        """Record what is played on the virtual speaker until .stop()."""
+        before = self._count("source-outputs")
+        rec = SpeakerRecording(out_wav, rate)
+        deadline = time.monotonic() + 3  # parecord takes a moment to attach; audio before that is lost
+        while self._count("source-outputs") <= before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return rec
+
+    def record_speaker(self, out_wav: str | os.PathLike[str], seconds: float, rate: int = 24000) -> Path:
+        """Record the virtual speaker for `seconds` (blocking)."""
+        rec = self.start_speaker_recording(out_wav, rate)
+        time.sleep(seconds)
+        return rec.stop()
+
+    def wait_silence(self, sink: str = MIC_SINK, timeout: float = 5.0) -> bool:
+        """Wait until nothing plays into `sink` any more (no sink inputs on it); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self._sink_inputs(sink):
+                return True
+            time.sleep(0.05)
+        return False
+
+    @staticmethod
+    def _sink_inputs(sink: str) -> list[str]:
+        sinks = {
+            line.split("\t")[1]: line.split("\t")[0]
+            for line in _pactl("list", "short", "sinks").stdout.splitlines()
+            if "\t" in line
+        }
+        idx = sinks.get(sink)
+        rows = _pactl("list", "short", "sink-inputs").stdout.splitlines()
+        return [r for r in rows if idx is not None and r.split("\t")[1:2] == [idx]]
+
+    @staticmethod
+    def _count(kind: str) -> int:
+        return len(_pactl("list", "short", kind).stdout.strip().splitlines())
+
+
+_RIG = PulseRig()
+_UNAVAILABLE: str | None = None
+
+
+def get_rig() -> PulseRig:
+    """The process-wide rig, set up on first use; raises RigUnavailable with the reason."""
+    global _UNAVAILABLE
+    if _UNAVAILABLE is not None:
+        raise RigUnavailable(_UNAVAILABLE)
+    if not _RIG.ready:
+        try:
+            _RIG.ensure()
+        except RigUnavailable as e:
+            _UNAVAILABLE = str(e)
+            raise
+    return _RIG
+
+
+@pytest.fixture
+def pulse_rig() -> Iterator[PulseRig]:
+    """The virtual mic/speaker, held exclusively by this test (across pytest processes, too)."""
+    try:
+        rig = get_rig()
+    except RigUnavailable as e:
+        pytest.skip(f"PulseAudio rig unavailable: {e}")
+    with open(_LOCK_PATH, "a+") as lock:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.fail("another process held the PulseAudio rig lock for 120 s")
+                time.sleep(0.05)
+        try:
+            rig.wait_silence(MIC_SINK, timeout=2)
+            yield rig
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
