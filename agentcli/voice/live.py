@@ -1,0 +1,226 @@
+"""A live voice session: the microphone, turn taking (push-to-talk or hands-free), barge-in, typed lines.
+
+Hands-free (--vad): the turn detector ends a turn after `silence_ms` of silence; when the user starts
+talking while a turn is running, that turn is interrupted (barge-in). While the assistant plays, mic
+blocks only count as speech when the echo guard lets them (--headphones turns it off).
+Push-to-talk: Space or Enter starts recording, again stops; starting to talk cuts the assistant off.
+A typed line is sent as text in both modes. End of input (Ctrl-D) ends the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from agentcli import events as ev
+from agentcli.spec.model import VadSettings
+from agentcli.voice.options import VoiceOptions
+from agentcli.voice.pipeline import TurnInput, VoiceContext, VoiceTurn
+
+STT_RATE = 16000
+BLOCK_MS = 10  # small mic blocks: barge-in is noticed within a frame of the voice
+
+
+class LiveSession:
+    def __init__(self, ctx: VoiceContext, opts: VoiceOptions, vad: VadSettings, recording: Any = None,
+                 renderer: Any = None) -> None:
+        from agentcli.audio.echo import EchoGuard
+        from agentcli.audio.recorder import Recorder
+        from agentcli.voice.session import live_mode
+
+        self.ctx = ctx
+        self.opts = opts
+        self.vad = vad
+        self.recording = recording
+        self.renderer = renderer
+        self.mode = live_mode(opts)
+        self.mic = Recorder(opts.input_device, rate=STT_RATE, block_ms=BLOCK_MS)
+        self.guard = EchoGuard(vad.echo_ratio, headphones=opts.headphones)
+        self.detector: Any = None
+        if self.mode == "vad":
+            from agentcli.audio.vad import TurnDetector
+
+            self.detector = TurnDetector(vad, STT_RATE)
+        self.turn: VoiceTurn | None = None
+        self._turn_task: asyncio.Task[None] | None = None
+        self._ptt_blocks: list[np.ndarray] | None = None  # recording while not None (push-to-talk)
+        self._quit = asyncio.Event()
+        self.first_voiced_time: float | None = None  # perf_counter of the latest speech start's first frame
+        self.barge_in_times: list[tuple[float, float]] = []  # (first voiced frame, flush) perf_counter pairs
+
+    # -- the loop ------------------------------------------------------------------------------------
+    async def run(self) -> int:
+        self.mic.start()  # a missing device fails here, before any prompt
+        self.ctx.set_state("listening")
+        self._hint()
+        tasks = [asyncio.create_task(self._mic_loop())]
+        keys = None
+        if self.mode == "ptt":
+            from agentcli.voice.keys import KeyReader
+
+            keys = KeyReader(on_toggle=self._toggle, on_line=self._typed, on_eof=self._quit.set)
+            keys.start()
+            set_meter = getattr(self.renderer, "set_meter", None)
+            if set_meter is not None:
+                set_meter(self.meter)
+        else:
+            tasks.append(asyncio.create_task(self._line_loop()))
+        try:
+            await self._quit.wait()
+            if self._turn_task is not None and not self._turn_task.done():
+                await self._turn_task
+            return 0
+        finally:
+            if keys is not None:
+                keys.stop()
+            self.mic.stop()
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+            if self._turn_task is not None and not self._turn_task.done():
+                self._turn_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._turn_task
+
+    def _hint(self) -> None:
+        if self.opts.quiet or self.opts.jsonl:
+            return
+        if self.mode == "ptt":
+            text = "Space or Enter: talk / stop · type a line to send text · Ctrl-D quits"
+        else:
+            text = "hands-free: just talk · type a line to send text · Ctrl-D quits"
+        self.ctx.emit(ev.Notice(message=text))
+
+    @property
+    def recording_ptt(self) -> bool:
+        return self._ptt_blocks is not None
+
+    def meter(self) -> tuple[bool, float]:
+        """(recording, input level in dBFS) for a live level meter."""
+        return self.recording_ptt, self.mic.level
+
+    async def _mic_loop(self) -> None:
+        while (block := await self.mic.read()) is not None:
+            if self._ptt_blocks is not None:
+                self._ptt_blocks.append(block)
+            if self.detector is not None:
+                await self._detect(block)
+
+    async def _detect(self, block: np.ndarray) -> None:
+        from agentcli.audio.vad import Discarded, SpeechEnd, SpeechStart
+
+        sink = self.ctx.sink
+        speaking = self.turn is not None and self.turn.active and not sink.drained
+        allow = self.guard.allows(block, sink.energy) if speaking else True
+        for event in self.detector.feed(block, allow_speech=allow):
+            if isinstance(event, SpeechStart):
+                voiced_ms = self.detector.speech_ms if self.detector.in_speech else 0.0
+                self.first_voiced_time = event.time - voiced_ms / 1000.0
+                self._barge_in(self.turn)
+                self.ctx.set_state("hearing")
+            elif isinstance(event, SpeechEnd):
+                end = event.last_voiced_time
+                self._start_turn(TurnInput(audio=event.audio, rate=STT_RATE, end_of_speech=end))
+            elif isinstance(event, Discarded) and not (self.turn and self.turn.active):
+                self.ctx.set_state("listening")
+
+    def _barge_in(self, turn: VoiceTurn | None) -> None:
+        """Interrupt `turn` if it is running: the sink is silent when this returns; the history rewrite
+        finishes in the background (the next turn waits for it)."""
+        if turn is None or not turn.active or turn.interrupting:
+            return
+        turn.interrupt()
+        flushed = getattr(self.ctx.sink, "last_flush_time", None)
+        if self.first_voiced_time is not None and flushed is not None:
+            self.barge_in_times.append((self.first_voiced_time, flushed))
+
+    # -- turns -----------------------------------------------------------------------------------------
+    def _start_turn(self, turn_input: TurnInput) -> None:
+        previous = self._turn_task
+        turn = VoiceTurn(self.ctx, turn_input)
+        self.turn = turn
+        self._turn_task = asyncio.create_task(self._run_turn(turn, previous))
+
+    async def _run_turn(self, turn: VoiceTurn, previous: asyncio.Task[None] | None) -> None:
+        if previous is not None and not previous.done():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await previous  # its bookkeeping (recording) first, in order
+        task = turn.start()
+        try:
+            result = await task
+        except asyncio.CancelledError:
+            if not turn.interrupting:
+                raise
+            await turn.interrupt()  # the history is rewritten before anything else happens
+            result = turn.result
+        except Exception as e:  # noqa: BLE001 - a failed turn ends the turn, not the session
+            self.ctx.emit(ev.ErrorEvent(message=str(e) or type(e).__name__, kind=_kind(e)))
+            result = turn.result
+            result.status = "error"
+            await turn.speaker.cancel()
+            self.ctx.sink.flush()
+        if self.recording is not None:
+            self.recording.add_turn(
+                user_audio=turn.input.audio, assistant_pcm=result.assistant_audio, user_text=result.user_text,
+                answer=result.answer, status=result.status, heard=result.heard, marks=result.marks,
+                heard_ms=_heard_ms(turn))
+        if self.turn is turn and self.ctx.state != "hearing":
+            self.ctx.set_state("listening")
+
+    # -- push-to-talk and typed lines ------------------------------------------------------------------
+    def _toggle(self) -> None:
+        if self._ptt_blocks is None:
+            self._ptt_blocks = []
+            if self.turn is not None and self.turn.active:
+                self._barge_in(self.turn)
+            self.ctx.set_state("hearing")
+            return
+        blocks, self._ptt_blocks = self._ptt_blocks, None
+        audio = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+        if audio.shape[0] < STT_RATE * self.vad.min_utterance_ms // 1000:
+            self.ctx.emit(ev.Notice(message="too short: hold the key down longer (press, talk, press again)"))
+            self.ctx.set_state("listening")
+            return
+        self._start_turn(TurnInput(audio=audio, rate=STT_RATE, end_of_speech=time.perf_counter()))
+
+    def _typed(self, line: str) -> None:
+        line = line.strip()
+        if not line:
+            return
+        self._barge_in(self.turn)
+        self._start_turn(TurnInput(text=line))
+
+    async def _line_loop(self) -> None:
+        """Hands-free: lines typed on stdin are sent as text; end of input ends the session."""
+        loop = asyncio.get_running_loop()
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line:
+                self._quit.set()
+                return
+            self._typed(line)
+
+
+def _heard_ms(turn: VoiceTurn) -> float | None:
+    if turn.result.heard is None:
+        return None
+    from agentcli.voice.history import heard_ms
+
+    return round(heard_ms(turn.speaker.spoken), 1)
+
+
+def _kind(err: BaseException) -> str:
+    from agentcli.errors import AudioError, ModelError
+
+    if isinstance(err, ModelError):
+        return "model"
+    if isinstance(err, AudioError):
+        return "audio"
+    return "runtime"

@@ -1,0 +1,222 @@
+"""One voice turn: the user's audio (or a typed line) -> STT -> the agent -> sentences -> TTS -> the sink.
+
+Latency marks are ms from the user's last voiced frame (end_of_speech = 0): transcript_final,
+first_token, first_sentence, first_audio_byte, first_sample_played. `interrupt()` is barge-in: the sink
+goes silent first, then synthesis and the agent run are cancelled and the history keeps what was heard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from agentcli import events as ev
+from agentcli.voice.history import TurnItems, heard_chars, heard_ms, heard_text, truncate_turn
+from agentcli.voice.sentences import SentenceSplitter
+from agentcli.voice.speaker import Speaker, to_ts
+from agentcli.voice.stt import SpeechToText
+from agentcli.voice.tts import TextToSpeech
+
+
+@dataclass
+class VoiceContext:
+    """What every turn of a session shares."""
+
+    runner: Any  # agentcli.runtime.runner.Runner
+    conversation: Any  # agentcli.runtime.conversation.Conversation
+    stt: SpeechToText
+    tts: TextToSpeech
+    sink: Any  # agentcli.audio.sink.AudioSink (Player or FileSink)
+    emit: Callable[[ev.Event], None]
+    save: Callable[[], None] = lambda: None  # persist the conversation (SessionStore)
+    hold_speech: bool = False  # the answer may be replaced at the end (output guardrails/type): speak it then
+    state: str = "idle"
+
+    def set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.emit(ev.StateChanged(state=state))
+
+
+@dataclass
+class TurnInput:
+    """The user's side of a turn: audio (mono float32 at `rate`) or typed text."""
+
+    audio: np.ndarray | None = None
+    rate: int = 16000
+    text: str | None = None
+    end_of_speech: float = field(default_factory=time.perf_counter)  # perf_counter of the last voiced frame
+
+
+@dataclass
+class TurnResult:
+    status: str = "ok"  # ok | error | interrupted | guardrail | empty
+    user_text: str = ""
+    answer: str = ""  # what the agent answered (all of it)
+    heard: str | None = None  # after a barge-in: what stayed in the history
+    marks: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    assistant_audio: list[bytes] = field(default_factory=list)
+
+
+class VoiceTurn:
+    def __init__(self, ctx: VoiceContext, turn_input: TurnInput) -> None:
+        self.ctx = ctx
+        self.input = turn_input
+        self.result = TurnResult()
+        self.marks: dict[str, float] = {"end_of_speech": 0.0}
+        self.speaker = Speaker(ctx.tts, ctx.sink, ctx.emit, on_audio=self._first_audio,
+                               record=self.result.assistant_audio.append)
+        self._items: TurnItems | None = None
+        self._start_len = len(ctx.conversation.items)
+        self._task: asyncio.Task[TurnResult] | None = None
+        self._interruption: asyncio.Future[ev.Interrupted] | None = None
+
+    # -- marks ---------------------------------------------------------------------------------------
+    def _mark(self, name: str, perf: float | None = None) -> None:
+        if name not in self.marks:
+            t = time.perf_counter() if perf is None else perf
+            self.marks[name] = round((t - self.input.end_of_speech) * 1000.0, 1)
+
+    def _first_audio(self, perf: float) -> None:
+        self._mark("first_audio_byte", perf)
+        self.ctx.set_state("speaking")
+
+    # -- running ---------------------------------------------------------------------------------------
+    def start(self) -> asyncio.Task[TurnResult]:
+        self._task = asyncio.create_task(self.run())
+        return self._task
+
+    @property
+    def active(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    @property
+    def speaking(self) -> bool:
+        return self.speaker.speaking
+
+    async def run(self) -> TurnResult:
+        ctx = self.ctx
+        ctx.set_state("thinking")
+        text = self.input.text
+        if text is None:
+            text = await self._transcribe()
+            if text is None:
+                return self.result
+        self.result.user_text = text
+        self._items = TurnItems(text)
+        await self._agent(text)
+        if self.result.status != "error":
+            await self.speaker.finish()
+            first = next((s.utterance for s in self.speaker.sentences if s.utterance is not None), None)
+            if first is not None and first.first_sample_time is not None:
+                self._mark("first_sample_played", first.first_sample_time)
+        else:
+            await self.speaker.cancel()
+        ctx.emit(ev.TurnLatency(marks=dict(self.marks)))
+        self.result.marks = dict(self.marks)
+        ctx.save()
+        return self.result
+
+    async def _transcribe(self) -> str | None:
+        ctx, audio = self.ctx, self.input.audio
+        assert audio is not None
+        started = ev.now()
+        final = ""
+        async for part in ctx.stt.transcribe(audio, self.input.rate):
+            if part.final:
+                final = part.text
+            elif part.text:
+                ctx.emit(ev.TranscriptDelta(role="user", delta=part.text))
+        self._mark("transcript_final")
+        ctx.emit(ev.TranscriptDone(role="user", text=final, model=ctx.stt.model,
+                                   audio_ms=audio.shape[0] * 1000.0 / self.input.rate, started=started))
+        if not final.strip():
+            ctx.emit(ev.Notice(message="heard nothing to answer"))
+            self.result.status = "empty"
+            ctx.emit(ev.TurnLatency(marks=dict(self.marks)))
+            return None
+        return final.strip()
+
+    async def _agent(self, text: str) -> None:
+        ctx = self.ctx
+        splitter = SentenceSplitter()
+        answer: list[str] = []
+        assert self._items is not None
+        async for event in ctx.runner.run_turn(ctx.conversation, text):
+            ctx.emit(event)
+            self._items.on_event(event)
+            if isinstance(event, ev.TextDelta) and event.delta:
+                self._mark("first_token")
+                answer.append(event.delta)
+                if not ctx.hold_speech:
+                    self._say(splitter.feed(event.delta))
+            elif isinstance(event, ev.GenerationDone) and not ctx.hold_speech:
+                self._say(splitter.flush())
+            elif isinstance(event, ev.TurnDone):
+                self.result.status = event.status
+                self.result.error = event.error
+                if event.status == "ok" and ctx.hold_speech:
+                    from agentcli.cli.render import output_text
+
+                    self._say(splitter.feed(output_text(event.output)) + splitter.flush())
+                elif event.status == "guardrail" and event.error:
+                    self._say([event.error])
+        self._say(splitter.flush())
+        self.result.answer = "".join(answer)
+
+    def _say(self, sentences: list[str]) -> None:
+        for sentence in sentences:
+            self._mark("first_sentence")
+            self.speaker.say(sentence)
+
+    # -- barge-in --------------------------------------------------------------------------------------
+    @property
+    def interrupting(self) -> bool:
+        return self._interruption is not None
+
+    def interrupt(self) -> asyncio.Future[ev.Interrupted]:
+        """The user started talking: silence now, cancel the rest, keep only what was heard.
+        The sink is flushed before this returns; await the result for the history rewrite (every
+        caller gets the same one)."""
+        if self._interruption is None:
+            self.ctx.sink.flush()  # first: the speaker goes quiet within one audio block
+            self._interruption = asyncio.ensure_future(self._interrupt())
+        return self._interruption
+
+    async def _interrupt(self) -> ev.Interrupted:
+        await self.speaker.cancel()
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        spoken = self.speaker.spoken
+        self.result.status = "interrupted"
+        event = ev.Interrupted(heard_ms=round(heard_ms(spoken), 1))
+        if self._items is not None:
+            conv = self.ctx.conversation
+            turn = conv.items[self._start_len :] if self._items.committed else self._items.finish()
+            kept = truncate_turn(turn, heard_chars(spoken))
+            conv.items = conv.items[: self._start_len] + kept
+            if not self._items.committed:
+                conv.turns += 1
+            event.heard_text = heard_text(kept)
+            self.result.heard = event.heard_text
+        self.ctx.emit(event)
+        if "first_sample_played" not in self.marks:
+            first = next((s.utterance for s in self.speaker.sentences if s.utterance is not None), None)
+            if first is not None and first.first_sample_time is not None:
+                self._mark("first_sample_played", first.first_sample_time)
+        self.result.marks = dict(self.marks)
+        self.ctx.emit(ev.TurnLatency(marks=dict(self.marks)))
+        self.ctx.save()
+        return event
+
+
+__all__ = ["TurnInput", "TurnResult", "VoiceContext", "VoiceTurn", "to_ts"]

@@ -1,0 +1,62 @@
+"""`--record DIR`: each turn's audio as WAV files (user and assistant) plus turns.json with timings.
+
+Everything goes to DIR/<session name>/. Only audio, text and timings are written: never a key, a URL
+with credentials, or the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agentcli.errors import AudioError
+
+
+class SessionRecording:
+    def __init__(self, root: Path, session: str, *, user_rate: int, assistant_rate: int, agent: str) -> None:
+        self.dir = Path(root) / session
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise AudioError(f"--record {root}: cannot create {self.dir}: {e.strerror or e}") from None
+        self.user_rate = user_rate
+        self.assistant_rate = assistant_rate
+        self.meta: dict[str, Any] = {"session": session, "agent": agent, "turns": []}
+        self._count = 0
+
+    def add_turn(self, *, user_audio: np.ndarray | None, assistant_pcm: list[bytes], user_text: str,
+                 answer: str, status: str, heard: str | None, marks: dict[str, float],
+                 heard_ms: float | None = None) -> dict[str, Any]:
+        from agentcli.audio.wavfile import write_wav
+
+        self._count += 1
+        n = self._count
+        entry: dict[str, Any] = {"turn": n, "status": status, "user_text": user_text, "answer": answer,
+                                 "marks_ms": marks}
+        if heard is not None:
+            entry["heard_text"] = heard
+            entry["heard_ms"] = heard_ms
+        if user_audio is not None and user_audio.size:
+            name = f"turn-{n:03d}-user.wav"
+            write_wav(self.dir / name, user_audio, self.user_rate)
+            entry["user_wav"] = name
+            entry["user_ms"] = round(user_audio.shape[0] * 1000.0 / self.user_rate, 1)
+        pcm = b"".join(assistant_pcm)
+        if pcm:
+            name = f"turn-{n:03d}-assistant.wav"
+            write_wav(self.dir / name, np.frombuffer(pcm, dtype="<i2"), self.assistant_rate)
+            entry["assistant_wav"] = name
+            entry["assistant_ms"] = round(len(pcm) / 2 * 1000.0 / self.assistant_rate, 1)
+        self.meta["turns"].append(entry)
+        self._write_json()
+        return entry
+
+    def _write_json(self) -> None:
+        path = self.dir / "turns.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.meta, indent=2, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)

@@ -1,0 +1,187 @@
+"""`agent voice` without --realtime: set up the agent, speech endpoints, audio and renderers, then run
+one turn from a file (--input) or a live session (push-to-talk or hands-free)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from agentcli import events as ev
+from agentcli.errors import AudioError, ToolError, UsageError
+from agentcli.spec.model import Spec
+from agentcli.voice.options import VoiceOptions
+
+STT_RATE = 16000  # what the microphone audio is captured, detected and uploaded at
+
+
+async def run_voice(spec: Spec, opts: VoiceOptions, renderer: Any = None) -> int:
+    """Run a voice session; returns the exit code. `renderer` receives every event (default: chosen
+    from the options: --jsonl, the Rich view on a colour TTY, else plain lines)."""
+    from agentcli.cli.common import EventFanout, make_approver, model_endpoint, open_trace, trace_settings
+    from agentcli.runtime.runner import RunConfig, Runner
+    from agentcli.runtime.sessions import SessionStore
+
+    user_audio = _read_input(opts)  # a bad file fails before anything starts
+    if opts.output_wav is not None:
+        _check_writable(opts.output_wav)
+    store = SessionStore()
+    conversation = _open_conversation(store, spec, opts)
+    if renderer is None:
+        from agentcli.cli.voice_view import make_renderer
+
+        renderer = make_renderer(opts, live=user_audio is None)
+    trace_on, content = trace_settings(spec, opts.no_trace, opts.no_trace_content)
+    agent = spec.entry_agent
+    async with model_endpoint(opts.sim, opts.sim_script) as endpoint:
+        config = RunConfig(max_turns=opts.max_turns, approver=make_approver(opts.yes), model=opts.model,
+                           base_url=endpoint.base_url, api_key=endpoint.api_key)
+        try:
+            runner = Runner(spec, config)
+        except ToolError as e:
+            raise UsageError(str(e)) from None
+        recorder = open_trace("voice", spec, conversation.name, trace_on, content, sim=bool(endpoint.sim),
+                              model=opts.model or agent.model, stt=agent.voice.stt.model,
+                              tts=agent.voice.tts.model)
+        fanout = EventFanout([renderer] + ([recorder.on_event] if recorder else []))
+        fanout.emit(ev.SessionStarted(kind="voice", agent=conversation.agent, session=conversation.name,
+                                      metadata={"mode": _mode(opts, user_audio is not None)}))
+        status, error = "ok", None
+        sink = None
+        try:
+            stt, tts = _speech(spec, endpoint)
+            sink = _sink(opts)
+            sink.start()
+            from agentcli.voice.pipeline import VoiceContext
+
+            hold = any(a.output_guardrails or a.output_type for a in spec.agents.values())
+            ctx = VoiceContext(runner=runner, conversation=conversation, stt=stt, tts=tts, sink=sink,
+                               emit=fanout.emit, save=lambda: store.save(conversation), hold_speech=hold)
+            recording = _recording(opts, conversation, spec, tts.rate)
+            if user_audio is not None:
+                code = await _file_turn(ctx, user_audio, recording)
+                status = "ok" if code == 0 else "error"
+                return code
+            from agentcli.voice.live import LiveSession
+
+            return await LiveSession(ctx, opts, agent.voice.vad, recording, renderer).run()
+        except BaseException as e:
+            status = "interrupted" if isinstance(e, KeyboardInterrupt | _cancelled()) else "error"
+            error = str(e) or type(e).__name__
+            raise
+        finally:
+            if sink is not None:
+                sink.stop()
+            fanout.emit(ev.SessionEnded(status=status, error=error))
+            if recorder:
+                recorder.close(status, error)
+            finish = getattr(renderer, "close", None)
+            if finish is not None:
+                finish()
+            await runner.aclose()
+
+
+def _cancelled() -> type[BaseException]:
+    import asyncio
+
+    return asyncio.CancelledError
+
+
+def _mode(opts: VoiceOptions, file_input: bool) -> str:
+    if file_input:
+        return "file"
+    return "vad" if live_mode(opts) == "vad" else "ptt"
+
+
+def live_mode(opts: VoiceOptions) -> str:
+    """vad (hands-free) when asked, or when there is no terminal to press keys on; else push-to-talk."""
+    if opts.vad or not sys.stdin.isatty():
+        return "vad"
+    return "ptt"
+
+
+def _read_input(opts: VoiceOptions) -> Any:
+    if opts.input_wav is None:
+        return None
+    from agentcli.audio.wavfile import read_wav
+
+    audio = read_wav(opts.input_wav, STT_RATE)
+    if audio.size == 0:
+        raise AudioError(f"{opts.input_wav}: no audio in the file")
+    return audio
+
+
+def _check_writable(path: Any) -> None:
+    import os
+
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise AudioError(f"--output {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise AudioError(f"--output {path}: folder {parent} is not writable")
+
+
+def _speech(spec: Spec, endpoint: Any) -> tuple[Any, Any]:
+    from agentcli.models.client import make_client, resolve_base_url
+    from agentcli.voice.stt import OpenAITranscriber
+    from agentcli.voice.tts import OpenAISpeech
+
+    agent = spec.entry_agent
+    provider = agent.provider
+    client = make_client(provider, base_url=endpoint.base_url, api_key=endpoint.api_key)
+    url = resolve_base_url(provider, endpoint.base_url)
+    stt = OpenAITranscriber(client, agent.voice.stt, url=url, provider=provider, api_key=endpoint.api_key)
+    tts = OpenAISpeech(client, agent.voice.tts, url=url, provider=provider, api_key=endpoint.api_key)
+    return stt, tts
+
+
+def _sink(opts: VoiceOptions) -> Any:
+    from agentcli.voice.tts import PCM_RATE
+
+    if opts.output_wav is not None:
+        from agentcli.audio.sink import FileSink
+
+        return FileSink(opts.output_wav, rate=PCM_RATE)
+    from agentcli.audio.player import Player
+
+    return Player(opts.output_device, rate=PCM_RATE)
+
+
+def _recording(opts: VoiceOptions, conversation: Any, spec: Spec, assistant_rate: int) -> Any:
+    if opts.record_dir is None:
+        return None
+    from agentcli.voice.recording import SessionRecording
+
+    return SessionRecording(opts.record_dir, conversation.name, user_rate=STT_RATE,
+                            assistant_rate=assistant_rate, agent=spec.entry)
+
+
+def _open_conversation(store: Any, spec: Spec, opts: VoiceOptions) -> Any:
+    from agentcli.runtime.conversation import Conversation
+
+    conversation = store.load(opts.session) if opts.session else None
+    if conversation is None:
+        name = opts.session or time.strftime("voice-%Y%m%d-%H%M%S-") + _token()
+        return Conversation(items=[], agent=spec.entry, name=name)
+    if conversation.agent not in spec.agents:
+        conversation.agent = spec.entry
+    return conversation
+
+
+def _token() -> str:
+    import secrets
+
+    return secrets.token_hex(2)
+
+
+async def _file_turn(ctx: Any, audio: Any, recording: Any) -> int:
+    """--input: one turn from the file; the end of the file is the end of speech."""
+    from agentcli.voice.pipeline import TurnInput, VoiceTurn
+
+    turn = VoiceTurn(ctx, TurnInput(audio=audio, rate=STT_RATE, end_of_speech=time.perf_counter()))
+    result = await turn.run()
+    ctx.set_state("idle")
+    if recording is not None:
+        recording.add_turn(user_audio=audio, assistant_pcm=result.assistant_audio, user_text=result.user_text,
+                           answer=result.answer, status=result.status, heard=None, marks=result.marks)
+    return 0 if result.status in ("ok", "guardrail") else 1
