@@ -235,6 +235,7 @@ class HttpServer:
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self._request_count = 0
+        self.connections_accepted = 0
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=MAX_HEAD)
@@ -254,6 +255,7 @@ class HttpServer:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
+        self.connections_accepted += 1
         try:
             await self._connection(reader, writer)
         except (asyncio.CancelledError, ConnectionDropped, ConnectionError, asyncio.IncompleteReadError):

@@ -64,6 +64,11 @@ class SimServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/v1"
 
+    @property
+    def connections_accepted(self) -> int:
+        """TCP connections accepted so far (keep-alive reuse keeps this low)."""
+        return self._http.connections_accepted
+
     async def start(self) -> None:
         await self._http.start()
 
@@ -124,11 +129,12 @@ class SimServer:
         if endpoint is None:
             raise _invalid_url(request)
         self._check_auth(request)
-        await self._apply_fault(responder)
         handle, kind = endpoint
         body = _multipart_body(request) if kind == "form" else request.json()
+        # recorded before faults apply: a retried request shows up once per attempt
         self.requests.append({k: getattr(v, "summary", v) for k, v in body.items()})
         self.request_paths.append(request.path)
+        await self._apply_fault(responder)
         await handle(self, request, responder, body)
 
     def _websocket_route(self, path: str) -> WebSocketHandler | None:
