@@ -35,6 +35,7 @@ from agentcli.runtime.guardrails import Guardrails, Verdict, build_guardrails, r
 from agentcli.runtime.schema_check import validate
 from agentcli.runtime.tool_calls import run_tool_calls, serialized
 from agentcli.runtime.tools import ToolResult, Toolset, build_tools
+from agentcli.runtime.tools.toolset import agent_base_dir
 from agentcli.spec.model import AgentSpec, Spec
 
 Approver = Callable[[str, str], Awaitable[bool]]
@@ -69,7 +70,7 @@ class Runner:
         self.config = config or RunConfig()
         self._toolsets: dict[str, Toolset] = {key: build_tools(spec, a) for key, a in spec.agents.items()}
         self._guardrails: dict[str, Guardrails] = {
-            key: build_guardrails(a, spec.base_dir) for key, a in spec.agents.items()
+            key: build_guardrails(a, agent_base_dir(spec, a)) for key, a in spec.agents.items()
         }
         self._models: dict[str, Model] = {}
         self._approver = serialized(self.config.approver)

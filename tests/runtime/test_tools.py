@@ -207,3 +207,22 @@ def test_read_file_missing_and_bad_root(reader, tmp_path: Path) -> None:  # type
     spec = make_spec(tmp_path, {"name": "a", "tools": [{"builtin": "read_file", "root": "missing"}]})
     with pytest.raises(ToolError, match="read_file: root 'missing' is not a folder"):
         build_tools(spec, spec.entry_agent)
+
+
+def test_tools_of_a_handoff_file_resolve_against_that_file(tmp_path: Path) -> None:
+    from agentcli.spec.loader import load_spec
+
+    (tmp_path / "main").mkdir()
+    (tmp_path / "other").mkdir()
+    mod = write_module(tmp_path / "other", "def hello() -> str:\n    return 'hi from other'\n")
+    (tmp_path / "other" / "docs").mkdir()
+    (tmp_path / "other" / "docs" / "note.txt").write_text("other note")
+    (tmp_path / "main" / "agent.yaml").write_text("name: main\nhandoffs: [../other/other.yaml]\n")
+    (tmp_path / "other" / "other.yaml").write_text(
+        f"name: other\ntools:\n  - python: {mod}:hello\n  - builtin: read_file\n    root: docs\n"
+    )
+    spec = load_spec(str(tmp_path / "main" / "agent.yaml"))
+    tools = build_tools(spec, spec.agents["other"])
+    assert run(tools.call("hello", "{}")).output == "hi from other"
+    assert read(tools, "note.txt") == "other note"
+    assert build_tools(spec, spec.entry_agent).handoff_target("transfer_to_other") == "other"

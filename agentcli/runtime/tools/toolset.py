@@ -38,9 +38,16 @@ def build_tool(tool: ToolSpec, base_dir: str) -> Tool:
     raise ToolError(f"unknown tool kind: {tool!r}")
 
 
+def agent_base_dir(spec: Spec, agent: AgentSpec) -> str:
+    """The folder the agent's relative paths resolve against: its own spec file's, after a handoff
+    to another file (Spec.base_dir_for), else the spec's."""
+    base_dir_for = getattr(spec, "base_dir_for", None)
+    return base_dir_for(agent.name) if base_dir_for is not None else spec.base_dir
+
+
 def build_tools(spec: Spec, agent: AgentSpec) -> Toolset:
     """The agent's Toolset. Raises ToolError (naming the tool) when one cannot be built."""
-    tools = [build_tool(t, spec.base_dir) for t in agent.tools]
+    tools = [build_tool(t, agent_base_dir(spec, agent)) for t in agent.tools]
     handoffs: dict[str, str] = {}
     descriptions: dict[str, str] = {}
     for key in agent.handoffs:
