@@ -10,6 +10,12 @@ import typer
 app = typer.Typer(help="Run the embedded OpenAI-compatible simulator.", no_args_is_help=True)
 
 
+@app.callback()
+def _sim() -> None:
+    # a callback keeps `sim` a command group even though it has one command today
+    pass
+
+
 @app.command("serve")
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
@@ -18,7 +24,7 @@ def serve(
         None, "--script", help="Simulator script (YAML): replies, faults, latency."
     ),
 ) -> None:
-    """Serve until Ctrl-C. Prints the base URL on stdout; point OPENAI_BASE_URL at it."""
+    """Serve the simulator until Ctrl-C; prints its base URL (for OPENAI_BASE_URL) on stdout."""
     import asyncio
 
     from agentcli.errors import UsageError
