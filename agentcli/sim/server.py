@@ -121,9 +121,10 @@ class SimServer:
             if ws_handler is None:
                 raise _invalid_url(request)
             self._check_auth(request)
-            if await self._apply_fault(responder):
-                responder.abort()
-            await upgrade(request, responder, ws_handler)
+            drop_after = await self._apply_fault(responder)
+            if drop_after is not None:  # the handler may count its own events; the conn counts messages
+                request.extra["disconnect_after_events"] = drop_after
+            await upgrade(request, responder, ws_handler, drop_after)
             return
         endpoint = _route(request)
         if endpoint is None:
@@ -165,11 +166,12 @@ class SimServer:
                 code="invalid_api_key",
             )
 
-    async def _apply_fault(self, responder: Responder) -> bool:
-        """Apply the next scripted fault; True when the connection is to be dropped."""
+    async def _apply_fault(self, responder: Responder) -> int | None:
+        """Apply the next scripted fault: sleep, raise an error status, or return after how many events
+        the connection is to be dropped (None: not dropped)."""
         fault = self.take_fault()
         if fault is None:
-            return False
+            return None
         if fault.latency_ms:
             await asyncio.sleep(fault.latency_ms / 1000)
         if fault.status is not None:
@@ -183,10 +185,8 @@ class SimServer:
                 code=code,
                 headers={"retry-after-ms": str(fault.retry_after_ms)},
             )
-        if fault.disconnect_after_events is not None:
-            responder.drop_after_events = fault.disconnect_after_events
-            return True
-        return False
+        responder.drop_after_events = fault.disconnect_after_events
+        return fault.disconnect_after_events
 
 
 def _invalid_url(request: Request) -> HttpError:

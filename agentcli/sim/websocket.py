@@ -40,6 +40,8 @@ class WebSocketConn:
         self._messages: asyncio.Queue[Any] = asyncio.Queue()
         self._closed_exc: WebSocketClosed | None = None
         self._reading = asyncio.create_task(self._read_loop())
+        self.drop_after_messages: int | None = None  # a fault: cut the TCP connection after N sends
+        self.messages_sent = 0
 
     @property
     def closed(self) -> bool:
@@ -57,6 +59,11 @@ class WebSocketConn:
     async def send(self, message: str | bytes) -> None:
         if self._closed_exc is not None:
             raise self._closed_exc
+        if self.drop_after_messages is not None and self.messages_sent >= self.drop_after_messages:
+            self._finish(1006, "scripted disconnect")
+            self._writer.transport.abort()  # no close frame: the client sees the connection drop
+            raise self._closed_exc or WebSocketClosed(1006)
+        self.messages_sent += 1
         if isinstance(message, str):
             self._protocol.send_text(message.encode())
         else:
@@ -140,8 +147,11 @@ class WebSocketConn:
 WebSocketHandler = Callable[[WebSocketConn, Request], Awaitable[None]]
 
 
-async def upgrade(request: Request, responder: Responder, handler: WebSocketHandler) -> None:
-    """Do the opening handshake on this HTTP connection, then run `handler` until it returns."""
+async def upgrade(
+    request: Request, responder: Responder, handler: WebSocketHandler, drop_after: int | None = None
+) -> None:
+    """Do the opening handshake on this HTTP connection, then run `handler` until it returns.
+    `drop_after`: a scripted fault, the connection is cut after that many messages from the server."""
     from websockets.server import ServerProtocol
 
     protocol = ServerProtocol(max_size=MAX_MESSAGE)
@@ -164,6 +174,7 @@ async def upgrade(request: Request, responder: Responder, handler: WebSocketHand
     if response.status_code != 101:
         return
     conn = WebSocketConn(protocol, responder.reader, responder.writer)
+    conn.drop_after_messages = drop_after
     try:
         await handler(conn, request)
         if not conn.closed:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from agentcli.sim import server as server_module
 from agentcli.sim.http import Request
@@ -22,6 +22,7 @@ async def echo(ws: WebSocketConn, request: Request) -> None:
     """Echo every message; "close" closes with code 4001; records how the client left."""
     seen["model"] = request.query.get("model")
     seen["has_sim"] = request.sim is not None
+    seen["drop"] = request.extra.get("disconnect_after_events")
     try:
         while True:
             message = await ws.recv()
@@ -58,7 +59,7 @@ async def test_echo_route_text_binary_and_fragments() -> None:
             if "closed_code" in seen:
                 break
             await asyncio.sleep(0.01)
-    assert seen == {"model": "gpt-realtime", "has_sim": True, "closed_code": 1000, "closed": True}
+    assert seen == {"model": "gpt-realtime", "has_sim": True, "drop": None, "closed_code": 1000, "closed": True}
 
 
 async def test_handler_close_code_reaches_the_client() -> None:
@@ -112,16 +113,28 @@ async def test_server_stop_closes_open_websockets() -> None:
 async def test_faults_apply_to_upgrades() -> None:
     from agentcli.sim.script import parse_script
 
-    script = parse_script({"faults": [{"status": 503}, {"disconnect_after_events": 0}]})
+    script = parse_script(
+        {"faults": [{"status": 503}, {"disconnect_after_events": 0}, {"disconnect_after_events": 2}]}
+    )
     async with SimServer(script) as sim:
         sim.websocket_routes["/v1/echo"] = echo
         with pytest.raises(InvalidStatus) as info:
             async with connect(url(sim), additional_headers=AUTH):
                 pass
         assert info.value.response.status_code == 503
-        with pytest.raises(InvalidMessage, match="did not receive a valid HTTP response"):
-            async with connect(url(sim), additional_headers=AUTH, open_timeout=3):
-                pass
+        async with connect(url(sim), additional_headers=AUTH) as ws:  # dropped before the first reply
+            await ws.send("dropped")
+            with pytest.raises(ConnectionClosed) as info:
+                await ws.recv()
+            assert info.value.rcvd is None  # no close frame: the TCP connection just ended
         async with connect(url(sim), additional_headers=AUTH) as ws:
-            await ws.send("third time")
-            assert await ws.recv() == "third time"
+            for text in ["one", "two"]:
+                await ws.send(text)
+                assert await ws.recv() == text
+            await ws.send("three")
+            with pytest.raises(ConnectionClosed):
+                await ws.recv()
+        assert seen["drop"] == 2  # the handler is told, to count its own events
+        async with connect(url(sim), additional_headers=AUTH) as ws:
+            await ws.send("fourth time")
+            assert await ws.recv() == "fourth time"
