@@ -172,7 +172,7 @@ class Runner:
             for event in answer.events:
                 yield event
             new_items.append(_assistant(answer.text, agent.name))
-            conversation.items = conversation.items + new_items
+            conversation.items.extend(new_items)  # in place: callers may hold the list
             conversation.agent = key
             conversation.turns += 1
             committed = True

@@ -75,7 +75,9 @@ def test_model_override_and_unknown_saved_agent(tmp_path: Path) -> None:
     spec = make_spec(tmp_path, {"name": "a", "instructions": "A", "max_turns": 3})
     runner = Runner(spec, RunConfig(model="gpt-override", model_factory=lambda agent: model))
     conv = Conversation(items=[], agent="gone")
+    history = conv.items
     events = asyncio.run(turn(runner, conv, "hi"))
+    assert conv.items is history and len(history) == 2  # appended in place
     assert events[0].type == "notice" and "gone" in events[0].message
     assert last(events, "turn_done").output == "partial from A" and conv.agent == "a"
     assert model.requests[0].model == "gpt-override"
