@@ -14,11 +14,16 @@ REDACTED = "[REDACTED]"
 MAX_STRING = 16_000  # longer strings are cut: traces are for looking at, not archives
 _SECRET_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET")
 _MIN_SECRET_LEN = 6  # shorter env values are not secrets worth the false positives ("1", "true")
+# the `keep` group is context that stays ("Bearer ", "Authorization: "); the rest of the match goes
 _PATTERNS = [
     r"\bsk-[A-Za-z0-9_\-]{6,}",
-    r"(?i:\bbearer\s+)[A-Za-z0-9._~+/=\-]{6,}",
-    r"(?i:\bauthorization\b[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+(?:\s+[^\s\"',}]+)?",
+    r"(?P<keep>(?i:\bauthorization\b[\"']?\s*[:=]\s*[\"']?))[^\s\"',}]+(?:\s+[^\s\"',}]+)?",
+    r"(?P<keep2>(?i:\bbearer\s+))[A-Za-z0-9._~+/=\-]{6,}",
 ]
+
+
+def _replace(match: re.Match[str]) -> str:
+    return (match.group("keep") or match.group("keep2") or "") + REDACTED
 
 
 def secret_env_values(environ: os._Environ[str] | dict[str, str] | None = None) -> list[str]:
@@ -45,7 +50,7 @@ class Redactor:
             return text
         if self._regex is None:
             self._regex = re.compile(self._pattern)
-        return self._regex.sub(REDACTED, text)
+        return self._regex.sub(_replace, text)
 
     def value(self, obj: Any) -> Any:
         """Redact and cap every string inside a JSON-able value (dict keys included)."""
