@@ -59,7 +59,13 @@ async def test_echo_route_text_binary_and_fragments() -> None:
             if "closed_code" in seen:
                 break
             await asyncio.sleep(0.01)
-    assert seen == {"model": "gpt-realtime", "has_sim": True, "drop": None, "closed_code": 1000, "closed": True}
+    assert seen == {
+        "model": "gpt-realtime",
+        "has_sim": True,
+        "drop": None,
+        "closed_code": 1000,
+        "closed": True,
+    }
 
 
 async def test_handler_close_code_reaches_the_client() -> None:
