@@ -59,7 +59,8 @@ def span_details(span: dict[str, Any]) -> str:
     if kind == "turn":
         parts.append(_text_or_size(data, "input", 40) or "")
     elif kind in ("generation", "realtime_response"):
-        parts.append(f"{data.get('input_tokens', 0)}+{data.get('output_tokens', 0)} tok")
+        if data.get("input_tokens") or data.get("output_tokens"):
+            parts.append(f"{data.get('input_tokens', 0)}+{data.get('output_tokens', 0)} tok")
         if data.get("ttft_ms") is not None:
             parts.append(f"ttft {fmt_ms(data['ttft_ms'])}")
         if data.get("retries"):
@@ -120,34 +121,34 @@ def trace_lines(doc: dict[str, Any], width: int, ascii_only: bool = False) -> li
     if status == "unfinished":
         lines.append([("unfinished: the run stopped without recording its end (crash or kill);"
                        " spans open at that moment are missing", "yellow")])
-    rows = [(span, prefix + _label(span), span_details(span)) for span, prefix in _walk(spans)]
-    label_w = min(max([len(a) + len(b) + 2 for _, a, b in rows] or [10]), max(24, int(width * 0.55)))
-    bar_w = max(10, width - label_w - 13)
     block, tick, cross = ("#", "|", "x") if ascii_only else ("█", "▏", "✗")
+    rows = []
+    for span, prefix in _walk(spans):
+        label, details = prefix + _label(span), span_details(span)
+        error = f"  {cross} {span['error'] or 'error'}" if span["status"] == "error" else ""
+        rows.append((span, label, f"  {details}" if details else "", error))
+    cap = max(24, int(width * 0.55))
+    label_w = min(max([len(a) + len(b) + len(c) for _, a, b, c in rows] or [10]), cap)
+    bar_w = max(10, width - label_w - 13)
     lines.append([])
     lines.append([(f"{'span':<{label_w}} {'duration':>10}  ", "dim"),
                   (f"0{fmt_ms(total * 1000):>{bar_w - 1}}", "dim")])
-    orphans = 0
-    for span, label, details in rows:
-        if span["parent_id"] and not label.startswith(("├", "└", "│", " ")):
-            orphans += 1
-        error = span["status"] == "error"
-        room = label_w - len(label)
-        extra = f"  {details}" if details and room > 3 else ""
-        if error:
-            extra += f"  {cross} {span['error'] or 'error'}"
-        text = label + extra
+    for span, label, details, error in rows:
+        text = label + details + error
+        if len(text) > label_w:  # the error matters more than the details
+            text = label + error if error else text
         text = text if len(text) <= label_w else text[: label_w - 1] + "…"
-        start_col = int((span["start"] - t0) / total * bar_w)
-        end_col = int(round((span["end"] - t0) / total * bar_w))
-        start_col = min(start_col, bar_w - 1)
-        length = max(0, min(end_col, bar_w) - start_col)
+        start_col = min(int((span["start"] - t0) / total * bar_w), bar_w - 1)
+        end_col = min(int(round((span["end"] - t0) / total * bar_w)), bar_w)
+        length = max(0, end_col - start_col)
         bar = (block * length) if length else tick
         style = "red" if error else KIND_STYLE.get(span["kind"], "")
         lines.append([(text.ljust(label_w), "bold red" if error else ""),
                       (f" {fmt_ms(span['duration_ms']):>10}  ", "dim"), (" " * start_col, ""), (bar, style)])
+    ids = {s["span_id"] for s in spans}
+    orphans = sum(1 for s in spans if s["parent_id"] is not None and s["parent_id"] not in ids)
     if orphans:
-        lines.append([("", "")])
+        lines.append([])
         note = f"{orphans} spans belong to spans that never ended (the run stopped while they were open)"
         lines.append([(note, "yellow")])
     return lines

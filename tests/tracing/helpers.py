@@ -30,8 +30,11 @@ def record(
     """Record events as one run; return the stored {trace, spans} document."""
     opts.setdefault("kind", "chat")
     opts.setdefault("workflow", "triage")
+    trace_id = opts.pop("trace_id", None)
     recorder = open_recorder(**opts)
     assert recorder is not None
+    if trace_id:
+        recorder.trace_id = trace_id  # before the first event: tests may pick ids to share a prefix
     for event in events:
         recorder.on_event(event)
     if close is not None:
