@@ -8,7 +8,7 @@ import sys
 import typer
 
 from agentcli import __version__
-from agentcli.cli import chat_cmd, sim_cmd, spec_cmd, trace_cmd
+from agentcli.cli import chat_cmd, sim_cmd, spec_cmd, trace_cmd, voice_cmd
 
 app = typer.Typer(
     name="agent",
@@ -37,6 +37,7 @@ def _root(
 
 
 app.command("chat", help=chat_cmd.HELP, no_args_is_help=False)(chat_cmd.chat)
+app.command("voice", help=voice_cmd.HELP)(voice_cmd.voice)
 
 
 @app.command("devices")

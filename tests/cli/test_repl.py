@@ -1,0 +1,76 @@
+"""The chat REPL, driven through a pseudo-terminal."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.ptydriver import PtyProcess
+
+pytestmark = pytest.mark.e2e
+HERE = Path(__file__).parent
+
+
+def start(*args: str, color: bool = False) -> PtyProcess:
+    env = dict(os.environ, TERM="xterm-256color")
+    if color:
+        env.pop("NO_COLOR", None)
+    return PtyProcess([sys.executable, "-m", "agentcli", "chat", *args], env=env, cwd=str(ROOT))
+
+
+@pytest.mark.parametrize("color", [False, True])
+def test_repl_turns_history_commands_and_ctrl_d(color: bool):
+    p = start("--sim-script", str(HERE / "scripts" / "echo_turns.yaml"), "--session", "pty", color=color)
+    try:
+        p.expect("/help")
+        p.send("hello there\r")
+        p.expect(r"Turn 1: hello there")
+        p.send("again\r")
+        p.expect(r"Turn 2: again")  # the REPL keeps history between turns
+        p.send("/help\r")
+        p.expect("/reset")
+        p.send("/reset\r")
+        p.expect("reset")
+        p.send("fresh\r")
+        p.expect(r"Turn 1: fresh")
+        p.expect("› ")  # readline owns the terminal once the prompt is up
+        p.send("\x04")  # Ctrl-D
+        assert p.wait() == 0
+    finally:
+        p.close()
+
+
+def test_repl_ctrl_c_at_the_prompt_does_not_quit_and_exit_command_quits():
+    p = start("--sim")
+    try:
+        p.expect("/help")
+        p.interrupt()
+        p.expect("Ctrl-D or /exit")
+        p.send("still here\r")
+        p.expect("You said: still here")
+        p.send("/exit\r")
+        assert p.wait() == 0
+    finally:
+        p.close()
+
+
+def test_repl_ctrl_c_cancels_a_slow_answer_but_keeps_the_repl(tmp_path: Path):
+    script = tmp_path / "slow.yaml"
+    script.write_text("latency: {first_token_ms: 5000}\n")
+    p = start("--sim-script", str(script))
+    try:
+        p.expect("/help")
+        p.send("take your time\r")
+        import time
+
+        time.sleep(0.8)
+        p.interrupt()
+        p.expect("cancelled")
+        p.send("/exit\r")
+        assert p.wait() == 0
+    finally:
+        p.close()
