@@ -142,6 +142,8 @@ class Responder:
         """One chunk of a started stream; counts as one event for `drop_after_events`."""
         if self.drop_after_events is not None and self.events_sent >= self.drop_after_events:
             self.abort()
+        if self.writer.transport.is_closing():  # the client went away: stop producing
+            raise ConnectionDropped()
         if data:
             self.writer.write(b"%x\r\n%s\r\n" % (len(data), data))
             await self._drain()
@@ -249,6 +251,7 @@ class HttpServer:
             task.cancel()
         if self._connections:
             await asyncio.gather(*self._connections, return_exceptions=True)
+        await self._server.wait_closed()
         self._server = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
