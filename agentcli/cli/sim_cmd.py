@@ -20,9 +20,7 @@ def _sim() -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(0, "--port", help="Port to listen on (0 picks a free one)."),
-    script: Path | None = typer.Option(
-        None, "--script", help="Simulator script (YAML): replies, faults, latency."
-    ),
+    script: Path | None = typer.Option(None, "--script", help="Simulator script (YAML): replies, faults, latency."),
 ) -> None:
     """Serve the simulator until Ctrl-C; prints its base URL (for OPENAI_BASE_URL) on stdout."""
     import asyncio

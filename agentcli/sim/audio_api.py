@@ -20,9 +20,7 @@ MIN_AUDIO_S = 0.1
 
 
 def _missing(name: str) -> HttpError:
-    return HttpError(
-        400, f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter"
-    )
+    return HttpError(400, f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter")
 
 
 def _transcription_usage(model: str, seconds: float, prompt: str, text: str) -> dict[str, Any]:
@@ -40,9 +38,7 @@ def _transcription_usage(model: str, seconds: float, prompt: str, text: str) -> 
     }
 
 
-async def handle_transcription(
-    sim: SimServer, request: Request, responder: Responder, body: dict[str, Any]
-) -> None:
+async def handle_transcription(sim: SimServer, request: Request, responder: Responder, body: dict[str, Any]) -> None:
     upload = body.get("file")
     if not isinstance(upload, UploadedFile):
         raise _missing("file")

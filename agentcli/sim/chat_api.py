@@ -44,9 +44,7 @@ def message_items(messages: Any) -> list[dict[str, Any]]:
                     }
                 )
         elif role in ("tool", "function"):
-            items.append(
-                {"type": "function_call_output", "call_id": m.get("tool_call_id", ""), "output": text}
-            )
+            items.append({"type": "function_call_output", "call_id": m.get("tool_call_id", ""), "output": text})
         else:
             raise HttpError(400, f"Invalid value for 'messages.role': '{role}'.", param="messages")
     return items
@@ -77,9 +75,7 @@ def usage_obj(prompt: int, completion: int) -> dict[str, Any]:
 
 async def handle_chat(sim: SimServer, request: Request, responder: Responder, body: dict[str, Any]) -> None:
     if not body.get("model"):
-        raise HttpError(
-            400, "Missing required parameter: 'model'.", param="model", code="missing_required_parameter"
-        )
+        raise HttpError(400, "Missing required parameter: 'model'.", param="model", code="missing_required_parameter")
     conversation = message_items(body.get("messages"))
     plans = plan_reply(sim.script, conversation, _output_schema(body))
     text = "".join(p.text for p in plans if isinstance(p, PlannedText))

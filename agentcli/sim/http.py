@@ -40,9 +40,7 @@ class HttpError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-        self.type = type or _ERROR_TYPES.get(
-            status, "server_error" if status >= 500 else "invalid_request_error"
-        )
+        self.type = type or _ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
         self.param = param
         self.code = code
         self.headers = headers or {}

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from agentcli.sim.http import HttpError, Request, Responder
 from agentcli.sim.planner import (
     PlannedText,
-    PlannedToolCalls,
     count_tokens,
     item_text,
     json_pieces,
@@ -147,9 +146,7 @@ def _output_schema(body: dict[str, Any]) -> dict[str, Any] | None:
 
 def _message_item(item_id: str, text: str, status: str) -> dict[str, Any]:
     content = (
-        [{"type": "output_text", "annotations": [], "logprobs": [], "text": text}]
-        if status == "completed"
-        else []
+        [{"type": "output_text", "annotations": [], "logprobs": [], "text": text}] if status == "completed" else []
     )
     return {"id": item_id, "type": "message", "status": status, "content": content, "role": "assistant"}
 
@@ -165,17 +162,11 @@ def _call_item(item_id: str, call_id: str, name: str, arguments: str, status: st
     }
 
 
-async def handle_responses(
-    sim: SimServer, request: Request, responder: Responder, body: dict[str, Any]
-) -> None:
+async def handle_responses(sim: SimServer, request: Request, responder: Responder, body: dict[str, Any]) -> None:
     if not body.get("model"):
-        raise HttpError(
-            400, "Missing required parameter: 'model'.", param="model", code="missing_required_parameter"
-        )
+        raise HttpError(400, "Missing required parameter: 'model'.", param="model", code="missing_required_parameter")
     if body.get("input") is None and not body.get("previous_response_id"):
-        raise HttpError(
-            400, "Missing required parameter: 'input'.", param="input", code="missing_required_parameter"
-        )
+        raise HttpError(400, "Missing required parameter: 'input'.", param="input", code="missing_required_parameter")
     conversation = _conversation(sim, body)
     plans = plan_reply(sim.script, conversation, _output_schema(body))
     rid = sim.next_id("resp")
@@ -283,6 +274,3 @@ async def _stream_text(emit: Any, index: int, item_id: str, text: str, done_item
     await emit({"type": "response.output_text.done", **where, "text": text, "logprobs": []})
     await emit({"type": "response.content_part.done", **where, "part": done_item["content"][0]})
     await emit({"type": "response.output_item.done", "output_index": index, "item": done_item})
-
-
-__all__ = ["handle_responses", "input_items", "response_obj", "usage_obj", "PlannedToolCalls"]

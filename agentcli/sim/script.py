@@ -99,13 +99,8 @@ def parse_script(data: Any, source: str = "<script>") -> SimScript:
         api_key=api_key,
         latency=_latency(data.get("latency"), source),
         hear=_hear(data.get("hear"), source),
-        turns=[
-            _turn(t, f"turns[{i}]", source) for i, t in enumerate(_list(data.get("turns"), "turns", source))
-        ],
-        faults=[
-            _fault(f, f"faults[{i}]", source)
-            for i, f in enumerate(_list(data.get("faults"), "faults", source))
-        ],
+        turns=[_turn(t, f"turns[{i}]", source) for i, t in enumerate(_list(data.get("turns"), "turns", source))],
+        faults=[_fault(f, f"faults[{i}]", source) for i, f in enumerate(_list(data.get("faults"), "faults", source))],
     )
 
 
@@ -126,9 +121,7 @@ def _mapping(value: Any, where: str, source: str, allowed: set[str]) -> dict[str
         raise _bad(source, where, "must be a mapping")
     unknown = sorted(set(map(str, value)) - allowed)
     if unknown:
-        raise _bad(
-            source, f"{where}.{unknown[0]}", f"unknown key (expected one of {', '.join(sorted(allowed))})"
-        )
+        raise _bad(source, f"{where}.{unknown[0]}", f"unknown key (expected one of {', '.join(sorted(allowed))})")
     return value
 
 
@@ -184,9 +177,7 @@ def _reply(value: Any, where: str, source: str) -> ReplyEntry:
     calls = _list(m["tool_calls"], f"{where}.tool_calls", source)
     if not calls:
         raise _bad(source, f"{where}.tool_calls", "needs at least one call")
-    return ReplyEntry(
-        tool_calls=[_tool_call(c, f"{where}.tool_calls[{i}]", source) for i, c in enumerate(calls)]
-    )
+    return ReplyEntry(tool_calls=[_tool_call(c, f"{where}.tool_calls[{i}]", source) for i, c in enumerate(calls)])
 
 
 def _tool_call(value: Any, where: str, source: str) -> ScriptToolCall:
@@ -201,9 +192,7 @@ def _tool_call(value: Any, where: str, source: str) -> ScriptToolCall:
         try:
             json.loads(args)
         except ValueError:
-            raise _bad(
-                source, f"{where}.arguments", "a string must be JSON text (or give a mapping)"
-            ) from None
+            raise _bad(source, f"{where}.arguments", "a string must be JSON text (or give a mapping)") from None
     elif not isinstance(args, dict):
         raise _bad(source, f"{where}.arguments", "must be a mapping or a JSON string")
     return ScriptToolCall(name=name, arguments=args)
@@ -222,9 +211,7 @@ def _fault(value: Any, where: str, source: str) -> Fault:
         if fault.status > 599:
             raise _bad(source, f"{where}.status", "must be an HTTP error status (400-599)")
     if "disconnect_after_events" in m:
-        fault.disconnect_after_events = _int(
-            m["disconnect_after_events"], f"{where}.disconnect_after_events", source
-        )
+        fault.disconnect_after_events = _int(m["disconnect_after_events"], f"{where}.disconnect_after_events", source)
     if "times" in m:
         fault.times = _int(m["times"], f"{where}.times", source, 1)
     if "retry_after_ms" in m:

@@ -175,9 +175,7 @@ class SimServer:
         if fault.latency_ms:
             await asyncio.sleep(fault.latency_ms / 1000)
         if fault.status is not None:
-            message, type_, code = _FAULT_MESSAGES.get(
-                fault.status, (f"Simulated error {fault.status}.", None, None)
-            )
+            message, type_, code = _FAULT_MESSAGES.get(fault.status, (f"Simulated error {fault.status}.", None, None))
             raise HttpError(
                 fault.status,
                 fault.message or message,

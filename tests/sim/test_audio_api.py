@@ -45,13 +45,9 @@ async def test_transcription_streams_the_scripted_hear_list_then_duration() -> N
         done = events[-1]
         assert isinstance(done, TranscriptionTextDoneEvent) and done.text == "what's the weather in Paris"
         assert done.usage is not None and done.usage.input_tokens == 10
-        second = await client.audio.transcriptions.create(
-            file=("a.wav", wav_file(0.5), "audio/wav"), model=STT
-        )
+        second = await client.audio.transcriptions.create(file=("a.wav", wav_file(0.5), "audio/wav"), model=STT)
         assert second.text == "thanks"
-        third = await client.audio.transcriptions.create(
-            file=("b.wav", wav_file(2.46), "audio/wav"), model=STT
-        )
+        third = await client.audio.transcriptions.create(file=("b.wav", wav_file(2.46), "audio/wav"), model=STT)
         assert third.text == "audio of 2.5 s"  # the list is used up: the WAV's duration
         text = await client.audio.transcriptions.create(
             file=("c.wav", wav_file(1.0, 48000), "audio/wav"), model="whisper-1", response_format="text"
@@ -76,9 +72,7 @@ async def test_raw_transcription_events_validate() -> None:
             TranscriptionTextDeltaEvent.model_validate(json.loads(data))
         done = TranscriptionTextDoneEvent.model_validate(json.loads(events[-1][1]))
         assert done.text == "audio of 0.7 s"
-        plain = await http.post(
-            f"{sim.base_url}/audio/transcriptions", files=files, data={"model": STT}, headers=auth
-        )
+        plain = await http.post(f"{sim.base_url}/audio/transcriptions", files=files, data={"model": STT}, headers=auth)
         assert Transcription.model_validate(plain.json()).text == "audio of 0.7 s"
 
 
@@ -109,9 +103,7 @@ async def test_stt_latency_knob() -> None:
         assert time.perf_counter() - t0 >= 0.2
 
 
-async def _speak(
-    client: openai.AsyncOpenAI, text: str, fmt: str = "pcm", **extra: object
-) -> tuple[bytes, int]:
+async def _speak(client: openai.AsyncOpenAI, text: str, fmt: str = "pcm", **extra: object) -> tuple[bytes, int]:
     chunks = []
     async with client.audio.speech.with_streaming_response.create(
         model=TTS,

@@ -62,9 +62,7 @@ async def test_streamed_text_with_usage() -> None:
     contents = [c.choices[0].delta.content for c in chunks[1:] if c.choices and c.choices[0].delta.content]
     assert contents == ["Turn", " 1:", " say", " hi"]
     assert chunks[-2].choices[0].finish_reason == "stop"
-    assert (
-        chunks[-1].choices == [] and chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 5
-    )
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 5
     assert all(c.usage is None for c in chunks[:-1])
     assert len({c.id for c in chunks}) == 1
 

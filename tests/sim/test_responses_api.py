@@ -88,9 +88,7 @@ async def test_streamed_text_events_are_typed_and_ordered() -> None:
 async def test_raw_stream_validates_against_the_openai_types() -> None:
     async with SimServer(SCRIPT) as sim:
         for text in ["weather?", "both please", "plain"]:
-            raw = await post_raw(
-                sim, "/responses", {"model": "m", "input": text, "stream": True, "tools": TOOLS}
-            )
+            raw = await post_raw(sim, "/responses", {"model": "m", "input": text, "stream": True, "tools": TOOLS})
             assert raw.status_code == 200
             assert raw.headers["content-type"].startswith("text/event-stream")
             events = parse_sse(raw.text)

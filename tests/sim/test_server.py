@@ -112,9 +112,7 @@ async def test_503_twice_then_success_with_retries() -> None:
 
 
 async def test_fault_without_retries_reaches_the_client() -> None:
-    script = parse_script(
-        {"faults": [{"status": 429, "retry_after_ms": 25}, {"status": 500, "message": "boom"}]}
-    )
+    script = parse_script({"faults": [{"status": 429, "retry_after_ms": 25}, {"status": 500, "message": "boom"}]})
     async with SimServer(script) as sim:
         raw = await post_raw(sim, "/chat/completions", {"model": "m", "messages": HI})
         assert raw.status_code == 429 and raw.headers["retry-after-ms"] == "25"

@@ -61,9 +61,7 @@ def test_serve_subprocess_prints_url_serves_and_exits_0_on_ctrl_c(tmp_path: Path
         base_url = proc.stdout.readline().strip()
         assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1")
         assert proc.stderr.readline().strip() == f"export OPENAI_BASE_URL={base_url}"
-        reply = _post(
-            base_url, "/chat/completions", {"model": "m", "messages": [{"role": "user", "content": "ping"}]}
-        )
+        reply = _post(base_url, "/chat/completions", {"model": "m", "messages": [{"role": "user", "content": "ping"}]})
         assert reply["choices"][0]["message"]["content"] == "pong"  # type: ignore[index]
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0

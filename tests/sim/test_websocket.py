@@ -119,9 +119,7 @@ async def test_server_stop_closes_open_websockets() -> None:
 async def test_faults_apply_to_upgrades() -> None:
     from agentcli.sim.script import parse_script
 
-    script = parse_script(
-        {"faults": [{"status": 503}, {"disconnect_after_events": 0}, {"disconnect_after_events": 2}]}
-    )
+    script = parse_script({"faults": [{"status": 503}, {"disconnect_after_events": 0}, {"disconnect_after_events": 2}]})
     async with SimServer(script) as sim:
         sim.websocket_routes["/v1/echo"] = echo
         with pytest.raises(InvalidStatus) as info:
