@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+import threading
 import time
 from typing import Any
 
@@ -198,14 +199,29 @@ class LiveSession:
         self._start_turn(TurnInput(text=line))
 
     async def _line_loop(self) -> None:
-        """Hands-free: lines typed on stdin are sent as text; end of input ends the session."""
+        """Hands-free: lines typed on stdin are sent as text; end of input ends the session.
+        A daemon thread reads, so a blocked read never holds up the exit (the executor's would)."""
         loop = asyncio.get_running_loop()
-        while True:
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line:
-                self._quit.set()
-                return
+        lines: asyncio.Queue[str] = asyncio.Queue()
+        stdin = sys.stdin
+
+        def read() -> None:
+            while True:
+                try:
+                    line = stdin.readline() if stdin is not None else ""
+                except (OSError, ValueError):
+                    line = ""
+                try:
+                    loop.call_soon_threadsafe(lines.put_nowait, line)
+                except RuntimeError:  # the loop is gone
+                    return
+                if not line:
+                    return
+
+        threading.Thread(target=read, name="voice-stdin", daemon=True).start()
+        while line := await lines.get():
             self._typed(line)
+        self._quit.set()
 
 
 def _heard_ms(turn: VoiceTurn) -> float | None:

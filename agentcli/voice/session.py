@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from agentcli import events as ev
@@ -15,9 +16,11 @@ from agentcli.voice.options import VoiceOptions
 STT_RATE = 16000  # what the microphone audio is captured, detected and uploaded at
 
 
-async def run_voice(spec: Spec, opts: VoiceOptions, renderer: Any = None) -> int:
+async def run_voice(spec: Spec, opts: VoiceOptions, renderer: Any = None,
+                    on_live: Callable[[Any], None] | None = None) -> int:
     """Run a voice session; returns the exit code. `renderer` receives every event (default: chosen
-    from the options: --jsonl, the Rich view on a colour TTY, else plain lines)."""
+    from the options: --jsonl, the Rich view on a colour TTY, else plain lines). `on_live` is handed
+    the LiveSession before it runs (benchmarks read its timings)."""
     from agentcli.cli.common import EventFanout, make_approver, model_endpoint, open_trace, trace_settings
     from agentcli.runtime.runner import RunConfig, Runner
     from agentcli.runtime.sessions import SessionStore
@@ -50,6 +53,9 @@ async def run_voice(spec: Spec, opts: VoiceOptions, renderer: Any = None) -> int
         sink = None
         try:
             stt, tts = _speech(spec, endpoint)
+            from agentcli.voice.warmup import warm_up
+
+            await warm_up(stt.client, agent.provider.api)
             sink = _sink(opts)
             sink.start()
             from agentcli.voice.pipeline import VoiceContext
@@ -64,7 +70,10 @@ async def run_voice(spec: Spec, opts: VoiceOptions, renderer: Any = None) -> int
                 return code
             from agentcli.voice.live import LiveSession
 
-            return await LiveSession(ctx, opts, agent.voice.vad, recording, renderer).run()
+            live = LiveSession(ctx, opts, agent.voice.vad, recording, renderer)
+            if on_live is not None:
+                on_live(live)
+            return await live.run()
         except BaseException as e:
             status = "interrupted" if isinstance(e, KeyboardInterrupt | _cancelled()) else "error"
             error = str(e) or type(e).__name__

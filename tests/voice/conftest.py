@@ -1,4 +1,5 @@
-"""Voice test fixtures: `async def` tests run in a fresh event loop (no pytest-asyncio needed)."""
+"""Voice test fixtures: `async def` tests run in a fresh event loop (no pytest-asyncio needed), and the
+PulseAudio virtual mic/speaker (`pulse_rig`) for the live end-to-end tests."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import inspect
 from typing import Any
 
 import pytest
+
+from tests.pulse import pulse_rig  # noqa: F401 - the fixture
 
 
 @pytest.hookimpl(tryfirst=True)

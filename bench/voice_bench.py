@@ -1,0 +1,239 @@
+"""Voice benchmarks (issue 4), against the zero-latency simulator on the PulseAudio virtual devices:
+
+- time to first audio: the user's last voiced frame -> the first reply sample handed to the output device,
+  minus the silence window that ends the turn (target <= 100 ms), hands-free, the real `agent voice`;
+- file mode: end of input -> first reply audio byte (target <= 100 ms), plus the process start time;
+- barge-in: the first voiced frame of the user's interruption -> silent output (target <= 60 ms);
+- CPU while listening hands-free (target <= 5 % of one core).
+
+Run: python bench/voice_bench.py [--runs N]. Needs PulseAudio + PortAudio (the test rig) and espeak-ng.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.pulse import RigUnavailable, get_rig  # noqa: E402
+from tests.voice.e2e import espeak_wav, write_script  # noqa: E402
+
+QUESTION = "what is the weather in Paris"
+REPLY = "It is sunny. The temperature in Paris is twenty degrees and it stays dry all day."
+LONG = " ".join(f"This is sentence number {n} of a long answer that goes on." for n in range(1, 15))
+TARGETS_MS = {"time to first audio": 100.0, "file: end of input -> first byte": 100.0, "barge-in": 60.0,
+              "cpu listening (%)": 5.0}
+
+
+def bench_spec(tmp: Path) -> Path:
+    """The agent under test: default voice settings (VAD: 20 ms frames, 60 ms to start, 500 ms silence)."""
+    path = tmp / "bench_agent.yaml"
+    path.write_text("name: bench\ninstructions: Answer briefly.\n")
+    return path
+
+
+def _env(home: str) -> dict[str, str]:
+    return dict(os.environ, AGENT_HOME=home, NO_COLOR="1", AGENT_TRACE="0")
+
+
+def _voice(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "agentcli", "voice", *args, "--jsonl", "--no-trace"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=ROOT)
+
+
+def _events(proc: subprocess.Popen[str], out: list[dict[str, Any]]) -> threading.Thread:
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+
+    t = threading.Thread(target=read, daemon=True)
+    t.start()
+    return t
+
+
+def _wait(events: list[dict[str, Any]], kind: str, n: int = 1, timeout: float = 30.0, **match: Any) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [e for e in events if e["type"] == kind and all(e.get(k) == v for k, v in match.items())]
+        if len(found) >= n:
+            return
+        time.sleep(0.005)
+    raise SystemExit(f"no {kind} event within {timeout}s")
+
+
+def time_to_first_audio(rig: Any, tmp: Path, runs: int, silence_ms: int) -> list[float]:
+    """Hands-free turns through the real command; the marks are measured inside it."""
+    speech = espeak_wav(tmp / "q.wav", QUESTION)
+    script = write_script(tmp / "s.yaml", [QUESTION] * runs, [REPLY] * runs)
+    env = _env(str(tmp / "home_ttfa"))
+    proc = _voice([str(bench_spec(tmp)), "--sim-script", str(script), "--vad"], env)
+    events: list[dict[str, Any]] = []
+    _events(proc, events)
+    results = []
+    try:
+        _wait(events, "state", state="listening")
+        for i in range(runs):
+            rig.speak_into_mic(speech).wait(timeout=30)
+            _wait(events, "turn_latency", n=i + 1)
+            marks = [e for e in events if e["type"] == "turn_latency"][i]["marks"]
+            results.append(marks["first_sample_played"] - silence_ms)
+            time.sleep(0.3)
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=20)
+    return results
+
+
+def file_mode(tmp: Path, runs: int) -> tuple[list[float], list[float]]:
+    """(end of input -> first reply byte ms, process start -> end of input ms) per run."""
+    speech = espeak_wav(tmp / "q.wav", QUESTION)
+    script = write_script(tmp / "sf.yaml", [QUESTION], [REPLY])
+    env = _env(str(tmp / "home_file"))
+    firsts, starts = [], []
+    for _ in range(runs):
+        t0 = time.time()
+        r = subprocess.run([sys.executable, "-m", "agentcli", "voice", "--sim-script", str(script), "--input",
+                            str(speech), "--output", str(tmp / "o.wav"), "--jsonl", "--no-trace"],
+                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+        if r.returncode != 0:
+            raise SystemExit(f"file mode failed: {r.stderr}")
+        events = [json.loads(line) for line in r.stdout.splitlines()]
+        latency = next(e for e in events if e["type"] == "turn_latency")
+        marks = latency["marks"]
+        firsts.append(marks["first_audio_byte"])
+        # end of input = when the turn began: the latency event's time minus its last mark
+        end_of_input = latency["ts"] - max(marks.values()) / 1000.0
+        starts.append((end_of_input - t0) * 1000.0)
+    return firsts, starts
+
+
+def barge_in(rig: Any, tmp: Path, runs: int) -> list[float]:
+    """In process (to read the player's clock): first voiced frame of the interruption -> the first
+    all-silent output block after the flush."""
+    from agentcli import events as ev
+    from agentcli.cli.common import load_spec_arg
+    from agentcli.voice.options import VoiceOptions
+    from agentcli.voice.session import run_voice
+
+    speech = espeak_wav(tmp / "q.wav", QUESTION)
+    stop = espeak_wav(tmp / "stop.wav", "stop please")
+    hear = [QUESTION, "stop please"] * runs
+    script = write_script(tmp / "sb.yaml", hear, [LONG, "Okay."] * runs)
+    os.environ.update(_env(str(tmp / "home_barge")))
+    spec = load_spec_arg(str(bench_spec(tmp)))
+    opts = VoiceOptions(vad=True, sim_script=script, no_trace=True, quiet=True, headphones=True)
+    results: list[float] = []
+    holder: dict[str, Any] = {}
+    seen: list[ev.Event] = []
+    r, w = os.pipe()
+    sys.stdin = os.fdopen(r)
+
+    async def drive() -> None:
+        loop = asyncio.get_running_loop()
+
+        async def wait_for(kind: type, n: int, **match: Any) -> None:
+            for _ in range(3000):
+                if len([e for e in seen if isinstance(e, kind)
+                        and all(getattr(e, k) == v for k, v in match.items())]) >= n:
+                    return
+                await asyncio.sleep(0.01)
+            raise SystemExit(f"barge-in bench: no {kind.__name__}")
+
+        def keep(live: Any) -> None:
+            holder["live"] = live
+
+        session = asyncio.create_task(run_voice(spec, opts, renderer=seen.append, on_live=keep))
+        await wait_for(ev.StateChanged, 1, state="listening")
+        for i in range(runs):
+            await loop.run_in_executor(None, lambda: rig.speak_into_mic(speech).wait(timeout=30))
+            await wait_for(ev.StateChanged, i + 1, state="speaking")
+            await asyncio.sleep(1.0)
+            await loop.run_in_executor(None, lambda: rig.speak_into_mic(stop).wait(timeout=30))
+            await wait_for(ev.Interrupted, i + 1)
+            live = holder["live"]
+            await asyncio.sleep(0.1)
+            first_voiced, _flushed = live.barge_in_times[-1]
+            silent = live.ctx.sink.last_silence_time
+            results.append((silent - first_voiced) * 1000.0)
+            await wait_for(ev.TurnLatency, 2 * (i + 1))
+            await asyncio.sleep(0.5)
+        os.close(w)
+        await session
+
+    asyncio.run(drive())
+    return results
+
+
+def cpu_listening(tmp: Path, seconds: float = 5.0) -> float:
+    script = write_script(tmp / "sc.yaml", [], ["ok"])
+    env = _env(str(tmp / "home_cpu"))
+    proc = _voice(["--sim-script", str(script), "--vad"], env)
+    events: list[dict[str, Any]] = []
+    _events(proc, events)
+    try:
+        _wait(events, "state", state="listening")
+        time.sleep(1.0)  # settle
+        tick = os.sysconf("SC_CLK_TCK")
+
+        def cpu() -> float:
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / tick
+
+        c0, t0 = cpu(), time.monotonic()
+        time.sleep(seconds)
+        c1, t1 = cpu(), time.monotonic()
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=20)
+    return (c1 - c0) / (t1 - t0) * 100.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    try:
+        rig = get_rig()
+    except RigUnavailable as e:
+        raise SystemExit(f"needs the PulseAudio rig: {e}") from None
+    from agentcli.spec.model import VadSettings
+
+    silence = VadSettings().silence_ms
+    rows: list[tuple[str, list[float], str]] = []
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        rows.append(("time to first audio", time_to_first_audio(rig, tmp, args.runs, silence), "ms"))
+        firsts, starts = file_mode(tmp, args.runs)
+        rows.append(("file: end of input -> first byte", firsts, "ms"))
+        rows.append(("file: process start -> end of input", starts, "ms"))
+        rows.append(("barge-in", barge_in(rig, tmp, args.runs), "ms"))
+        rows.append(("cpu listening (%)", [cpu_listening(tmp)], "%"))
+    print(f"{'measure':40} {'median':>8} {'max':>8} {'target':>8}  ok")
+    for name, values, _unit in rows:
+        target = TARGETS_MS.get(name)
+        med, worst = statistics.median(values), max(values)
+        ok = "" if target is None else ("yes" if med <= target else "NO")
+        print(f"{name:40} {med:8.1f} {worst:8.1f} {target if target is not None else '-':>8}  {ok}")
+
+
+if __name__ == "__main__":
+    main()
