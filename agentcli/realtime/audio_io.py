@@ -1,0 +1,142 @@
+"""Audio in and out of a realtime session, 24 kHz pcm16 mono on the wire.
+
+`MicPump` reads the microphone (or a WAV as one) and hands each block to the session as PCM, through the
+echo guard while the assistant plays and only while push-to-talk is held. `OutputAudio` plays response
+audio deltas on a sink (Player or FileSink) and knows, per item, how much was received and heard, which
+is what a barge-in truncates the item to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agentcli.realtime.config import RATE
+
+FAST_FACTOR = 10  # --fast: the file goes in at 10x real time, pausing while the assistant answers
+BYTES_PER_MS = RATE * 2 // 1000
+
+
+@dataclass
+class PlayingItem:
+    item_id: str
+    response_id: str
+    utterance: Any  # agentcli.audio.sink.Utterance
+    received_ms: float = 0.0
+    complete: bool = False  # no more audio will come for it
+
+
+@dataclass
+class Cut:
+    """What a barge-in stopped: the item and how much of it the user heard."""
+
+    item_id: str
+    response_id: str
+    heard_ms: float  # the player's counter, clamped to the audio received
+    received_ms: float
+
+
+class OutputAudio:
+    def __init__(self, sink: Any):
+        self.sink = sink  # agentcli.audio.sink.AudioSink
+        self.current: PlayingItem | None = None
+        self.first_delta_at: float | None = None  # perf_counter of the current item's first delta
+
+    def write(self, item_id: str, response_id: str, b64: str) -> PlayingItem:
+        """Queue one `response.output_audio.delta`; a new item id begins a new utterance."""
+        pcm = base64.b64decode(b64)
+        cur = self.current
+        if cur is None or cur.item_id != item_id:
+            cur = self.current = PlayingItem(item_id, response_id, self.sink.begin_utterance(item_id))
+        if pcm:
+            self.sink.write(pcm)
+            cur.received_ms += len(pcm) / BYTES_PER_MS
+        return cur
+
+    def complete(self, item_id: str) -> None:
+        """The item's audio is all there: let the player release its tail."""
+        cur = self.current
+        if cur is not None and cur.item_id == item_id and not cur.complete:
+            cur.complete = True
+            self.sink.end_utterance()
+
+    def heard_ms(self) -> float:
+        cur = self.current
+        return min(cur.utterance.heard_ms, cur.received_ms) if cur else 0.0
+
+    @property
+    def playing(self) -> bool:
+        """Audio of the current item is still to be heard (or more of it is still to come)."""
+        cur = self.current
+        if cur is None:
+            return False
+        return not cur.complete or cur.utterance.heard_ms < cur.received_ms - 1.0
+
+    def cut(self) -> Cut | None:
+        """Barge-in: silence output within one block. None when playback had already finished."""
+        cur = self.current
+        if cur is None or not self.playing:
+            return None
+        heard = min(cur.utterance.heard_ms, cur.received_ms)
+        self.sink.flush()
+        self.current = None
+        return Cut(cur.item_id, cur.response_id, heard, cur.received_ms)
+
+    async def wait_heard(self, poll_s: float = 0.02, limit_s: float = 600.0) -> None:
+        """Until the current item has been heard to its end (bounded)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit_s
+        while self.playing and loop.time() < deadline:
+            await asyncio.sleep(poll_s)
+
+
+class MicPump:
+    """Microphone blocks -> `send(pcm16 bytes)`. `gate()` False drops blocks (push-to-talk released);
+    while the sink plays, the echo guard replaces blocks it judges to be our own voice by silence, so the
+    server's VAD does not hear the assistant (and the audio timeline stays continuous)."""
+
+    def __init__(
+        self,
+        source: Any,
+        send: Callable[[bytes], Awaitable[None]],
+        *,
+        gate: Callable[[], bool] = lambda: True,
+        echo_guard: Any = None,
+        playback_energy: Callable[[], float] = lambda: 0.0,
+        fast: bool = False,
+        wait_turn: Callable[[], Awaitable[None]] | None = None,
+    ):
+        self.source = source
+        self.send = send
+        self.gate = gate
+        self.echo_guard = echo_guard
+        self.playback_energy = playback_energy
+        self.fast = fast
+        self.wait_turn = wait_turn
+        self.sent_ms = 0.0
+        self.echo_blocks = 0
+
+    async def run(self) -> None:
+        """Until the source ends (a file) or the task is cancelled (the microphone)."""
+        import numpy as np
+
+        from agentcli.audio.resample import float_to_pcm16
+
+        block_s = getattr(self.source, "block_ms", 20) / 1000
+        while True:
+            if self.fast and self.wait_turn is not None:
+                await self.wait_turn()
+            block = await self.source.read()
+            if block is None:
+                return
+            if self.gate():
+                if self.echo_guard is not None and not self.echo_guard.allows(block, self.playback_energy()):
+                    self.echo_blocks += 1
+                    block = np.zeros_like(block)
+                await self.send(float_to_pcm16(block))
+                self.sent_ms += block.shape[0] * 1000 / RATE
+            if self.fast:
+                await asyncio.sleep(block_s / FAST_FACTOR)

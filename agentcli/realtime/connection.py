@@ -1,0 +1,152 @@
+"""One Realtime websocket: JSON events in and out, an optional check of every sent event, a debug log.
+
+`AGENT_REALTIME_LOG=path` appends every sent and received event to `path` as JSON lines
+(`{"dir": "sent" | "received" | "meta", "ts": ..., "event": {...}}`), audio payloads replaced by their
+size. The API key travels only in the Authorization header and is never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from agentcli.errors import ModelError
+from agentcli.realtime.protocol import dumps, elide_audio
+
+LOG_ENV = "AGENT_REALTIME_LOG"
+VALIDATE_ENV = "AGENT_REALTIME_VALIDATE"
+OPEN_TIMEOUT_S = 10.0
+
+Validator = Callable[[dict[str, Any]], Any]
+
+
+class ConnectionLost(ConnectionError):
+    """The socket ended without us closing it."""
+
+
+def realtime_url(base_url: str, model: str) -> str:
+    """The chat base URL turned into the realtime endpoint: http->ws, https->wss, `/realtime?model=`."""
+    parts = urlsplit(base_url.rstrip("/"))
+    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme.lower())
+    if scheme is None:
+        raise ModelError(f"base URL {base_url} is not http(s): cannot derive the realtime endpoint")
+    return urlunsplit((scheme, parts.netloc, parts.path + "/realtime", f"model={quote(model)}", ""))
+
+
+class EventLog:
+    """JSON lines of the events on the wire, audio elided (the end-to-end suite validates them)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._file: TextIO = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - kept open
+
+    @classmethod
+    def from_env(cls) -> EventLog | None:
+        path = os.environ.get(LOG_ENV)
+        return cls(path) if path else None
+
+    def write(self, direction: str, event: dict[str, Any]) -> None:
+        record = {"dir": direction, "ts": round(time.time(), 6), "event": elide_audio(event)}
+        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def validator_from_env() -> Validator | None:
+    if os.environ.get(VALIDATE_ENV, "0") in ("", "0"):
+        return None
+    from agentcli.realtime.protocol import validate_client_event
+
+    return validate_client_event
+
+
+class RealtimeConnection:
+    def __init__(self, ws: Any, url: str, log: EventLog | None = None, validate: Validator | None = None):
+        self.ws = ws
+        self.url = url
+        self.log = log
+        self.validate = validate
+        self.closing = False  # we asked for the close: its end is not a lost connection
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        api_key: str,
+        *,
+        log: EventLog | None = None,
+        validate: Validator | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
+    ) -> RealtimeConnection:
+        """Connect; failures become one-line ModelErrors (never naming the key)."""
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
+
+        shown = url.split("?", 1)[0]
+        try:
+            ws = await connect(
+                url,
+                additional_headers={"Authorization": f"Bearer {api_key}"},
+                open_timeout=OPEN_TIMEOUT_S,
+                max_size=None,  # audio deltas can be large
+                compression=None,  # base64 audio does not compress; spare the CPU
+                ping_interval=20,
+                ping_timeout=20,
+            )
+        except InvalidStatus as e:
+            status = e.response.status_code
+            if status == 401:
+                raise ModelError(f"{shown} rejected the API key: set {api_key_env} to a valid key") from None
+            raise ModelError(f"{shown} refused the realtime connection: HTTP {status}") from None
+        except InvalidURI:
+            raise ModelError(f"{shown} is not a valid websocket URL") from None
+        except (OSError, TimeoutError, InvalidHandshake) as e:
+            reason = " ".join(str(e).split()) or type(e).__name__
+            raise ModelError(f"cannot reach {shown}: {reason}") from None
+        if log:
+            log.write("meta", {"type": "connected", "url": shown})
+        return cls(ws, url, log, validate)
+
+    async def send(self, event: dict[str, Any]) -> None:
+        if self.validate is not None:
+            self.validate(event)
+        if self.log:
+            self.log.write("sent", event)
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            await self.ws.send(dumps(event))
+        except ConnectionClosed as e:
+            raise ConnectionLost(str(e)) from None
+
+    async def recv(self) -> dict[str, Any] | None:
+        """The next server event; None once we closed; ConnectionLost when the socket dropped."""
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            raw = await self.ws.recv()
+        except ConnectionClosed as e:
+            if self.log:
+                self.log.write("meta", {"type": "closed", "code": e.rcvd.code if e.rcvd else 1006})
+            if self.closing:
+                return None
+            raise ConnectionLost(f"the realtime connection dropped ({e})") from None
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            raise ModelError("the realtime server sent an event that is not JSON") from None
+        if self.log:
+            self.log.write("received", event)
+        return event if isinstance(event, dict) else {}
+
+    async def close(self) -> None:
+        self.closing = True
+        try:
+            await self.ws.close()
+        except Exception:  # noqa: BLE001 - closing a broken socket must not raise
+            pass

@@ -1,0 +1,87 @@
+"""What the user types during a realtime session, by kind of stdin.
+
+- a terminal with --ptt: keys (agentcli/voice/keys.py): Space/Enter on an empty line toggles talking,
+  other text is a typed line; Ctrl-D quits.
+- a terminal otherwise: whole lines (the terminal's own line editing); Ctrl-D quits.
+- a pipe: each line is sent once the previous answer is over; the end of the pipe ends a session that
+  has no other input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from typing import Any
+
+
+class TerminalInput:
+    def __init__(self, session: Any, stop: asyncio.Event, *, ptt: bool):
+        self.session = session
+        self.stop = stop
+        self.ptt = ptt
+        self._keys: Any = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def start(self) -> None:
+        if self.ptt:
+            from agentcli.voice.keys import KeyReader
+
+            self._keys = KeyReader(on_toggle=self._toggle, on_line=self._line, on_eof=self.stop.set)
+            self._keys.start()
+            print(
+                "push-to-talk: Space or Enter to talk, again to send; type a line to send text; Ctrl-D quits",
+                file=sys.stderr,
+                flush=True,
+            )
+            return
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(sys.stdin.fileno(), self._readable)
+
+    def _toggle(self) -> None:
+        self._spawn(self.session.ptt_release() if self.session.talking else self.session.ptt_press())
+
+    def _line(self, line: str) -> None:
+        if line.strip():
+            self._spawn(self.session.send_text(line.strip()))
+
+    def _readable(self) -> None:
+        line = sys.stdin.readline()
+        if not line:
+            self.stop.set()
+            return
+        self._line(line)
+
+    def close(self) -> None:
+        if self._keys is not None:
+            self._keys.stop()
+        if self._loop is not None:
+            with contextlib.suppress(Exception):
+                self._loop.remove_reader(sys.stdin.fileno())
+        for task in self._tasks:
+            task.cancel()
+
+
+async def piped_lines(session: Any, *, ends_session: bool, stop: asyncio.Event) -> None:
+    """Send each piped line as a user message, one answer at a time."""
+    if sys.stdin is None or sys.stdin.closed:
+        if ends_session:
+            stop.set()
+        return
+    while True:
+        line = await asyncio.to_thread(sys.stdin.readline)
+        if not line:
+            break
+        if line.strip():
+            await session.ready.wait()
+            await session.wait_idle()
+            await session.send_text(line.strip())
+    if ends_session:
+        await session.wait_quiet()
+        stop.set()

@@ -1,0 +1,267 @@
+"""`agent voice SPEC --realtime`: wire a RealtimeSession to the endpoint, devices or files, the terminal,
+the renderer, tracing and the session store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from typing import Any
+
+from agentcli import events as ev
+from agentcli.errors import ToolError, UsageError
+from agentcli.realtime.config import RATE
+from agentcli.spec.model import Spec
+from agentcli.voice.options import VoiceOptions
+
+FILE_BLOCK_MS = 20
+
+
+async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Any = None, on_session: Any = None) -> int:
+    """Run a realtime session; returns the exit code (0; Ctrl-C raises through to exit 130).
+    `renderer` receives every event (default: --jsonl, the live view on a colour TTY, else plain lines);
+    `on_session` is handed the RealtimeSession before it runs (tests and benchmarks read it)."""
+    from agentcli.cli.common import EventFanout, make_approver, model_endpoint, open_trace, trace_settings
+    from agentcli.models.client import resolve_api_key, resolve_base_url
+    from agentcli.realtime.connection import EventLog, realtime_url, validator_from_env
+    from agentcli.realtime.session import RealtimeSession, SessionOptions
+    from agentcli.runtime.sessions import SessionStore
+
+    if opts.text_only and opts.output_wav is not None:
+        raise UsageError("--text-only answers in text: there is no audio for --output")
+    source = _file_source(opts)  # a bad file fails before anything starts
+    store = SessionStore()
+    conversation = _open_conversation(store, spec, opts)
+    agent = spec.entry_agent
+    model = opts.model or agent.realtime.model
+    if renderer is None:
+        renderer = _renderer(opts, live=source is None)
+    trace_on, content = trace_settings(spec, opts.no_trace, opts.no_trace_content)
+    log = EventLog.from_env()
+    async with model_endpoint(opts.sim, opts.sim_script) as endpoint:
+        base_url = resolve_base_url(agent.provider, endpoint.base_url)
+        api_key = resolve_api_key(agent.provider, base_url, endpoint.api_key)
+        recorder = open_trace(
+            "realtime",
+            spec,
+            conversation.name,
+            trace_on,
+            content,
+            sim=bool(endpoint.sim),
+            model=model,
+            voice=agent.realtime.voice,
+        )
+        fanout = EventFanout([renderer] + ([recorder.on_event] if recorder else []))
+        sink = None
+        status, error = "ok", None
+        try:
+            session = RealtimeSession(
+                spec,
+                conversation,
+                url=realtime_url(base_url, model),
+                api_key=api_key,
+                emit=fanout.emit,
+                sink=None,
+                approver=make_approver(opts.yes),
+                api_key_env=agent.provider.api_key_env,
+                options=SessionOptions(text_only=opts.text_only, ptt=opts.ptt, model=opts.model),
+                save=store.save,
+                log=log,
+                validate=validator_from_env(),
+            )
+        except ToolError as e:
+            raise UsageError(str(e)) from None
+        fanout.emit(
+            ev.SessionStarted(
+                kind="realtime",
+                agent=agent.name,
+                session=conversation.name,
+                metadata={"model": model, "mode": _mode(opts)},
+            )
+        )
+        try:
+            sink = _sink(opts)
+            if sink is not None:
+                sink.start()
+                from agentcli.realtime.audio_io import OutputAudio
+
+                session.output = OutputAudio(sink)
+            if on_session is not None:
+                on_session(session)
+            return await _serve(session, opts, source, spec)
+        except BaseException as e:
+            status = "interrupted" if isinstance(e, KeyboardInterrupt | asyncio.CancelledError) else "error"
+            error = str(e) or type(e).__name__
+            if status == "error":
+                fanout.emit(ev.ErrorEvent(message=error, kind="connection"))
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                await session.close()
+            if sink is not None:
+                sink.stop()
+            store.save(conversation)
+            fanout.emit(ev.SessionEnded(status=status, error=error))
+            if recorder:
+                recorder.close(status, error)
+            close = getattr(renderer, "close", None)
+            if close is not None:
+                close()
+            if log is not None:
+                log.close()
+
+
+async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec) -> int:
+    """Run the session with its inputs until one of them ends it; 0 on a clean end."""
+    from agentcli.realtime.inputs import TerminalInput, piped_lines
+
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[Any]] = []
+    terminal: TerminalInput | None = None
+    mic = source
+    runner = asyncio.ensure_future(session.run())
+    try:
+        await _until_ready(session, runner)
+        if mic is None and not opts.text_only:
+            mic = _microphone(opts)
+        if mic is not None:
+            mic.start()
+            tasks.append(
+                asyncio.ensure_future(_pump(session, mic, opts, spec, stop, is_file=source is not None))
+            )
+        if sys.stdin is not None and sys.stdin.isatty():
+            terminal = TerminalInput(session, stop, ptt=opts.ptt)
+            terminal.start()
+        elif source is None:
+            tasks.append(asyncio.ensure_future(piped_lines(session, ends_session=mic is None, stop=stop)))
+        stopper = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if runner in done:
+            runner.result()  # a ModelError (gave up reconnecting, refused session) surfaces here
+        return 0
+    finally:
+        if terminal is not None:
+            terminal.close()
+        for task in [*tasks, runner]:
+            task.cancel()
+        for task in [*tasks, runner]:
+            with contextlib.suppress(BaseException):
+                await task
+        if mic is not None:
+            mic.stop()
+
+
+async def _until_ready(session: Any, runner: asyncio.Task[Any]) -> None:
+    ready = asyncio.ensure_future(session.ready.wait())
+    done, _ = await asyncio.wait({runner, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if runner in done:
+        ready.cancel()
+        runner.result()
+        raise UsageError("the realtime session ended before it started")
+
+
+async def _pump(
+    session: Any, source: Any, opts: VoiceOptions, spec: Spec, stop: asyncio.Event, *, is_file: bool
+) -> None:
+    from agentcli.audio.echo import EchoGuard
+    from agentcli.realtime.audio_io import MicPump
+
+    output = session.output
+    guard = None
+    if output is not None and not opts.headphones:
+        guard = EchoGuard(spec.entry_agent.voice.vad.echo_ratio)
+    if is_file and opts.ptt:
+        await session.ptt_press()
+    pump = MicPump(
+        source,
+        session.send_audio,
+        gate=session.gate,
+        echo_guard=guard,
+        playback_energy=(lambda: output.sink.energy) if output is not None else (lambda: 0.0),
+        fast=is_file and opts.fast,
+        wait_turn=session.wait_turn_over,
+    )
+    await pump.run()
+    if is_file:
+        await session.input_ended()
+        await session.wait_quiet()
+        stop.set()
+
+
+def _file_source(opts: VoiceOptions) -> Any:
+    if opts.input_wav is None:
+        return None
+    from agentcli.audio.recorder import FileSource
+
+    # --fast is paced by the pump (10x, pausing for answers), so the file itself is read unpaced then
+    return FileSource(opts.input_wav, rate=RATE, block_ms=FILE_BLOCK_MS, fast=opts.fast)
+
+
+def _microphone(opts: VoiceOptions) -> Any:
+    from agentcli.audio.recorder import Recorder
+
+    return Recorder(opts.input_device, rate=RATE, block_ms=20)
+
+
+def _sink(opts: VoiceOptions) -> Any:
+    if opts.text_only:
+        return None
+    if opts.output_wav is not None:
+        from agentcli.audio.sink import FileSink
+
+        return FileSink(opts.output_wav, rate=RATE)
+    from agentcli.audio.player import Player
+
+    return Player(opts.output_device, rate=RATE)
+
+
+def _mode(opts: VoiceOptions) -> str:
+    if opts.input_wav is not None:
+        return "file"
+    return "ptt" if opts.ptt else ("text" if opts.text_only else "vad")
+
+
+def _open_conversation(store: Any, spec: Spec, opts: VoiceOptions) -> Any:
+    import secrets
+
+    from agentcli.runtime.conversation import Conversation
+
+    conversation = store.load(opts.session) if opts.session else None
+    if conversation is None:
+        name = opts.session or time.strftime("realtime-%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+        return Conversation(items=[], agent=spec.entry, name=name)
+    if conversation.agent not in spec.agents:
+        conversation.agent = spec.entry
+    return conversation
+
+
+def _renderer(opts: VoiceOptions, live: bool) -> Any:
+    from agentcli.cli.voice_view import PlainVoiceRenderer, make_renderer
+
+    renderer = make_renderer(opts, live=live)
+    if isinstance(renderer, PlainVoiceRenderer):
+        return _PlainRealtime(renderer)
+    return renderer
+
+
+class _PlainRealtime:
+    """PlainVoiceRenderer for realtime: the answer streams as assistant transcript deltas, so the turn's
+    end must not print it again (PlainRenderer prints a TurnDone's output when it saw no TextDelta)."""
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+        self._streamed = False
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.TranscriptDelta) and event.role == "assistant" and event.delta:
+            self._streamed = True
+        if isinstance(event, ev.TurnDone) and self._streamed:
+            self._streamed = False
+            text = getattr(self.inner, "text", None)
+            if text is not None:
+                text._streamed = True  # noqa: SLF001 - see the class docstring
+        self.inner(event)
+
+    def close(self) -> None:
+        self.inner.close()

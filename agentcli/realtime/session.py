@@ -1,0 +1,424 @@
+"""One realtime conversation: connection (and reconnection), session config, turns and the history.
+
+Server events are handled in order by one reader; tools, guardrail checks and end-of-turn waits run
+in side tasks. Responses are strictly one at a time: a `response.create` asked for while one is active
+(or being created) waits for it to end. What happens inside a response (audio, transcripts, tools,
+barge-in, guardrails) lives in agentcli/realtime/responses.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentcli import events as ev
+from agentcli.errors import ModelError
+from agentcli.realtime.audio_io import OutputAudio
+from agentcli.realtime.config import agent_part, server_cancels_on_speech, session_config
+from agentcli.realtime.connection import ConnectionLost, EventLog, RealtimeConnection, Validator
+from agentcli.realtime.reconnect import Backoff, new_item_id, replay_events
+from agentcli.realtime.responses import ResponseHandling
+from agentcli.realtime.tools import AgentTools
+from agentcli.runtime.conversation import Conversation
+from agentcli.runtime.tools import Approver
+from agentcli.spec.model import Spec
+
+MIN_PTT_MS = 100  # the API refuses to commit less
+
+
+@dataclass
+class SessionOptions:
+    text_only: bool = False
+    ptt: bool = False
+    model: str | None = None  # --model: the realtime model
+    give_up_s: float | None = (
+        None  # reconnect for at most this long (default $AGENT_REALTIME_GIVE_UP_S or 30)
+    )
+
+
+@dataclass
+class TurnState:
+    index: int
+    base: float  # perf_counter of the end of the user's speech (or of the typed line): latency zero
+    input: str = ""
+    announced: bool = False  # TurnStarted emitted
+    started: float = field(default_factory=ev.now)  # TurnStarted's ts, even when announced later
+    usage: ev.Usage = field(default_factory=ev.Usage)
+    marks: dict[str, float] = field(default_factory=dict)
+    output: str = ""
+    utterance: Any = None  # the answer's audio, for the first-sample-played mark
+    closer: asyncio.Task[None] | None = None
+
+
+class RealtimeSession(ResponseHandling):
+    def __init__(
+        self,
+        spec: Spec,
+        conversation: Conversation,
+        *,
+        url: str,
+        api_key: str,
+        emit: Callable[[ev.Event], None],
+        sink: Any = None,
+        approver: Approver | None = None,
+        options: SessionOptions | None = None,
+        save: Callable[[Conversation], None] | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
+        log: EventLog | None = None,
+        validate: Validator | None = None,
+    ):
+        self.spec = spec
+        self.conversation = conversation
+        self.options = options or SessionOptions()
+        self.settings = spec.entry_agent.realtime  # the session's audio settings; handoffs keep them
+        self.agent = conversation.agent if conversation.agent in spec.agents else spec.entry
+        conversation.agent = self.agent
+        self.url, self._api_key, self._api_key_env = url, api_key, api_key_env
+        self.emit = emit
+        self.tools = AgentTools(spec, approver)
+        self.output = OutputAudio(sink) if sink is not None else None
+        self.save = save
+        self.log, self.validate = log, validate
+        self.server_cancels = server_cancels_on_speech(self.settings, self.options.ptt)
+        self.conn: RealtimeConnection | None = None
+        self.ready = asyncio.Event()  # configured and able to take audio
+        self.closing = False
+        self.reconnects = 0
+        self.turn: TurnState | None = None
+        self.by_id: dict[str, dict[str, Any]] = {}  # realtime item id -> its history entry
+        self.own_ids: set[str] = set()  # items we created: their echo is not news
+        self.user_speaking = False
+        self.awaiting_reply = False  # a user turn went in and its response has not started
+        self.talking = False  # push-to-talk held
+        self.ptt_ms = 0.0
+        self._speech_stopped_at: float | None = None
+        self._audio_span: tuple[int, int] = (0, 0)
+        self._session_event = 0
+        self._init_responses()
+
+    # --- connection -------------------------------------------------------------------------------------
+
+    async def _open(self) -> RealtimeConnection:
+        return await RealtimeConnection.open(
+            self.url, self._api_key, log=self.log, validate=self.validate, api_key_env=self._api_key_env
+        )
+
+    async def run(self) -> None:
+        """Serve the session until close(); reconnects after a drop, or raises ModelError."""
+        self.conn = await self._open()
+        while True:
+            try:
+                await self._serve(self.conn)
+                return
+            except ConnectionLost:
+                if self.closing:
+                    return
+                self._on_drop()
+                self.conn = await self._reconnect()
+
+    async def _serve(self, conn: RealtimeConnection) -> None:
+        while True:
+            event = await conn.recv()
+            if event is None:
+                return
+            handler = getattr(self, "_on_" + str(event.get("type", "")).replace(".", "_"), None)
+            if handler is not None:
+                await handler(event)
+
+    async def _reconnect(self) -> RealtimeConnection:
+        backoff = Backoff(self.options.give_up_s)
+        last = "connection lost"
+        while (delay := backoff.next_delay()) is not None:
+            await asyncio.sleep(delay)
+            try:
+                conn = await self._open()
+            except ModelError as e:
+                last = str(e)
+                continue
+            self.reconnects += 1
+            return conn
+        raise ModelError(
+            f"lost the realtime connection and could not reconnect within {backoff.give_up_s:g} s ({last})"
+        )
+
+    def _on_drop(self) -> None:
+        self.ready.clear()
+        self.emit(ev.Notice(message="the realtime connection dropped; reconnecting…", level="warning"))
+        self._drop_responses()
+        self.user_speaking = self.talking = False
+        if self.awaiting_reply or (self.turn is not None and self.turn.closer is None):
+            self.awaiting_reply = False
+            self.finish_turn("error", error="the realtime connection dropped mid-answer")
+
+    async def send(self, event: dict[str, Any]) -> None:
+        if self.conn is None:
+            raise ConnectionLost("not connected")
+        await self.conn.send(event)
+
+    async def send_soft(self, event: dict[str, Any]) -> None:
+        """Send, or drop the event while the connection is down (the reader handles the drop)."""
+        with contextlib.suppress(ConnectionLost):
+            await self.send(event)
+
+    async def close(self) -> None:
+        self.closing = True
+        self._cancel_side_tasks()
+        if self.conn is not None:
+            await self.conn.close()
+
+    def session_config(self) -> dict[str, Any]:
+        agent = self.tools.agent(self.agent)
+        return session_config(
+            agent,
+            self.tools.schemas(self.agent),
+            settings=self.settings,
+            model=self.options.model,
+            text_only=self.options.text_only,
+            ptt=self.options.ptt,
+        )
+
+    async def _on_session_created(self, event: dict[str, Any]) -> None:
+        self._session_event += 1
+        await self.send(
+            {
+                "type": "session.update",
+                "event_id": f"evt_session_{self._session_event}",
+                "session": self.session_config(),
+            }
+        )
+        if self.reconnects:
+            replay = replay_events(self.conversation.items)
+            for item_event in replay:
+                self.own_ids.add(item_event["item"]["id"])
+                await self.send(item_event)
+            self.emit(ev.Notice(message=f"reconnected; conversation restored ({len(replay)} items)"))
+        self.ready.set()
+        self.emit(ev.StateChanged(state="listening"))
+
+    async def _on_error(self, event: dict[str, Any]) -> None:
+        error = event.get("error") or {}
+        message, code = str(error.get("message") or "error"), error.get("code")
+        if code == "conversation_already_has_active_response":
+            self.create_refused()
+            return
+        if str(error.get("event_id") or "").startswith("evt_session_") or str(
+            error.get("param") or ""
+        ).startswith("session"):
+            raise ModelError(f"the realtime server refused the session: {message}")
+        self.emit(ev.Notice(message=f"realtime server: {message}", level="warning"))
+
+    # --- input ------------------------------------------------------------------------------------------
+
+    async def send_audio(self, pcm: bytes) -> None:
+        """One microphone block (24 kHz pcm16); dropped while the connection is down."""
+        if not self.ready.is_set():
+            return
+        if self.options.ptt:
+            self.ptt_ms += len(pcm) / 48
+        await self.send_soft({"type": "input_audio_buffer.append", "audio": _b64(pcm)})
+
+    def gate(self) -> bool:
+        """Whether microphone audio goes up now (push-to-talk: only while held)."""
+        return self.talking or not self.options.ptt
+
+    async def ptt_press(self) -> None:
+        """Push-to-talk pressed: cut off the assistant, start a fresh input buffer."""
+        await self.barge_in(local=True)
+        self.ptt_ms = 0.0
+        self.talking = True
+        await self.send_soft({"type": "input_audio_buffer.clear"})
+        self.emit(ev.StateChanged(state="hearing"))
+
+    async def ptt_release(self) -> None:
+        """Push-to-talk released: commit what was said and ask for the answer."""
+        self.talking = False
+        if self.ptt_ms < MIN_PTT_MS:
+            await self.send_soft({"type": "input_audio_buffer.clear"})
+            self.emit(ev.Notice(message="too short to send; hold the key while you talk"))
+            self.emit(ev.StateChanged(state="listening"))
+            return
+        self._speech_stopped_at = time.perf_counter()
+        self.awaiting_reply = True
+        await self.send_soft({"type": "input_audio_buffer.commit"})
+        await self.request_response()
+
+    async def send_text(self, text: str) -> None:
+        """A typed line: a user message, then an answer (after any answer in progress)."""
+        await self.barge_in(local=True)
+        item_id = new_item_id()
+        self.own_ids.add(item_id)
+        self.start_turn(item_id, text, base=time.perf_counter())
+        self.awaiting_reply = True
+        await self.send_soft(
+            {
+                "type": "conversation.item.create",
+                "item": {
+                    "id": item_id,
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_text", "text": text}],
+                },
+            }
+        )
+        await self.request_response()
+
+    async def input_ended(self, tail_ms: int | None = None) -> None:
+        """The input file is over: with server VAD, trailing silence lets the server end the turn;
+        with push-to-talk semantics the buffer is committed."""
+        if self.options.ptt:
+            if self.talking:
+                await self.ptt_release()
+            return
+        silence = self.settings.turn_detection.silence_duration_ms or 500
+        if self.settings.turn_detection.type == "none":
+            if not self.user_speaking:
+                return
+        ms = tail_ms if tail_ms is not None else silence + 300
+        await self.send_audio(bytes(48 * ms))
+
+    # --- turns ----------------------------------------------------------------------------------------
+
+    def start_turn(self, item_id: str, text: str, base: float) -> None:
+        if self.turn is not None:
+            self.finish_turn("ok")
+        self.conversation.turns += 1
+        self.turn = TurnState(index=self.conversation.turns, base=base, input=text)
+        entry = {"type": "message", "role": "user", "content": text, "_id": item_id}
+        self.by_id[item_id] = entry
+        self.conversation.items.append(entry)
+        if text:
+            self.announce_turn()
+
+    def announce_turn(self, t: TurnState | None = None) -> None:
+        """TurnStarted, once per turn, dated when the turn began: announced when its words are known
+        (typed, transcribed), or before the first event that belongs inside the turn."""
+        t = t or self.turn
+        if t is not None and not t.announced:
+            t.announced = True
+            agent = self.tools.agent(self.agent).name
+            self.emit(ev.TurnStarted(turn=t.index, input=t.input, agent=agent, ts=t.started))
+
+    def mark(self, name: str, at: float | None = None) -> None:
+        t = self.turn
+        if t is not None and name not in t.marks:
+            t.marks[name] = round(((at or time.perf_counter()) - t.base) * 1000, 1)
+
+    def finish_turn(self, status: str = "ok", *, error: str | None = None, interrupted: bool = False) -> None:
+        t, self.turn = self.turn, None
+        if t is None:
+            return
+        if t.closer is not None and t.closer is not asyncio.current_task():
+            t.closer.cancel()
+        self.announce_turn(t)
+        first = getattr(t.utterance, "first_sample_time", None)
+        if first is not None:
+            t.marks.setdefault("first_sample_played", round((first - t.base) * 1000, 1))
+        if t.marks:
+            self.emit(ev.TurnLatency(marks={"speech_stopped": 0.0, **t.marks}))
+        self.emit(
+            ev.TurnDone(
+                turn=t.index,
+                agent=self.tools.agent(self.agent).name,
+                output=t.output,
+                usage=t.usage,
+                interrupted=interrupted,
+                status=status,
+                error=error,
+            )
+        )
+        self.emit(ev.StateChanged(state="listening"))
+        if self.save is not None:
+            self.save(self.conversation)
+
+    def is_idle(self) -> bool:
+        return not (
+            self.user_speaking or self.awaiting_reply or self.turn is not None or self.busy_responding()
+        )
+
+    async def wait_idle(self, poll_s: float = 0.02) -> None:
+        while not self.is_idle():
+            await asyncio.sleep(poll_s)
+
+    async def wait_quiet(self, quiet_s: float = 0.5, poll_s: float = 0.02) -> None:
+        """Until the session has been idle for `quiet_s` in a row (the server may still be answering
+        input it just got)."""
+        loop = asyncio.get_running_loop()
+        since = loop.time()
+        while loop.time() - since < quiet_s:
+            await asyncio.sleep(poll_s)
+            if not self.is_idle():
+                since = loop.time()
+
+    async def wait_turn_over(self) -> None:
+        """For --fast input: hold the microphone while a turn is being answered (no talking over)."""
+        while self.awaiting_reply or self.turn is not None or self.busy_responding():
+            await asyncio.sleep(0.01)
+
+    # --- server events about the user's input ----------------------------------------------------------
+
+    async def _on_input_audio_buffer_speech_started(self, event: dict[str, Any]) -> None:
+        self.user_speaking = True
+        self._audio_span = (int(event.get("audio_start_ms") or 0), 0)
+        self.emit(ev.StateChanged(state="hearing"))
+        if self.settings.turn_detection.interrupt_response:
+            await self.barge_in(local=False)
+
+    async def _on_input_audio_buffer_speech_stopped(self, event: dict[str, Any]) -> None:
+        self.user_speaking = False
+        self._speech_stopped_at = time.perf_counter()
+        self._audio_span = (self._audio_span[0], int(event.get("audio_end_ms") or 0))
+        if self.settings.turn_detection.create_response:
+            self.awaiting_reply = True
+        self.emit(ev.StateChanged(state="thinking"))
+
+    async def _on_conversation_item_added(self, event: dict[str, Any]) -> None:
+        item = event.get("item") or {}
+        item_id = str(item.get("id") or "")
+        if item_id in self.own_ids or item_id in self.by_id:
+            return
+        if item.get("type") == "message" and item.get("role") == "user":
+            self.start_turn(item_id, "", base=self._speech_stopped_at or time.perf_counter())
+        elif item.get("type") == "message" and item.get("role") == "assistant":
+            self.assistant_item(item_id, event)
+
+    async def _on_conversation_item_input_audio_transcription_delta(self, event: dict[str, Any]) -> None:
+        if event.get("delta"):
+            self.emit(ev.TranscriptDelta(role="user", delta=str(event["delta"])))
+
+    async def _on_conversation_item_input_audio_transcription_completed(self, event: dict[str, Any]) -> None:
+        text = str(event.get("transcript") or "").strip()
+        entry = self.by_id.get(str(event.get("item_id")))
+        if entry is not None:
+            entry["content"] = text
+        t = self.turn
+        if t is not None and entry is not None and t.index == self.conversation.turns and not t.input:
+            t.input = text
+            self.announce_turn()
+        self.mark("transcript_final")
+        start, end = self._audio_span
+        model = self.settings.transcription.model if self.settings.transcription else ""
+        self.emit(ev.TranscriptDone(role="user", text=text, model=model, audio_ms=float(max(0, end - start))))
+
+    async def _on_conversation_item_input_audio_transcription_failed(self, event: dict[str, Any]) -> None:
+        message = (event.get("error") or {}).get("message") or "transcription failed"
+        self.emit(ev.Notice(message=f"could not transcribe what you said: {message}", level="warning"))
+
+    def switch_agent(self, key: str) -> dict[str, Any]:
+        """Make `key` the session's agent; returns the session.update for it (no voice: it stays)."""
+        before = self.tools.agent(self.agent).name
+        self.agent = self.conversation.agent = key
+        self.emit(ev.Handoff(from_agent=before, to_agent=self.tools.agent(key).name))
+        return {
+            "type": "session.update",
+            "session": agent_part(self.tools.agent(key), self.tools.schemas(key)),
+        }
+
+
+def _b64(pcm: bytes) -> str:
+    import base64
+
+    return base64.b64encode(pcm).decode("ascii")

@@ -1,0 +1,66 @@
+"""Tools and handoffs in a realtime session: the same runtime code as chat (approvals included).
+
+A response's function calls run concurrently once complete; their outputs go back as
+`function_call_output` items. A `transfer_to_<agent>` call switches the session's agent: the caller
+sends a `session.update` with the new agent's instructions and tools (the voice stays).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from agentcli.events import Event
+from agentcli.models.base import ModelToolCall, ToolSchema
+from agentcli.runtime.guardrails import GuardrailCheck, build_guardrails
+from agentcli.runtime.tool_calls import run_tool_calls, serialized
+from agentcli.runtime.tools import Approver, ToolResult, Toolset, build_tools
+from agentcli.runtime.tools.toolset import agent_base_dir
+from agentcli.spec.model import AgentSpec, Spec
+
+ONE_HANDOFF = "error: only one handoff per answer; this one was ignored"
+
+
+@dataclass
+class CallsOutcome:
+    outputs: dict[str, str] = field(default_factory=dict)  # call_id -> what the model is given back
+    handoff_to: str | None = None  # the spec.agents key to switch to
+
+
+class AgentTools:
+    """Every agent's toolset and output guardrails, built up front so a bad import fails before
+    the session starts (ToolError)."""
+
+    def __init__(self, spec: Spec, approver: Approver | None):
+        self.spec = spec
+        self.approver = serialized(approver)
+        self.toolsets: dict[str, Toolset] = {key: build_tools(spec, a) for key, a in spec.agents.items()}
+        self.output_guardrails: dict[str, list[GuardrailCheck]] = {
+            key: build_guardrails(a, agent_base_dir(spec, a)).output for key, a in spec.agents.items()
+        }
+
+    def agent(self, key: str) -> AgentSpec:
+        return self.spec.agents[key]
+
+    def schemas(self, key: str) -> list[ToolSchema]:
+        return self.toolsets[key].schemas()
+
+    async def run(self, key: str, calls: list[ModelToolCall], emit: Callable[[Event], None]) -> CallsOutcome:
+        """Run one response's calls (emitting ToolCallStarted/Finished); handoffs are not run but decided."""
+        toolset = self.toolsets[key]
+        outcome = CallsOutcome()
+        ordinary: list[ModelToolCall] = []
+        for call in calls:
+            target = toolset.handoff_target(call.name)
+            if target is None:
+                ordinary.append(call)
+            elif outcome.handoff_to is None:
+                outcome.handoff_to = target
+                outcome.outputs[call.call_id] = f"Transferred to {self.spec.agents[target].name}."
+            else:
+                outcome.outputs[call.call_id] = ONE_HANDOFF
+        results: dict[str, ToolResult] = {}
+        async for event in run_tool_calls(ordinary, toolset, self.agent(key).name, self.approver, results):
+            emit(event)
+        outcome.outputs.update({cid: r.output for cid, r in results.items()})
+        return outcome

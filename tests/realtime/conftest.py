@@ -1,0 +1,12 @@
+"""Realtime tests run on asyncio through anyio's pytest plugin; the PulseAudio rig comes from tests/pulse.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.pulse import pulse_rig  # noqa: F401
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
