@@ -18,7 +18,8 @@ TARGETS = {"agent --help": 0.15, "chat first answer byte": 0.7}
 
 
 def agent_cmd() -> list[str]:
-    exe = shutil.which("agent")
+    local = Path(sys.executable).parent / "agent"  # not a version-manager shim: it adds its own start-up
+    exe = str(local) if local.exists() else shutil.which("agent")
     return [exe] if exe else [sys.executable, "-m", "agentcli"]
 
 

@@ -105,6 +105,7 @@ async def _chat(spec: Spec, opts: ChatOptions) -> int:
             runner = Runner(spec, config)
         except ToolError as e:
             raise UsageError(str(e)) from None
+        runner.warm_up(conversation.agent)
         recorder = open_trace("chat", spec, conversation.name, trace_on, content,
                               sim=bool(endpoint.sim), model=opts.model or spec.entry_agent.model)
         fanout = EventFanout([renderer] + ([recorder.on_event] if recorder else []))

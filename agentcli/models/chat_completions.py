@@ -102,7 +102,10 @@ class _PendingCall:
 
 class ChatCompletionsModel(OpenAIModel):
     async def _open(self, request: ModelRequest) -> Any:
-        return await self.client.chat.completions.create(**build_params(request))
+        return await self._resource().create(**build_params(request))
+
+    def _resource(self) -> Any:
+        return self.client.chat.completions
 
     async def _events(self, wire: Any) -> AsyncIterator[ModelEvent]:
         calls: dict[int, _PendingCall] = {}

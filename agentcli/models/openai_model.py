@@ -53,6 +53,14 @@ class OpenAIModel(Model):
         self._api_key = api_key  # only to scrub it from error text
         self.model_name = model
 
+    def warm_up(self) -> None:
+        """Import the API's resource module now (it is large), so that a turn's timings measure the
+        model and not Python importing the client library."""
+        self._resource()
+
+    def _resource(self) -> Any:
+        return None
+
     def _error(self, err: BaseException, mid_stream: bool) -> ModelError:
         return model_error(
             err, url=self.url, api_key_env=self.api_key_env, api_key=self._api_key, mid_stream=mid_stream

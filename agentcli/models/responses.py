@@ -81,7 +81,10 @@ def usage_of(response: Any) -> Usage:
 
 class ResponsesModel(OpenAIModel):
     async def _open(self, request: ModelRequest) -> Any:
-        return await self.client.responses.create(**build_params(request))
+        return await self._resource().create(**build_params(request))
+
+    def _resource(self) -> Any:
+        return self.client.responses
 
     async def _events(self, wire: Any) -> AsyncIterator[ModelEvent]:
         seen_calls: set[str] = set()

@@ -98,6 +98,17 @@ class Runner:
                 )
         return self._models[key]
 
+    def warm_up(self, key: str | None = None) -> None:
+        """Build the agent's model (importing its client library) before the first turn, so that turn and
+        generation spans time the model rather than imports. A missing key still surfaces in the turn."""
+        try:
+            model = self._model(key or self.spec.entry)
+        except AgentCliError:
+            return
+        warm = getattr(model, "warm_up", None)
+        if warm is not None:
+            warm()
+
     async def aclose(self) -> None:
         for model in self._models.values():
             await model.aclose()
