@@ -15,7 +15,8 @@ from agentcli.sim.planner import (
     plan_reply,
     text_pieces,
 )
-from agentcli.sim.realtime.speech import RATE, synthesize
+from agentcli.sim.realtime.vad import RATE
+from agentcli.sim.speech import synthesize_pcm
 
 if TYPE_CHECKING:
     from agentcli.sim.realtime.session import RealtimeSimSession
@@ -149,7 +150,7 @@ class ResponseWriter:
         s = self.session
         out = s.config["audio"]["output"]
         voice, speed = str(out.get("voice") or "marin"), float(out.get("speed") or 1.0)
-        pcm = await asyncio.to_thread(synthesize, text, voice, speed)
+        pcm = await asyncio.to_thread(synthesize_pcm, text, voice, speed)  # the /v1/audio/speech voice
         await asyncio.sleep(s.latency_s("tts_first_byte_ms"))
         s.sent_audio = True
         item_id = where["item_id"]

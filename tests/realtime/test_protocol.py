@@ -1,0 +1,140 @@
+"""Wire-format pieces: strict event validation, audio elision, the session config from a spec, URLs,
+history replay, and the barge-in text cut."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agentcli.errors import ModelError
+from agentcli.realtime.config import session_config, tool_choice, turn_detection
+from agentcli.realtime.connection import EventLog, realtime_url
+from agentcli.realtime.items import replayable, to_neutral
+from agentcli.realtime.protocol import (
+    ProtocolViolation,
+    b64_pcm,
+    elide_audio,
+    validate_client_event,
+    validate_server_event,
+)
+from agentcli.realtime.reconnect import Backoff, replay_events
+from agentcli.realtime.responses import heard_part
+from agentcli.spec.model import AgentSpec, TurnDetection
+
+
+def test_strict_validation_rejects_unknown_keys_at_any_depth() -> None:
+    validate_client_event({"type": "input_audio_buffer.append", "audio": "AAAA"})
+    with pytest.raises(ProtocolViolation, match="input_audio_buffer.append: colour: unknown key"):
+        validate_client_event({"type": "input_audio_buffer.append", "audio": "AAAA", "colour": 1})
+    bad_vad = {
+        "type": "session.update",
+        "session": {
+            "type": "realtime",
+            "audio": {"input": {"turn_detection": {"type": "server_vad", "silence_ms": 5}}},
+        },
+    }
+    with pytest.raises(ProtocolViolation, match="turn_detection.silence_ms: unknown key"):
+        validate_client_event(bad_vad)
+    with pytest.raises(ProtocolViolation, match="audio_end_ms"):
+        validate_client_event({"type": "conversation.item.truncate", "item_id": "i", "content_index": 0})
+    with pytest.raises(ProtocolViolation, match="not a realtime client event type"):
+        validate_client_event({"type": "response.output_audio.delta"})
+    with pytest.raises(ProtocolViolation, match="not a realtime server event type"):
+        validate_server_event({"type": "response.create"})
+
+
+def test_audio_is_elided_from_logs(tmp_path: Path) -> None:
+    pcm = bytes(4800)
+    event = {"type": "input_audio_buffer.append", "audio": b64_pcm(pcm)}
+    assert elide_audio(event)["audio"] == "<4800 bytes of audio>"
+    delta = {"type": "response.output_audio.delta", "delta": b64_pcm(b"12345")}
+    assert elide_audio(delta)["delta"] == "<5 bytes of audio>"
+    log = EventLog(str(tmp_path / "log.jsonl"))
+    log.write("sent", event)
+    log.close()
+    record = json.loads((tmp_path / "log.jsonl").read_text())
+    assert record["dir"] == "sent" and record["event"]["audio"] == "<4800 bytes of audio>"
+    assert event["audio"] != record["event"]["audio"]  # the original is untouched
+
+
+def _agent(**realtime: object) -> AgentSpec:
+    return AgentSpec.model_validate({"name": "a", "instructions": "Be kind.", "realtime": realtime})
+
+
+@pytest.mark.parametrize(
+    "realtime, text_only, ptt",
+    [
+        ({}, False, False),
+        ({"turn_detection": {"type": "semantic_vad", "eagerness": "high"}}, False, False),
+        ({"turn_detection": {"type": "server_vad", "threshold": 0.7, "idle_timeout_ms": 5000}}, False, False),
+        ({"noise_reduction": "far_field", "transcription": {"model": "whisper-1", "language": "fr"}}, True, False),
+        ({"transcription": None, "tool_choice": "required", "speed": 1.2}, False, True),
+    ],
+)
+def test_session_config_validates(realtime: dict, text_only: bool, ptt: bool) -> None:
+    agent = _agent(**realtime)
+    session = session_config(agent, [], text_only=text_only, ptt=ptt)
+    validate_client_event({"type": "session.update", "session": session})
+    assert session["instructions"] == "Be kind."
+    assert session["output_modalities"] == (["text"] if text_only else ["audio"])
+    if ptt:
+        assert session["audio"]["input"]["turn_detection"] is None
+
+
+def test_turn_detection_and_tool_choice_wire_forms() -> None:
+    assert turn_detection(TurnDetection(type="none")) is None
+    vad = turn_detection(TurnDetection(silence_duration_ms=300, interrupt_response=False))
+    assert vad == {
+        "type": "server_vad",
+        "silence_duration_ms": 300,
+        "create_response": True,
+        "interrupt_response": False,
+    }
+    assert tool_choice(None) == "auto" and tool_choice("required") == "required"
+    assert tool_choice("get_weather") == {"type": "function", "name": "get_weather"}
+
+
+def test_realtime_url_from_the_chat_base_url() -> None:
+    assert (
+        realtime_url("http://127.0.0.1:8080/v1", "gpt-realtime") == "ws://127.0.0.1:8080/v1/realtime?model=gpt-realtime"
+    )
+    assert realtime_url("https://api.openai.com/v1/", "gpt realtime") == (
+        "wss://api.openai.com/v1/realtime?model=gpt%20realtime"
+    )
+    with pytest.raises(ModelError, match="not http"):
+        realtime_url("ftp://x/v1", "m")
+
+
+def test_history_replay_is_text_and_validates() -> None:
+    history = [
+        {"type": "message", "role": "user", "content": "weather?", "_id": "x"},
+        {"type": "function_call", "call_id": "c1", "name": "get_weather", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": "sunny"},
+        {"type": "function_call", "call_id": "c2", "name": "lost", "arguments": "{}"},  # no output: dropped
+        {"type": "message", "role": "assistant", "content": "It is sunny.", "_interrupted": True},
+        {"type": "message", "role": "user", "content": ""},  # nothing said: dropped
+    ]
+    events = replay_events(history)
+    assert [e["item"]["type"] for e in events] == ["message", "function_call", "function_call_output", "message"]
+    for event in events:
+        validate_client_event(event)
+    assert events[-1]["item"]["content"] == [{"type": "output_text", "text": "It is sunny."}]
+    assert all("_" not in k[0] for e in events for k in e["item"])
+    assert [to_neutral(i) for i in replayable(history)][0] == {"type": "message", "role": "user", "content": "weather?"}
+
+
+def test_backoff_grows_and_gives_up() -> None:
+    backoff = Backoff(give_up_s=10)
+    delays = [backoff.next_delay() for _ in range(7)]
+    assert delays[:3] == [0.1, 0.2, 0.4] and max(d for d in delays if d) <= 3.0
+    assert Backoff(give_up_s=0).next_delay() is None
+
+
+def test_heard_part_cuts_at_a_word() -> None:
+    text = "one two three four five six"
+    assert heard_part(text, 0, 1000) == ""
+    assert heard_part(text, 1000, 1000) == text
+    assert heard_part(text, 500, 1000) == "one two three"
+    assert heard_part(text, 100, 0) == text
