@@ -210,3 +210,23 @@ def test_missing_key_names_the_env_var():
     r = run_agent("chat", "-m", "hi", env=env)
     assert r.returncode == 1
     assert "OPENAI_API_KEY" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_readme_main_job_runs_as_written():
+    """The README's first fresh-machine command: the weather agent, a real tool call, offline."""
+    import re as _re
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    command = _re.search(r"pip install \. && agent (chat .+)", readme)
+    assert command, "the README lost its main-job command"
+    import shlex
+
+    r = run_agent(*shlex.split(command.group(1)))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("Right now it is Paris:"), r.stdout
+    handoff = run_agent("chat", "agent_specs/weather.yaml", "--sim-script", "agent_specs/scripts/weather.yaml",
+                        "-m", "y en español?", "--json")
+    data = json.loads(handoff.stdout)
+    assert data["agent"] == "spanish" and data["output"].startswith("En Madrid:")
