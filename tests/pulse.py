@@ -7,6 +7,11 @@ devices are PulseAudio's default source and sink. The rig makes those two null s
   default source is its monitor, `vmic.monitor`;
 - `vspk`: the default sink, where our Player's audio goes; `vspk.monitor` records what was played.
 
+A null sink that no client asks for low latency renders ahead in 2-second blocks, so a new stream (our
+PortAudio player, paplay) waits up to 2 s before it starts, and PortAudio callbacks stall. The rig keeps
+one silent low-latency `pacat` playing into each sink ("keepalive") so both always run with ~10 ms
+blocks; it costs PulseAudio ~3% of a core.
+
 Starting the daemon as root works with a warning: `pulseaudio -D --exit-idle-time=-1 --disallow-exit`
 (no --system: a per-user daemon under /tmp/pulse-*, reachable through ~/.config/pulse). Everything is
 idempotent: an already running daemon (from an earlier session) and already loaded sinks are reused.
@@ -36,6 +41,8 @@ MIC_SINK = "vmic"
 SPEAKER_SINK = "vspk"
 _TOOLS = ("pulseaudio", "pactl", "paplay", "parecord")
 _LOCK_PATH = "/tmp/agentcli-pulse-rig.lock"
+_KEEPALIVE = "agentcli-rig-keepalive"
+_KEEPALIVES: list[subprocess.Popen[bytes]] = []
 
 
 class RigUnavailable(Exception):
@@ -56,6 +63,25 @@ def _server_up() -> bool:
 def _short_list(what: str) -> list[str]:
     out = _pactl("list", "short", what)
     return [line.split("\t")[1] for line in out.stdout.splitlines() if "\t" in line]
+
+
+def _sink_inputs() -> list[dict[str, str]]:
+    """Streams playing into sinks: {"sink": sink name, "media": media.name}."""
+    names = {}
+    for line in _pactl("list", "short", "sinks").stdout.splitlines():
+        cols = line.split("\t")
+        if len(cols) > 1:
+            names[cols[0]] = cols[1]
+    inputs: list[dict[str, str]] = []
+    for line in _pactl("list", "sink-inputs").stdout.splitlines():
+        line = line.strip()
+        if line.startswith("Sink Input #"):
+            inputs.append({"sink": "", "media": ""})
+        elif inputs and line.startswith("Sink:"):
+            inputs[-1]["sink"] = names.get(line.split(":", 1)[1].strip(), "")
+        elif inputs and line.startswith("media.name ="):
+            inputs[-1]["media"] = line.split("=", 1)[1].strip().strip('"')
+    return inputs
 
 
 class SpeakerRecording:
@@ -105,9 +131,7 @@ class PulseRig:
         """Make the daemon, vmic and vspk exist and be the defaults; RigUnavailable if impossible."""
         missing = [t for t in _TOOLS if shutil.which(t) is None]
         if missing:
-            raise RigUnavailable(
-                f"PulseAudio tools missing ({', '.join(missing)}): apt-get install pulseaudio"
-            )
+            raise RigUnavailable(f"PulseAudio tools missing ({', '.join(missing)}): apt-get install pulseaudio")
         if not _server_up():
             # A per-user daemon that never exits on idle; as root PulseAudio only warns.
             subprocess.run(
@@ -131,10 +155,42 @@ class PulseRig:
                 )
                 if r.returncode != 0:
                     raise RigUnavailable(f"cannot load null sink {name}: {r.stderr.strip()}")
+        for name in (MIC_SINK, SPEAKER_SINK):
+            self._ensure_keepalive(name)
         _pactl("set-default-source", f"{MIC_SINK}.monitor")
         _pactl("set-default-sink", SPEAKER_SINK)
         self._check_portaudio()
         self.ready = True
+
+    @staticmethod
+    def _ensure_keepalive(sink: str) -> None:
+        """A silent, low-latency stream into `sink`, left running (like the daemon) for later sessions."""
+        if any(i["media"] == f"{_KEEPALIVE}-{sink}" for i in _sink_inputs()):
+            return
+        proc = subprocess.Popen(
+            [
+                "pacat",
+                "--playback",
+                f"--device={sink}",
+                "--latency-msec=40",
+                "--rate=48000",
+                "--channels=1",
+                "--format=s16le",
+                f"--client-name={_KEEPALIVE}",
+                f"--stream-name={_KEEPALIVE}-{sink}",
+                "/dev/zero",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # not tied to this pytest run; the next run reuses it
+        )
+        _KEEPALIVES.append(proc)  # referenced, so no "still running" warning when it is collected
+        deadline = time.monotonic() + 5
+        while not any(i["media"] == f"{_KEEPALIVE}-{sink}" for i in _sink_inputs()):
+            if time.monotonic() > deadline:
+                raise RigUnavailable(f"the keepalive stream for {sink} did not start (pacat)")
+            time.sleep(0.05)
 
     @staticmethod
     def _check_portaudio() -> None:
@@ -144,9 +200,7 @@ class PulseRig:
             raise RigUnavailable(f"PortAudio missing ({e}): apt-get install libportaudio2") from e
         names = [d["name"] for d in sd.query_devices()]
         if not any(n in ("pulse", "default") for n in names):
-            raise RigUnavailable(
-                f"PortAudio sees no pulse/default device (has {names}): install libasound2-plugins"
-            )
+            raise RigUnavailable(f"PortAudio sees no pulse/default device (has {names}): install libasound2-plugins")
 
     # --- helpers for tests ---------------------------------------------------------------------------
 
@@ -177,21 +231,10 @@ class PulseRig:
         """Wait until nothing plays into `sink` any more (no sink inputs on it); False on timeout."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not self._sink_inputs(sink):
+            if not [i for i in _sink_inputs() if i["sink"] == sink and not i["media"].startswith(_KEEPALIVE)]:
                 return True
             time.sleep(0.05)
         return False
-
-    @staticmethod
-    def _sink_inputs(sink: str) -> list[str]:
-        sinks = {
-            line.split("\t")[1]: line.split("\t")[0]
-            for line in _pactl("list", "short", "sinks").stdout.splitlines()
-            if "\t" in line
-        }
-        idx = sinks.get(sink)
-        rows = _pactl("list", "short", "sink-inputs").stdout.splitlines()
-        return [r for r in rows if idx is not None and r.split("\t")[1:2] == [idx]]
 
     @staticmethod
     def _count(kind: str) -> int:
