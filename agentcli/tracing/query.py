@@ -79,7 +79,7 @@ def list_traces(
         where.append("started >= ?")
         params.append(time.time() - since)
     if errors:
-        where.append("(status = 'error' OR error_count > 0)")
+        where.append("(status = 'error' OR error_count > 0)")  # the exact term of index traces_with_errors
     sql = f"SELECT {_TRACE_COLS} FROM traces"
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -115,24 +115,19 @@ def load(store: TraceStore, trace_id: str) -> dict[str, Any]:
     rows = store.read(f"SELECT {_TRACE_COLS} FROM traces WHERE trace_id = ?", (trace_id,))
     if not rows:
         raise AgentCliError(f"no trace matches {trace_id!r}")
+    cur = retrying(lambda: store.conn.execute(
+        "SELECT span_id, parent_id, kind, name, t_start, t_end, status, error, data FROM spans"
+        " WHERE trace_id = ? ORDER BY t_start, rowid",
+        (trace_id,),
+    ).fetchall())
+    # one json.loads over all the data objects: 10,000 spans load in a fraction of the per-row time
+    datas = json.loads("[" + ",".join(r[8] or "{}" for r in cur) + "]")
     spans = [
         {
-            "span_id": r["span_id"],
-            "parent_id": r["parent_id"],
-            "kind": r["kind"],
-            "name": r["name"],
-            "start": r["t_start"],
-            "end": r["t_end"],
-            "duration_ms": round((r["t_end"] - r["t_start"]) * 1000, 3),
-            "status": r["status"],
-            "error": r["error"],
-            "data": json.loads(r["data"] or "{}"),
+            "span_id": r[0], "parent_id": r[1], "kind": r[2], "name": r[3], "start": r[4], "end": r[5],
+            "duration_ms": round((r[5] - r[4]) * 1000, 3), "status": r[6], "error": r[7], "data": data,
         }
-        for r in store.read(
-            "SELECT span_id, parent_id, kind, name, t_start, t_end, status, error, data FROM spans"
-            " WHERE trace_id = ? ORDER BY t_start, rowid",
-            (trace_id,),
-        )
+        for r, data in zip(cur, datas, strict=True)
     ]
     return {"trace": trace_shape(rows[0]), "spans": spans}
 

@@ -43,6 +43,8 @@ _SCHEMA = [
     )""",
     "CREATE INDEX IF NOT EXISTS traces_by_start ON traces (started)",
     "CREATE INDEX IF NOT EXISTS traces_by_workflow ON traces (workflow, started)",
+    # `trace list --errors`: a partial index, so finding the newest failures never scans every trace
+    "CREATE INDEX IF NOT EXISTS traces_with_errors ON traces (started) WHERE status = 'error' OR error_count > 0",
     """CREATE TABLE IF NOT EXISTS spans (
         trace_id TEXT NOT NULL,
         span_id TEXT NOT NULL,

@@ -74,9 +74,7 @@ def chat_turn(turn: int = 1, t: float = 0.0, text: str = "hi", answer: str = "he
     """The events of one plain chat turn (12 events with deltas), starting t ms after T0."""
     return [
         ev.TurnStarted(ts=at(t), turn=turn, input=text, agent="triage"),
-        ev.GuardrailChecked(
-            ts=at(t + 1), agent="triage", name="no_secrets", stage="input", started=at(t + 0.5)
-        ),
+        ev.GuardrailChecked(ts=at(t + 1), agent="triage", name="no_secrets", stage="input", started=at(t + 0.5)),
         ev.AgentStarted(ts=at(t + 2), agent="triage"),
         ev.GenerationStarted(ts=at(t + 3), agent="triage", model="gpt-test"),
         ev.TextDelta(ts=at(t + 10), agent="triage", delta=answer[:2]),
@@ -89,9 +87,7 @@ def chat_turn(turn: int = 1, t: float = 0.0, text: str = "hi", answer: str = "he
             ttft_ms=7.0,
             usage=ev.Usage(input_tokens=30, output_tokens=5),
         ),
-        ev.GuardrailChecked(
-            ts=at(t + 21), agent="triage", name="no_numbers", stage="output", started=at(t + 20.5)
-        ),
+        ev.GuardrailChecked(ts=at(t + 21), agent="triage", name="no_numbers", stage="output", started=at(t + 20.5)),
         ev.AgentFinished(ts=at(t + 22), agent="triage"),
         ev.TurnDone(
             ts=at(t + 23),

@@ -96,10 +96,7 @@ def test_list_json_and_filters(three_traces: dict) -> None:
 
 def test_list_rejects_a_bad_since() -> None:
     code, _, err = invoke("list", "--since", "yesterday")
-    assert (
-        code == 2
-        and err == "agent: error: --since: expected a duration like 30m, 1h, 2d or 1w, got 'yesterday'\n"
-    )
+    assert code == 2 and err == "agent: error: --since: expected a duration like 30m, 1h, 2d or 1w, got 'yesterday'\n"
 
 
 def test_show_json_round_trips_the_store(three_traces: dict) -> None:
@@ -133,9 +130,7 @@ def test_show_plain_tree_and_waterfall(three_traces: dict) -> None:
     code, out, _ = invoke("show", "abcd1")
     assert code == 0 and "\x1b[" not in out
     lines = out.splitlines()
-    assert lines[0].startswith("trace abcd1111  triage (chat)  2023-11-1") and lines[0].endswith(
-        "  40 ms  ok"
-    )
+    assert lines[0].startswith("trace abcd1111  triage (chat)  2023-11-1") and lines[0].endswith("  40 ms  ok")
     assert lines[1] == "1 turns  30+5 tokens  5 spans"
     tree = [re.split(r"\s{2,}[\d.]+ m?s\s", line)[0] for line in lines[4:]]
     assert tree == [

@@ -30,12 +30,8 @@ def _trace_with_everything() -> dict[str, Any]:
             ev.GenerationDone(
                 ts=at(9), agent="triage", model="gpt-test", usage=ev.Usage(input_tokens=12, output_tokens=3)
             ),
-            ev.ToolCallStarted(
-                ts=at(10), agent="triage", call_id="call_1", name="get_weather", arguments="{}"
-            ),
-            ev.ToolCallFinished(
-                ts=at(12), agent="triage", call_id="call_1", name="get_weather", error="boom"
-            ),
+            ev.ToolCallStarted(ts=at(10), agent="triage", call_id="call_1", name="get_weather", arguments="{}"),
+            ev.ToolCallFinished(ts=at(12), agent="triage", call_id="call_1", name="get_weather", error="boom"),
             ev.AgentFinished(ts=at(13), agent="triage"),
             ev.TurnDone(ts=at(14), turn=1, agent="triage"),
             ev.SessionEnded(ts=at(15)),
@@ -68,9 +64,7 @@ def test_otlp_json_shape_and_genai_attributes() -> None:
         assert span["traceId"] == trace_id and re.fullmatch(r"[0-9a-f]{32}", span["traceId"])
         assert re.fullmatch(r"[0-9a-f]{16}", span["spanId"])
         assert span is root or span["parentSpanId"] in ids
-        assert re.fullmatch(r"\d{19}", span["startTimeUnixNano"]) and re.fullmatch(
-            r"\d{19}", span["endTimeUnixNano"]
-        )
+        assert re.fullmatch(r"\d{19}", span["startTimeUnixNano"]) and re.fullmatch(r"\d{19}", span["endTimeUnixNano"])
         assert int(span["endTimeUnixNano"]) >= int(span["startTimeUnixNano"])
     by_name = {s["name"]: s for s in spans}
     assert set(by_name) == {

@@ -53,9 +53,7 @@ def test_wal_mode_schema_version_and_indexes(agent_home: Path) -> None:
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"traces_by_start", "traces_by_workflow"} <= indexes
-    plan = " ".join(
-        str(r) for r in conn.execute("EXPLAIN QUERY PLAN SELECT * FROM traces ORDER BY started DESC")
-    )
+    plan = " ".join(str(r) for r in conn.execute("EXPLAIN QUERY PLAN SELECT * FROM traces ORDER BY started DESC"))
     assert "traces_by_start" in plan  # `trace list` never sorts the whole table
 
 
@@ -76,9 +74,7 @@ def test_a_store_from_a_newer_agentcli_is_refused_and_the_run_goes_on(
     assert err.count("tracing stopped for this run") == 1 and "newer" in err
 
 
-def test_a_corrupt_store_stops_tracing_not_the_run(
-    agent_home: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_corrupt_store_stops_tracing_not_the_run(agent_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (agent_home / "traces.db").write_bytes(b"this is not a database" * 100)
     recorder = open_recorder(kind="chat", workflow="x")
     assert recorder is not None
@@ -111,14 +107,10 @@ def test_keys_never_reach_the_store_files(agent_home: Path, monkeypatch: pytest.
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     monkeypatch.setenv("WEATHER_SERVICE_TOKEN", "plainvalue-no-prefix-77")
     events = [
-        ev.SessionStarted(
-            ts=at(0), agent="triage", metadata={"api_key": SECRET, "header": f"Bearer {SECRET}"}
-        ),
+        ev.SessionStarted(ts=at(0), agent="triage", metadata={"api_key": SECRET, "header": f"Bearer {SECRET}"}),
         ev.TurnStarted(ts=at(1), turn=1, input=f"my key is {SECRET}", agent="triage"),
         ev.AgentStarted(ts=at(2), agent="triage"),
-        ev.ToolCallStarted(
-            ts=at(3), agent="triage", call_id="c", name="http", arguments=f'{{"auth": "{SECRET}"}}'
-        ),
+        ev.ToolCallStarted(ts=at(3), agent="triage", call_id="c", name="http", arguments=f'{{"auth": "{SECRET}"}}'),
         ev.ToolCallFinished(
             ts=at(4),
             agent="triage",
@@ -216,9 +208,7 @@ def test_a_killed_run_keeps_its_finished_spans_and_shows_unfinished(agent_home: 
     assert (doc["trace"]["end"], doc["trace"]["duration_ms"]) == (None, None)
     assert sorted((s["kind"], s["name"]) for s in doc["spans"]) == [("function", "fast"), ("generation", "m")]
     ids = {s["span_id"] for s in doc["spans"]}
-    assert all(
-        s["parent_id"] and s["parent_id"] not in ids for s in doc["spans"]
-    )  # their agent was in flight
+    assert all(s["parent_id"] and s["parent_id"] not in ids for s in doc["spans"])  # their agent was in flight
     # the store still opens and takes new runs
     record([ev.SessionStarted(), ev.TurnStarted(turn=1), ev.TurnDone(turn=1), ev.SessionEnded()])
     store = TraceStore.open()

@@ -51,11 +51,7 @@ def test_plain_chat_turn_nests_turn_agent_generation_and_guardrails() -> None:
     assert guard["duration_ms"] == pytest.approx(0.5, abs=1e-3)
     assert guard["data"]["stage"] == "input" and guard["data"]["tripped"] is False
     turn = find(doc, "turn")
-    assert (
-        turn["data"]["input"] == "hi"
-        and turn["data"]["output"] == "hello"
-        and turn["data"]["outcome"] == "ok"
-    )
+    assert turn["data"]["input"] == "hi" and turn["data"]["output"] == "hello" and turn["data"]["outcome"] == "ok"
 
 
 def test_tools_and_a_handoff_with_its_transfer_call() -> None:
@@ -65,17 +61,13 @@ def test_tools_and_a_handoff_with_its_transfer_call() -> None:
         ev.AgentStarted(ts=at(2), agent="triage"),
         ev.GenerationStarted(ts=at(3), agent="triage", model="m"),
         ev.GenerationDone(ts=at(8), agent="triage", model="m"),
-        ev.ToolCallStarted(
-            ts=at(9), agent="triage", call_id="c1", name="get_weather", arguments='{"city":"Paris"}'
-        ),
+        ev.ToolCallStarted(ts=at(9), agent="triage", call_id="c1", name="get_weather", arguments='{"city":"Paris"}'),
         ev.ToolCallStarted(ts=at(9.5), agent="triage", call_id="c2", name="get_time", arguments="{}"),
         ev.ToolCallFinished(ts=at(12), agent="triage", call_id="c2", name="get_time", output="12:00"),
         ev.ToolCallFinished(ts=at(15), agent="triage", call_id="c1", name="get_weather", output="sunny"),
         ev.GenerationStarted(ts=at(16), agent="triage", model="m"),
         ev.GenerationDone(ts=at(20), agent="triage", model="m"),
-        ev.ToolCallStarted(
-            ts=at(21), agent="triage", call_id="c3", name="transfer_to_spanish", arguments="{}"
-        ),
+        ev.ToolCallStarted(ts=at(21), agent="triage", call_id="c3", name="transfer_to_spanish", arguments="{}"),
         ev.ToolCallFinished(ts=at(22), agent="triage", call_id="c3", name="transfer_to_spanish", output="ok"),
         ev.Handoff(ts=at(23), from_agent="triage", to_agent="spanish"),
         ev.AgentFinished(ts=at(23), agent="triage"),
@@ -136,9 +128,7 @@ def test_handoff_without_a_transfer_call_is_an_instant_span() -> None:
     )
     handoff = find(doc, "handoff")
     assert handoff["start"] == handoff["end"] == pytest.approx(at(2))
-    assert shape(doc) == [
-        ["turn", "turn 1", [["agent", "a", [["handoff", "a -> b", []]]], ["agent", "b", []]]]
-    ]
+    assert shape(doc) == [["turn", "turn 1", [["agent", "a", [["handoff", "a -> b", []]]], ["agent", "b", []]]]]
 
 
 def test_a_transfer_call_with_no_handoff_stays_a_function() -> None:
@@ -160,13 +150,9 @@ def test_model_error_marks_every_open_span_and_the_trace() -> None:
             ev.TurnStarted(ts=at(1), turn=1, input="hi"),
             ev.AgentStarted(ts=at(2), agent="triage"),
             ev.GenerationStarted(ts=at(3), agent="triage", model="m"),
-            ev.GenerationDone(
-                ts=at(9), agent="triage", model="m", status="error", error="HTTP 503 from the server"
-            ),
+            ev.GenerationDone(ts=at(9), agent="triage", model="m", status="error", error="HTTP 503 from the server"),
             ev.ErrorEvent(ts=at(10), message="model server failed: HTTP 503", kind="model"),
-            ev.AgentFinished(
-                ts=at(10), agent="triage", status="error", error="model server failed: HTTP 503"
-            ),
+            ev.AgentFinished(ts=at(10), agent="triage", status="error", error="model server failed: HTTP 503"),
             ev.TurnDone(ts=at(11), turn=1, status="error", error="model server failed: HTTP 503"),
             ev.SessionEnded(ts=at(12), status="error", error="model server failed: HTTP 503"),
         ]
@@ -214,9 +200,7 @@ def test_input_guardrail_trip_ends_the_turn_without_an_agent() -> None:
     doc = record(
         [
             ev.TurnStarted(ts=at(0), turn=1, input="my password is hunter2"),
-            ev.GuardrailChecked(
-                ts=at(1), name="no_secrets", stage="input", tripped=True, message="I can't help"
-            ),
+            ev.GuardrailChecked(ts=at(1), name="no_secrets", stage="input", tripped=True, message="I can't help"),
             ev.TurnDone(ts=at(2), turn=1, status="guardrail", error="I can't help"),
         ]
     )
@@ -231,9 +215,7 @@ def test_voice_turn_adopts_its_transcription_and_keeps_late_speech() -> None:
         [
             ev.SessionStarted(ts=at(0), kind="voice"),
             ev.StateChanged(ts=at(1), state="thinking"),
-            ev.TranscriptDone(
-                ts=at(300), text="what time is it", model="stt", audio_ms=1200, started=at(100)
-            ),
+            ev.TranscriptDone(ts=at(300), text="what time is it", model="stt", audio_ms=1200, started=at(100)),
             ev.TurnStarted(ts=at(301), turn=1, input="what time is it"),
             ev.AgentStarted(ts=at(302), agent="triage"),
             ev.GenerationStarted(ts=at(303), agent="triage", model="m"),
@@ -336,9 +318,7 @@ def test_notices_and_retries_are_kept_on_the_span_or_the_trace() -> None:
 def test_session_started_fills_in_and_close_is_idempotent() -> None:
     recorder = open_recorder(kind="", workflow="", metadata={"model": "m"})
     assert recorder is not None
-    recorder.on_event(
-        ev.SessionStarted(ts=at(0), kind="chat", agent="helper", session="s1", metadata={"x": 1})
-    )
+    recorder.on_event(ev.SessionStarted(ts=at(0), kind="chat", agent="helper", session="s1", metadata={"x": 1}))
     recorder.on_event(ev.SessionEnded(ts=at(5), status="ok"))
     recorder.on_event(ev.TurnStarted(ts=at(6), turn=9))  # after the end: ignored
     recorder.close("error", "late")
@@ -366,9 +346,7 @@ def test_content_off_keeps_shapes_and_timings_only(monkeypatch: pytest.MonkeyPat
     events = [
         ev.TurnStarted(ts=at(0), turn=1, input="my diary entry", agent="triage"),
         ev.AgentStarted(ts=at(1), agent="triage"),
-        ev.ToolCallStarted(
-            ts=at(2), agent="triage", call_id="c", name="read", arguments='{"path": "/home/me/diary"}'
-        ),
+        ev.ToolCallStarted(ts=at(2), agent="triage", call_id="c", name="read", arguments='{"path": "/home/me/diary"}'),
         ev.ToolCallFinished(
             ts=at(3), agent="triage", call_id="c", name="read", output="dear diary", error="diary locked"
         ),
