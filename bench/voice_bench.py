@@ -136,7 +136,7 @@ def barge_in(rig: Any, tmp: Path, runs: int) -> list[float]:
     speech = espeak_wav(tmp / "q.wav", QUESTION)
     stop = espeak_wav(tmp / "stop.wav", "stop please")
     hear = [QUESTION, "stop please"] * runs
-    script = write_script(tmp / "sb.yaml", hear, [LONG, "Okay."] * runs)
+    script = write_script(tmp / "sb.yaml", hear, [LONG, "Okay."], ["weather", "stop"])
     os.environ.update(_env(str(tmp / "home_barge")))
     spec = load_spec_arg(str(bench_spec(tmp)))
     opts = VoiceOptions(vad=True, sim_script=script, no_trace=True, quiet=True, headphones=True)

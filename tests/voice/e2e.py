@@ -51,10 +51,13 @@ def wav_seconds(path: Path) -> float:
     return samples.shape[0] / fmt.rate
 
 
-def write_script(path: Path, hear: list[str], replies: list[str]) -> Path:
+def write_script(path: Path, hear: list[str], replies: list[str], matches: list[str] | None = None) -> Path:
+    """A simulator script: its STT hears `hear` in order; the model answers `replies[i]` to a user message
+    matching `matches[i]` (a regex; default: anything, so the first reply answers everything)."""
     lines = ["hear:"] + [f"  - {json.dumps(h)}" for h in hear] + ["turns:"]
-    for reply in replies:
-        lines += ["  - reply:", f"      - text: {json.dumps(reply)}"]
+    for i, reply in enumerate(replies):
+        match = matches[i] if matches else ".*"
+        lines += [f"  - match: {json.dumps(match)}", "    reply:", f"      - text: {json.dumps(reply)}"]
     path.write_text("\n".join(lines) + "\n")
     return path
 
