@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import sqlite3
 import time
@@ -29,7 +30,7 @@ def parse_age(text: str, option: str) -> float:
 
 
 def _alive(pid: int | None, host: str | None) -> bool:
-    if not pid or host != os.uname().nodename:
+    if not pid or host != platform.node():
         return False
     try:
         os.kill(pid, 0)

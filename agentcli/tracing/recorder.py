@@ -96,8 +96,7 @@ class TraceRecorder:
             except Exception as e:
                 self._fail(e)
             finally:
-                if self._live is not None:
-                    self._live.shutdown()
+                self._to_live("shutdown")
                 if self._store is not None:
                     self._store.close()
                     self._store = None
@@ -121,8 +120,7 @@ class TraceRecorder:
                 int(span.status == "error"), self.trace_id,
             )),
         ])
-        if self._live is not None:
-            self._live.export(span, data, error)
+        self._to_live("export", span, data, error)
 
     def span_amended(self, span: SpanRecord) -> None:
         data = json.dumps(self._shape(span.data), ensure_ascii=False)
@@ -141,6 +139,8 @@ class TraceRecorder:
 
     def _begin(self, event: Event) -> None:
         # sqlite3 and the tree builder load with the first event, keeping open_recorder() cheap
+        import platform
+
         from agentcli.tracing.store import TraceStore
         from agentcli.tracing.tree import SpanTree
 
@@ -156,7 +156,7 @@ class TraceRecorder:
         self._write([(st.INSERT_TRACE, (
             self.trace_id, r(self.workflow or "agent"), self.kind or "chat",
             r(self.group_id) if self.group_id else None, self._meta_json(), int(self.content),
-            event.ts, os.getpid(), os.uname().nodename,
+            event.ts, os.getpid(), platform.node(),
         ))])
         if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
             from agentcli.tracing.live import LiveExporter
@@ -169,13 +169,22 @@ class TraceRecorder:
             self._tree.finish(ts, status)
         error_text = self._error_text(error)
         self._write([(st.END_TRACE, (ts, status, error_text, self.trace_id))])
-        if self._live is not None:
-            self._live.finish(ts, status, error_text)
+        self._to_live("finish", ts, status, error_text)
 
     def _write(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
         if self._store is None:
             raise RuntimeError("trace store is not open")
         self._store.write(statements)
+
+    def _to_live(self, method: str, *args: Any) -> None:
+        """Hand a call to the live OTLP exporter; if it breaks, live export stops, local tracing goes on."""
+        if self._live is None:
+            return
+        try:
+            getattr(self._live, method)(*args)
+        except Exception as e:
+            self._live = None
+            notice_once(f"live OTLP export stopped: {self._redact(str(e)) or type(e).__name__}")
 
     def _fail(self, e: BaseException) -> None:
         self._broken = True

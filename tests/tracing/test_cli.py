@@ -203,3 +203,21 @@ def test_prune_deletes_old_traces_and_their_spans(three_traces: dict) -> None:
 def test_prune_without_a_store() -> None:
     assert invoke("prune", "--older-than", "1d") == (0, "pruned 0 traces\n", "")
     assert not (Path(os.environ["AGENT_HOME"]) / "traces.db").exists()
+
+
+def test_colour_output_is_the_plain_output_plus_ansi(three_traces: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = invoke("show", "abcd2")[1]
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setattr("agentcli.cli.trace_cmd._color", lambda: True)
+    coloured = invoke("show", "abcd2")[1]
+    assert "\x1b[1;31m" in coloured  # the failed turn in bold red
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == plain
+    listed = invoke("list")[1]
+    assert "\x1b[" in listed and "abcd2222" in listed
+
+
+def test_show_a_trace_with_no_spans() -> None:
+    record([ev.SessionStarted(ts=at(0)), ev.SessionEnded(ts=at(2))])
+    code, out, _ = invoke("show")
+    assert code == 0 and "0 turns  0+0 tokens  0 spans" in out

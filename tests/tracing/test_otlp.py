@@ -180,3 +180,25 @@ def test_missing_otel_extra_is_one_notice_and_the_run_goes_on(
     assert len(first["spans"]) == len(second["spans"]) == 4  # still recorded locally
     assert stored(second["trace"]["trace_id"])["trace"]["status"] == "ok"
     assert collector == []
+
+
+def test_a_failing_live_exporter_stops_itself_not_local_tracing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class Broken:
+        def export(self, *args: Any) -> None:
+            raise ConnectionError("collector went away")
+
+        def finish(self, *args: Any) -> None:
+            raise AssertionError("not called after export failed")
+
+        shutdown = finish
+
+    from agentcli.tracing import live
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setattr(live.LiveExporter, "create", classmethod(lambda cls, *a: Broken()))
+    monkeypatch.setattr(recorder_module, "_noticed", set())
+    doc = _trace_with_everything()
+    assert len(doc["spans"]) == 4 and doc["trace"]["status"] == "ok"
+    assert capsys.readouterr().err == "agent: live OTLP export stopped: collector went away\n"

@@ -214,3 +214,21 @@ def test_a_killed_run_keeps_its_finished_spans_and_shows_unfinished(agent_home: 
     store = TraceStore.open()
     assert [t["status"] for t in list_traces(store)] == ["ok", "unfinished"]
     store.close()
+
+
+def test_opening_a_recorder_touches_nothing_heavy(agent_home: Path) -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        import typer
+        before = set(sys.modules)
+        import agentcli.cli.trace_cmd
+        from agentcli.tracing import open_recorder
+        recorder = open_recorder(kind="chat", workflow="x")
+        heavy = ("sqlite3", "rich", "pydantic", "yaml", "openai", "numpy", "sounddevice")
+        print(sorted(m for m in set(sys.modules) - before if m.split(".")[0] in heavy))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ))
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "[]\n", "")
+    assert not (agent_home / "traces.db").exists()  # the store opens with the first event
