@@ -3,8 +3,9 @@
 Nesting: turn > agent > generation | function | handoff; input guardrails under the turn, output guardrails
 under the agent; transcription, speech, realtime_response and interruption under the turn. Events that
 come with no open turn (realtime sessions, a runtime that emits no turns) attach to the trace root, except:
-- a user transcription with no open turn waits for the next event: a TurnStarted adopts it (the turn then
-  starts when the transcription began); anything else writes it at the root;
+- a user transcription with no open turn waits for the next event that is not a delta, state change,
+  notice or latency mark: a TurnStarted adopts it (the turn then starts when the transcription began),
+  anything else (another transcription included) writes it at the root;
 - speech and interruptions after a turn ended attach to that last turn.
 A finished `transfer_to_*` tool call followed by a Handoff becomes the handoff span (with the call's
 timing); a Handoff with no such call is an instant span. ErrorEvent marks every open span error.
@@ -255,6 +256,8 @@ class SpanTree:
     def _on_turn_latency(self, ev: Any) -> None:
         if self._turn is not None:
             self._turn.data.setdefault("latency", {}).update(ev.marks)
+        elif self._pending_transcripts:  # a voice turn that ended before it began (nothing heard)
+            self._pending_transcripts[-1].data.setdefault("latency", {}).update(ev.marks)
         elif self._last_turn is not None:  # usually comes just after the turn ended: amend it
             self._last_turn.data.setdefault("latency", {}).update(ev.marks)
             self.sink.span_amended(self._last_turn)
@@ -263,6 +266,7 @@ class SpanTree:
         start = ev.started if ev.started is not None else ev.ts
         data = {"role": ev.role, "model": ev.model, "text": ev.text, "audio_ms": ev.audio_ms}
         if self._turn is None and ev.role == "user":  # the turn it starts may come next
+            self._flush_transcripts()  # an earlier utterance that started no turn stays at the root
             span = SpanRecord("transcription", ev.model or "transcription", min(start, ev.ts), None, data)
             span.end = ev.ts
             self._pending_transcripts.append(span)

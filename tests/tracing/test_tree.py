@@ -393,3 +393,29 @@ def test_content_off_keeps_shapes_and_timings_only(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("AGENT_TRACE_CONTENT", "0")
     doc = record(events[:1] + [ev.TurnDone(ts=at(1), turn=1)], content=True)
     assert "input" not in find(doc, "turn")["data"] and doc["trace"]["content"] is False
+
+
+def test_voice_utterance_with_nothing_heard_stays_at_the_root() -> None:
+    doc = record(
+        [
+            ev.TurnStarted(ts=at(0), turn=1, input="hello"),
+            ev.TurnDone(ts=at(10), turn=1),
+            ev.TranscriptDone(ts=at(300), text="", model="stt", started=at(100)),
+            ev.Notice(ts=at(301), message="heard nothing to answer"),
+            ev.TurnLatency(ts=at(302), marks={"transcript_final": 200.0}),
+            ev.StateChanged(ts=at(303), state="listening"),
+            ev.TranscriptDone(ts=at(900), text="what now", model="stt", started=at(700)),
+            ev.TurnStarted(ts=at(901), turn=2, input="what now"),
+            ev.TurnDone(ts=at(950), turn=2),
+        ],
+        kind="voice",
+    )
+    assert shape(doc) == [
+        ["turn", "turn 1", []],
+        ["transcription", "stt", []],
+        ["turn", "turn 2", [["transcription", "stt", []]]],
+    ]
+    empty = next(s for s in doc["spans"] if s["kind"] == "transcription" and s["parent_id"] is None)
+    assert empty["data"]["latency"] == {"transcript_final": 200.0}
+    assert "latency" not in find(doc, "turn", "turn 1")["data"]
+    assert [n["message"] for n in doc["trace"]["metadata"]["notices"]] == ["heard nothing to answer"]
