@@ -133,18 +133,21 @@ def trace_lines(doc: dict[str, Any], width: int, ascii_only: bool = False) -> li
     lines.append([])
     lines.append([(f"{'span':<{label_w}} {'duration':>10}  ", "dim"),
                   (f"0{fmt_ms(total * 1000):>{bar_w - 1}}", "dim")])
+    scale, last_col, kind_style = bar_w / total, bar_w - 1, KIND_STYLE.get
     for span, label, details, error in rows:
         text = label + details + error
         if len(text) > label_w:  # the error matters more than the details
             text = label + error if error else text
-        text = text if len(text) <= label_w else text[: label_w - 1] + "…"
-        start_col = min(int((span["start"] - t0) / total * bar_w), bar_w - 1)
-        end_col = min(int(round((span["end"] - t0) / total * bar_w)), bar_w)
-        length = max(0, end_col - start_col)
-        bar = (block * length) if length else tick
-        style = "red" if error else KIND_STYLE.get(span["kind"], "")
+            if len(text) > label_w:
+                text = text[: label_w - 1] + "…"
+        start_col = int((span["start"] - t0) * scale)
+        start_col = start_col if start_col < last_col else last_col
+        end_col = round((span["end"] - t0) * scale)
+        length = (end_col if end_col < bar_w else bar_w) - start_col
+        bar = block * length if length > 0 else tick
         lines.append([(text.ljust(label_w), "bold red" if error else ""),
-                      (f" {fmt_ms(span['duration_ms']):>10}  ", "dim"), (" " * start_col, ""), (bar, style)])
+                      (f" {fmt_ms(span['duration_ms']):>10}  ", "dim"), (" " * start_col, ""),
+                      (bar, "red" if error else kind_style(span["kind"], ""))])
     ids = {s["span_id"] for s in spans}
     orphans = sum(1 for s in spans if s["parent_id"] is not None and s["parent_id"] not in ids)
     if orphans:
