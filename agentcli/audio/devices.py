@@ -104,9 +104,7 @@ def resolve_device(spec: str | int | None, kind: Kind) -> DeviceInfo:
     devices = [d for d in list_devices() if d.channels(kind) > 0]
     flag = _flag(kind)
     if not devices:
-        raise AudioError(
-            f"no audio {kind} device found; connect one or pick one with {flag} (see `agent devices`)"
-        )
+        raise AudioError(f"no audio {kind} device found; connect one or pick one with {flag} (see `agent devices`)")
     if spec is None or (isinstance(spec, str) and spec.strip() in ("", "default")):
         for d in devices:
             if d.default_input if kind == "input" else d.default_output:

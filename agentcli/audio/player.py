@@ -60,6 +60,8 @@ class Player:
         self._held = 0  # frames of silence output while holding queued audio back
         self._handed_total = 0
         self._last_end_pos = 0
+        self._last_cb_time: float | None = None
+        self._last_cb_frames = 0
         self._energies: deque[float] = deque(maxlen=1)
         self._current: Utterance | None = None
         self._ids = itertools.count(1)
@@ -180,18 +182,24 @@ class Player:
             self._buffered = 0
             self._holding = True
             self._held = 0
-            self._flushed = dropped > 0
-            self.last_silence_time = None
-            self.last_flush_time = time.perf_counter() if dropped else self.last_flush_time
+            if dropped:
+                self._flushed = True
+                self.last_silence_time = None
+                self.last_flush_time = time.perf_counter()
         self._drained.set()
         return dropped * 1000.0 / self.device_rate
 
     # --- what was played ---------------------------------------------------------------------------
 
     def _in_flight(self, end_pos: int) -> int:
-        """Of the frames handed up to `end_pos`, how many are still inside the output latency."""
+        """Of the frames handed up to `end_pos`, how many have not come out of the speaker yet: the
+        speaker is `latency` behind the last callback, plus what it played since (at most a block)."""
         latency = int(self.latency_s * self.device_rate)
-        return max(0, latency - (self._pos - end_pos))
+        since = 0
+        if self._last_cb_time is not None and self._stream is not None:
+            since = int((time.perf_counter() - self._last_cb_time) * self.device_rate)
+            since = min(since, self._last_cb_frames)
+        return max(0, latency - (self._pos - end_pos) - since)
 
     def _heard_frames(self, utt: Utterance) -> int:
         with self._lock:
@@ -230,10 +238,12 @@ class Player:
             if self._stream is None:
                 raise AudioError("Player.wait_drained() on a stopped player")
             await self._drained.wait()
-        with self._lock:
-            remaining = self._in_flight(self._last_end_pos)
-        if remaining > 0:
-            await asyncio.sleep(remaining / self.device_rate)
+        for _ in range(20):  # bounded: the stream could stall or stop under us
+            with self._lock:
+                remaining = self._in_flight(self._last_end_pos)
+            if remaining <= 0 or self._stream is None:
+                break
+            await asyncio.sleep(remaining / self.device_rate + 0.001)
 
     # --- the audio thread --------------------------------------------------------------------------
 
@@ -287,6 +297,8 @@ class Player:
                 self.last_silence_time = now
                 self._flushed = False
             self._pos += frames
+            self._last_cb_time = now
+            self._last_cb_frames = frames
         self._energies.append(rms(out) if n else 0.0)
         if self._channels == 1:
             outdata[:, 0] = out

@@ -98,9 +98,7 @@ class Resampler:
         self.samples_in = 0
         self.samples_out = 0
         self._stream = (
-            None
-            if in_rate == out_rate
-            else soxr.ResampleStream(in_rate, out_rate, 1, dtype="float32", quality=quality)
+            None if in_rate == out_rate else soxr.ResampleStream(in_rate, out_rate, 1, dtype="float32", quality=quality)
         )
 
     @property

@@ -26,6 +26,7 @@ _FLOOR_MIN_DB = -70.0  # quieter than this is "silence" however clean the input
 # The floor rises at most this fast, so speech right from the first sample (a TTS file) is not taken
 # for the noise floor, yet steady noise is learnt within a couple of seconds.
 _FLOOR_RISE_DB_PER_S = 10.0
+_FLOOR_EVERY = 4  # frames between noise-floor percentile updates
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +81,7 @@ class TurnDetector:
     while the assistant is talking). `finish()` ends an utterance in progress at end of input.
     """
 
-    def __init__(
-        self, settings: VadSettings | None = None, rate: int = 16000, energy_margin_db: float = 10.0
-    ):
+    def __init__(self, settings: VadSettings | None = None, rate: int = 16000, energy_margin_db: float = 10.0):
         if rate not in VAD_RATES:
             raise AudioError(f"voice activity detection needs audio at one of {VAD_RATES} Hz, got {rate}")
         import webrtcvad
@@ -109,6 +108,7 @@ class TurnDetector:
         self._last_voiced_index = 0
         self.in_speech = False
         self.noise_floor_db = _FLOOR_MIN_DB
+        self._floor_target = _FLOOR_MIN_DB
         self.last_voiced_frame_time: float | None = None
 
     @property
@@ -129,15 +129,14 @@ class TurnDetector:
     def _voiced(self, frame: np.ndarray) -> bool:
         level = dbfs(frame)
         self._levels.append(max(level, _FLOOR_MIN_DB))
-        target = float(np.percentile(np.fromiter(self._levels, float), _FLOOR_PERCENTILE))
-        self.noise_floor_db = min(target, self.noise_floor_db + self._floor_rise)
+        if self._frame_index % _FLOOR_EVERY == 0:  # the percentile is the costly part: not every frame
+            self._floor_target = float(np.percentile(np.fromiter(self._levels, float), _FLOOR_PERCENTILE))
+        self.noise_floor_db = min(self._floor_target, self.noise_floor_db + self._floor_rise)
         if level < self.noise_floor_db + self.energy_margin_db:
             return False
         return bool(self._vad.is_speech(float_to_int16(frame).tobytes(), self.rate))
 
-    def feed(
-        self, block: np.ndarray, *, allow_speech: bool = True, now: float | None = None
-    ) -> list[VadEvent]:
+    def feed(self, block: np.ndarray, *, allow_speech: bool = True, now: float | None = None) -> list[VadEvent]:
         """Process a block; returns the events it completed, in order."""
         t = time.perf_counter() if now is None else now
         data = np.concatenate([self._pending, np.asarray(block, dtype=np.float32).reshape(-1)])
