@@ -159,6 +159,8 @@ class Player:
     def write(self, audio: np.ndarray | bytes) -> float:
         """Queue mono audio at `rate` (float32, int16 or PCM16 bytes) for the current utterance (one is
         begun if none is open). Returns the ms queued. Never blocks on the audio device."""
+        if self._stream is None:
+            raise AudioError("Player.write() before start(): the device rate is not known yet")
         samples = to_mono(as_float32(audio))
         utt = self._current or self.begin_utterance()
         frames = self._resampler.process(samples) if not self._resampler.passthrough else samples.copy()
@@ -220,7 +222,8 @@ class Player:
     @property
     def energy(self) -> float:
         """RMS of the loudest recent output block: what the microphone may be hearing of us now."""
-        return max(self._energies, default=0.0)
+        with self._lock:
+            return max(self._energies, default=0.0)
 
     @property
     def drained(self) -> bool:
@@ -299,7 +302,7 @@ class Player:
             self._pos += frames
             self._last_cb_time = now
             self._last_cb_frames = frames
-        self._energies.append(rms(out) if n else 0.0)
+            self._energies.append(rms(out) if n else 0.0)
         if self._channels == 1:
             outdata[:, 0] = out
         else:

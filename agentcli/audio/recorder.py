@@ -143,6 +143,14 @@ class Recorder(_BlockQueue):
         self._level = dbfs(block)
         self._push(block)
 
+    def _on_finished(self) -> None:
+        # PortAudio thread: the stream ended (stopped, or the device went away): readers get None
+        if self._loop is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._end)
+            except RuntimeError:  # loop closed
+                pass
+
     def start(self) -> None:
         if self._stream is not None:
             return
@@ -159,6 +167,7 @@ class Recorder(_BlockQueue):
                 dtype="float32",
                 blocksize=max(1, self.device_rate * self.block_ms // 1000),
                 callback=self._callback,
+                finished_callback=self._on_finished,
             )
             stream.start()
         except Exception as e:  # PortAudioError: device busy, vanished, ...

@@ -176,3 +176,8 @@ def test_unknown_output_device_is_one_line_error(pulse_rig: PulseRig) -> None:
     with pytest.raises(AudioError) as err:
         asyncio.run(run())
     assert "--output-device" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_write_before_start_is_an_error_not_a_silent_rate_mismatch() -> None:
+    with pytest.raises(AudioError, match="before start"):
+        Player().write(_tone(0.1))
