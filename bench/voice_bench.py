@@ -174,15 +174,18 @@ def barge_in(rig: Any, tmp: Path, runs: int, spec_extra: str = "") -> list[float
             await wait_for(ev.Interrupted, i + 1)
             live = holder["live"]
             await asyncio.sleep(0.1)
-            first_voiced, _flushed = live.barge_in_times[-1]
+            first_voiced, flushed = live.barge_in_times[-1]
             silent = live.ctx.sink.last_silence_time
-            results.append((silent - first_voiced) * 1000.0)
+            if silent is not None and silent >= flushed:  # None: nothing was playing at that moment
+                results.append((silent - first_voiced) * 1000.0)
             await wait_for(ev.TurnLatency, 2 * (i + 1))
             await asyncio.sleep(0.5)
         os.close(w)
         await session
 
     asyncio.run(drive())
+    if not results:
+        raise SystemExit("barge-in bench: no interruption landed while audio was playing")
     return results
 
 
@@ -214,6 +217,7 @@ def cpu_listening(tmp: Path, seconds: float = 5.0) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", choices=["ttfa", "file", "barge", "cpu"], help="Run one measure.")
     args = parser.parse_args()
     try:
         rig = get_rig()
@@ -225,13 +229,19 @@ def main() -> None:
     rows: list[tuple[str, list[float], str]] = []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        rows.append(("time to first audio", time_to_first_audio(rig, tmp, args.runs, silence), "ms"))
-        firsts, starts = file_mode(tmp, args.runs)
-        rows.append(("file: end of input -> first byte", firsts, "ms"))
-        rows.append(("file: process start -> end of input", starts, "ms"))
-        rows.append(("barge-in", barge_in(rig, tmp, args.runs), "ms"))
-        rows.append(("barge-in (vad 10 ms frames, 30 ms start)", barge_in(rig, tmp, args.runs, FAST_VAD), "ms"))
-        rows.append(("cpu listening (%)", [cpu_listening(tmp)], "%"))
+        want = {args.only} if args.only else {"ttfa", "file", "barge", "cpu"}
+        if "ttfa" in want:
+            rows.append(("time to first audio", time_to_first_audio(rig, tmp, args.runs, silence), "ms"))
+        if "file" in want:
+            firsts, starts = file_mode(tmp, args.runs)
+            rows.append(("file: end of input -> first byte", firsts, "ms"))
+            rows.append(("file: process start -> end of input", starts, "ms"))
+        if "barge" in want:
+            rows.append(("barge-in", barge_in(rig, tmp, args.runs), "ms"))
+            fast = barge_in(rig, tmp, args.runs, FAST_VAD)
+            rows.append(("barge-in (vad 10 ms frames, 30 ms start)", fast, "ms"))
+        if "cpu" in want:
+            rows.append(("cpu listening (%)", [cpu_listening(tmp)], "%"))
     print(f"{'measure':40} {'median':>8} {'max':>8} {'target':>8}  ok")
     for name, values, _unit in rows:
         target = TARGETS_MS.get(name)
