@@ -6,6 +6,7 @@
 2. Player flush-to-silence: time from flush() to the first all-zero audio callback (our side), over
    --flushes trials, plus the stream's reported output latency (what the device adds after that).
 
+It holds the rig lock (tests/pulse.py: rig_lock) while it runs.
 Run: python bench/audio_bench.py [--seconds 10] [--flushes 10] [--json]
 """
 
@@ -30,7 +31,7 @@ from agentcli.audio.recorder import Recorder  # noqa: E402
 from agentcli.audio.vad import TurnDetector  # noqa: E402
 from agentcli.audio.wavfile import write_wav  # noqa: E402
 from agentcli.spec.model import VadSettings  # noqa: E402
-from tests.pulse import PulseRig, get_rig  # noqa: E402
+from tests.pulse import PulseRig, get_rig, rig_lock  # noqa: E402
 
 CPU_TARGET_PCT = 5.0
 
@@ -103,13 +104,14 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rig = get_rig()
-    rig.wait_silence()
-    result = {
-        "listening_noise": bench_listening(rig, args.seconds, noise=True),
-        "listening_silence": bench_listening(rig, args.seconds, noise=False),
-        "flush": asyncio.run(_flushes(args.flushes)),
-        "cpu_target_pct": CPU_TARGET_PCT,
-    }
+    with rig_lock(timeout=600):  # other tests and benches on this machine use the same virtual devices
+        rig.wait_silence()
+        result = {
+            "listening_noise": bench_listening(rig, args.seconds, noise=True),
+            "listening_silence": bench_listening(rig, args.seconds, noise=False),
+            "flush": asyncio.run(_flushes(args.flushes)),
+            "cpu_target_pct": CPU_TARGET_PCT,
+        }
     if args.json:
         print(json.dumps(result, indent=2))
         return

@@ -33,6 +33,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -259,6 +260,26 @@ def get_rig() -> PulseRig:
     return _RIG
 
 
+@contextmanager
+def rig_lock(timeout: float = 120.0) -> Iterator[None]:
+    """Hold the virtual devices exclusively (across processes): tests, benches and demos that play or
+    record on vmic/vspk take it so their audio does not mix. TimeoutError if held longer than `timeout`."""
+    with open(_LOCK_PATH, "a+") as lock:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"another process held the PulseAudio rig lock for {timeout:.0f} s") from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture
 def pulse_rig() -> Iterator[PulseRig]:
     """The virtual mic/speaker, held exclusively by this test (across pytest processes, too)."""
@@ -266,18 +287,9 @@ def pulse_rig() -> Iterator[PulseRig]:
         rig = get_rig()
     except RigUnavailable as e:
         pytest.skip(f"PulseAudio rig unavailable: {e}")
-    with open(_LOCK_PATH, "a+") as lock:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    pytest.fail("another process held the PulseAudio rig lock for 120 s")
-                time.sleep(0.05)
-        try:
+    try:
+        with rig_lock():
             rig.wait_silence(MIC_SINK, timeout=2)
             yield rig
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    except TimeoutError as e:
+        pytest.fail(str(e))
