@@ -2,7 +2,8 @@
 
 The same job as bench/peers/chat_turn.py: Runner.run_turn on bench/peers/chat.yaml against the simulator
 named by OPENAI_BASE_URL, every event through the fan-out into the local trace recorder (tracing on, as a
-user gets it). Prints one JSON line: {"samples_ms": [...]}, the wall time (and this process's CPU time) of each turn after the warm-up.
+user gets it). Prints one JSON line: {"samples_ms": [...], "cpu_ms": [...]}: the wall time and this
+process's CPU time of each turn after the warm-up.
 """
 
 from __future__ import annotations
