@@ -38,7 +38,7 @@ class PtyProcess:
         self.output += data.decode("utf-8", "replace")
         return True
 
-    def expect(self, pattern: str, timeout: float = 15.0) -> re.Match[str]:
+    def expect(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
         """Wait until `pattern` (a regex) appears in the output after the last match; return the match."""
         deadline = time.monotonic() + timeout
         regex = re.compile(pattern)
