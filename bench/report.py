@@ -70,9 +70,9 @@ def _num(x: float) -> str:
     if abs(x) >= 100:
         return f"{x:.0f}"
     if abs(x) >= 10:
-        return f"{x:.1f}"
+        return f"{x:.1f}".rstrip("0").rstrip(".")
     if abs(x) >= 1:
-        return f"{x:.2f}"
+        return f"{x:.2f}".rstrip("0").rstrip(".")
     return f"{x:.3g}"
 
 
