@@ -52,7 +52,16 @@ class ModelCompleted:
     response_id: str | None = None
 
 
-ModelEvent = ModelTextDelta | ModelToolCall | ModelCompleted
+@dataclass(slots=True)
+class ModelRetrying:
+    """An earlier attempt of this request failed in a retryable way (429, 5xx, connection) and the client
+    library retried it. Reported once the request finally opens, before its first delta."""
+
+    attempt: int
+    reason: str
+
+
+ModelEvent = ModelTextDelta | ModelToolCall | ModelCompleted | ModelRetrying
 
 
 class Model(ABC):

@@ -6,6 +6,7 @@ Imported lazily (only when a model is built): it pulls in `openai`.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -65,9 +66,30 @@ def make_client(
             base_url=url,
             timeout=provider.timeout,
             max_retries=provider.max_retries,
+            http_client=openai.DefaultAsyncHttpxClient(
+                event_hooks={"request": [_attempt_started], "response": [_attempt_answered]}
+            ),
         )
         cache[cache_key] = client
     return client
+
+
+# The SDK retries inside one call and tells no one; these hooks note each attempt of the request in
+# flight (the list lives in a context variable set by the model around the call), so retries show up
+# as events and in traces.
+ATTEMPTS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("agentcli_attempts", default=None)
+
+
+async def _attempt_started(request: Any) -> None:
+    attempts = ATTEMPTS.get()
+    if attempts is not None:
+        attempts.append("no answer (connection failed)")
+
+
+async def _attempt_answered(response: Any) -> None:
+    attempts = ATTEMPTS.get()
+    if attempts:
+        attempts[-1] = f"status {response.status_code}" if response.status_code >= 400 else "ok"
 
 
 def scrub(text: str, secret: str | None) -> str:

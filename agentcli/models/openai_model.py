@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from agentcli.errors import ModelError
-from agentcli.models.base import Model, ModelEvent, ModelRequest
-from agentcli.models.client import model_error
+from agentcli.models.base import Model, ModelEvent, ModelRequest, ModelRetrying
+from agentcli.models.client import ATTEMPTS, model_error
 
 
 def clean_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -69,12 +69,18 @@ class OpenAIModel(Model):
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         if self.model_name and not request.model:
             request.model = self.model_name
+        attempts: list[str] = []
+        token = ATTEMPTS.set(attempts)
         try:
             wire = await self._open(request)
         except ModelError:
             raise
         except Exception as e:
             raise self._error(e, mid_stream=False) from None
+        finally:
+            ATTEMPTS.reset(token)
+        for number, reason in enumerate(attempts[:-1], start=1):
+            yield ModelRetrying(attempt=number, reason=reason)
         try:
             async for event in self._events(wire):
                 yield event

@@ -24,12 +24,20 @@ from agentcli.events import (
     GenerationStarted,
     Handoff,
     Notice,
+    Retrying,
     TextDelta,
     TurnDone,
     TurnStarted,
     Usage,
 )
-from agentcli.models.base import Model, ModelCompleted, ModelRequest, ModelTextDelta, ModelToolCall
+from agentcli.models.base import (
+    Model,
+    ModelCompleted,
+    ModelRequest,
+    ModelRetrying,
+    ModelTextDelta,
+    ModelToolCall,
+)
 from agentcli.runtime.conversation import Conversation
 from agentcli.runtime.guardrails import Guardrails, Verdict, build_guardrails, run_checks
 from agentcli.runtime.schema_check import validate
@@ -227,6 +235,8 @@ class Runner:
                     out.calls.append(event)
                 elif isinstance(event, ModelCompleted):
                     out.usage = event.usage
+                elif isinstance(event, ModelRetrying):
+                    yield Retrying(attempt=event.attempt, reason=event.reason)
         except Exception as e:
             message, _ = _describe(e)
             yield GenerationDone(

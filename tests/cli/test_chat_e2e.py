@@ -181,6 +181,7 @@ def test_503_twice_then_success():
     r = chat("--sim-script", str(HERE / "scripts" / "flaky.yaml"), "-m", "hello")
     assert r.returncode == 0, r.stderr
     assert r.stdout == "Turn 1: hello\n"
+    assert "retrying (1): status 503" in r.stderr and "retrying (2): status 503" in r.stderr
 
 
 def test_mid_stream_disconnect_is_a_clear_error_and_history_survives():
