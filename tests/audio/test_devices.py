@@ -114,3 +114,16 @@ def test_devices_command_audio_error_is_one_line_exit_1(
     assert getattr(exc.value, "exit_code", None) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "libportaudio2" in err
+
+
+@pytest.mark.e2e
+def test_agent_devices_command_runs(agent: Any) -> None:
+    try:
+        list_devices()
+    except AudioError as e:
+        pytest.skip(f"PortAudio unavailable: {e}")
+    plain = agent("devices")
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.splitlines()[0].split()[:2] == ["ID", "IN"]
+    as_json = agent("devices", "--json")
+    assert as_json.returncode == 0 and isinstance(json.loads(as_json.stdout), list)
