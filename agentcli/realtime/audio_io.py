@@ -27,6 +27,7 @@ class PlayingItem:
     utterance: Any  # agentcli.audio.sink.Utterance
     received_ms: float = 0.0
     complete: bool = False  # no more audio will come for it
+    stale: bool = False  # from a connection that dropped: the new server session does not know the item
 
 
 @dataclass
@@ -35,8 +36,9 @@ class Cut:
 
     item_id: str
     response_id: str
-    heard_ms: float  # the player's counter, clamped to the audio received
+    heard_ms: float  # the player's counter (handed to the device), clamped to the audio received
     received_ms: float
+    stale: bool = False  # nothing to truncate on the server (the item is from a dropped connection)
 
 
 class OutputAudio:
@@ -55,6 +57,12 @@ class OutputAudio:
             self.sink.write(pcm)
             cur.received_ms += len(pcm) / BYTES_PER_MS
         return cur
+
+    def orphan(self) -> None:
+        """The connection dropped: what arrived keeps playing, but its item is no longer the server's."""
+        if self.current is not None:
+            self.current.stale = True
+            self.complete(self.current.item_id)
 
     def complete(self, item_id: str) -> None:
         """The item's audio is all there: let the player release its tail."""
@@ -76,14 +84,17 @@ class OutputAudio:
         return not cur.complete or cur.utterance.heard_ms < cur.received_ms - 1.0
 
     def cut(self) -> Cut | None:
-        """Barge-in: silence output within one block. None when playback had already finished."""
+        """Barge-in: silence output within one block. None when playback had already finished.
+
+        What the user hears of the item is what the player handed to the device by the flush: the part
+        still inside the device's output latency comes out of the speaker all the same."""
         cur = self.current
         if cur is None or not self.playing:
             return None
-        heard = min(cur.utterance.heard_ms, cur.received_ms)
         self.sink.flush()
         self.current = None
-        return Cut(cur.item_id, cur.response_id, heard, cur.received_ms)
+        heard = min(cur.utterance.handed_ms, cur.received_ms)
+        return Cut(cur.item_id, cur.response_id, heard, cur.received_ms, cur.stale)
 
     async def wait_heard(self, poll_s: float = 0.02, limit_s: float = 600.0) -> None:
         """Until the current item has been heard to its end (bounded)."""

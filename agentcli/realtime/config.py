@@ -36,8 +36,7 @@ def tool_choice(choice: str | None) -> Any:
 
 def tools_wire(schemas: list[ToolSchema]) -> list[dict[str, Any]]:
     return [
-        {"type": "function", "name": s.name, "description": s.description, "parameters": s.parameters}
-        for s in schemas
+        {"type": "function", "name": s.name, "description": s.description, "parameters": s.parameters} for s in schemas
     ]
 
 

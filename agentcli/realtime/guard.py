@@ -82,8 +82,6 @@ class OutputGuard:
                 return True
             if final:
                 self.emit(
-                    GuardrailChecked(
-                        agent=self.agent, name=check.name, stage="output", tripped=False, started=started
-                    )
+                    GuardrailChecked(agent=self.agent, name=check.name, stage="output", tripped=False, started=started)
                 )
         return False

@@ -3,8 +3,8 @@
 - a terminal with --ptt: keys (agentcli/voice/keys.py): Space/Enter on an empty line toggles talking,
   other text is a typed line; Ctrl-D quits.
 - a terminal otherwise: whole lines (the terminal's own line editing); Ctrl-D quits.
-- a pipe: each line is sent once the previous answer is over; the end of the pipe ends a session that
-  has no other input.
+- a pipe: each line is sent once the previous answer is over; the end of the pipe ends the session
+  once it is quiet (as Ctrl-D does).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+import threading
 from typing import Any
 
 
@@ -68,20 +69,35 @@ class TerminalInput:
             task.cancel()
 
 
-async def piped_lines(session: Any, *, ends_session: bool, stop: asyncio.Event) -> None:
-    """Send each piped line as a user message, one answer at a time."""
-    if sys.stdin is None or sys.stdin.closed:
-        if ends_session:
-            stop.set()
-        return
-    while True:
-        line = await asyncio.to_thread(sys.stdin.readline)
-        if not line:
-            break
+async def piped_lines(session: Any, *, stop: asyncio.Event) -> None:
+    """Send each piped line as a user message, one answer at a time; the end of the pipe ends the
+    session once it is quiet (like Ctrl-D on a terminal)."""
+    lines = _stdin_lines()
+    while (line := await lines.get()) is not None:
         if line.strip():
             await session.ready.wait()
             await session.wait_idle()
             await session.send_text(line.strip())
-    if ends_session:
-        await session.wait_quiet()
-        stop.set()
+    await session.wait_quiet()
+    stop.set()
+
+
+def _stdin_lines() -> asyncio.Queue[str | None]:
+    """Lines of stdin from a daemon thread (a thread blocked in readline must not hold up the exit)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def read() -> None:
+        try:
+            for line in sys.stdin:
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+        except (OSError, ValueError, RuntimeError):
+            pass
+        with contextlib.suppress(RuntimeError):  # the loop may be closed already
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    if sys.stdin is None or sys.stdin.closed:
+        queue.put_nowait(None)
+    else:
+        threading.Thread(target=read, name="stdin-lines", daemon=True).start()
+    return queue

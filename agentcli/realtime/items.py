@@ -104,7 +104,5 @@ def _content_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(
-            str(p.get("text") or p.get("transcript") or "") for p in content if isinstance(p, dict)
-        )
+        return "\n".join(str(p.get("text") or p.get("transcript") or "") for p in content if isinstance(p, dict))
     return ""

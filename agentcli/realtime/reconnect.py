@@ -51,7 +51,4 @@ def new_item_id() -> str:
 
 def replay_events(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`conversation.item.create` events that recreate `history` (neutral items) as text."""
-    return [
-        {"type": "conversation.item.create", "item": {"id": new_item_id(), **item}}
-        for item in replayable(history)
-    ]
+    return [{"type": "conversation.item.create", "item": {"id": new_item_id(), **item}} for item in replayable(history)]

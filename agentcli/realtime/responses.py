@@ -55,12 +55,7 @@ class ResponseHandling:
         self.tool_task: asyncio.Task[None] | None = None
 
     def busy_responding(self: RealtimeSession) -> bool:
-        return (
-            self.response is not None
-            or self.create_pending
-            or self.want_response
-            or self.tool_task is not None
-        )
+        return self.response is not None or self.create_pending or self.want_response or self.tool_task is not None
 
     async def request_response(self: RealtimeSession) -> None:
         """Ask for a response now, or as soon as the one in progress ends (never two at once)."""
@@ -178,9 +173,7 @@ class ResponseHandling:
         state = self._live(event)
         if state is None:
             return
-        call = ModelToolCall(
-            str(event.get("call_id")), str(event.get("name")), str(event.get("arguments") or "")
-        )
+        call = ModelToolCall(str(event.get("call_id")), str(event.get("name")), str(event.get("arguments") or ""))
         state.calls.append(call)
         entry = {
             "type": "function_call",
@@ -289,36 +282,23 @@ class ResponseHandling:
                 await self.send_soft({"type": "response.cancel"})
         heard_text = ""
         if cut is not None:
-            await self.send_soft(
-                {
-                    "type": "conversation.item.truncate",
-                    "item_id": cut.item_id,
-                    "content_index": 0,
-                    "audio_end_ms": int(cut.heard_ms),
-                }
-            )
+            if not cut.stale:  # an item of a dropped connection is not on the server any more
+                truncate = {"item_id": cut.item_id, "content_index": 0, "audio_end_ms": int(cut.heard_ms)}
+                await self.send_soft({"type": "conversation.item.truncate", **truncate})
             entry = self.by_id.get(cut.item_id)
             full = str(entry["content"]) if entry else ""
             heard_text = heard_part(full, cut.heard_ms, cut.received_ms)
             if entry is not None:
                 entry["content"] = heard_text
                 entry["_interrupted"] = True
-            self.emit(
-                ev.Interrupted(heard_ms=round(cut.heard_ms, 1), heard_text=heard_text, item_id=cut.item_id)
-            )
+            self.emit(ev.Interrupted(heard_ms=round(cut.heard_ms, 1), heard_text=heard_text, item_id=cut.item_id))
         if self.turn is not None and (cut is not None or state is not None):
             self.turn.output = heard_text
             self.finish_turn("interrupted", interrupted=True)
 
-    async def _guard_tripped(
-        self: RealtimeSession, state: ResponseState, name: str, verdict: Verdict
-    ) -> None:
+    async def _guard_tripped(self: RealtimeSession, state: ResponseState, name: str, verdict: Verdict) -> None:
         """An output guardrail tripped: stop the answer, take it out of the model's context, say why."""
-        if (
-            self.output is not None
-            and self.output.current is not None
-            and self.output.current.response_id == state.id
-        ):
+        if self.output is not None and self.output.current is not None and self.output.current.response_id == state.id:
             self.output.cut()
         if self.response is state and not state.cancelled:
             state.cancelled = True
@@ -345,8 +325,8 @@ class ResponseHandling:
             entry = self.by_id.get(state.item_id or "")
             if entry is not None:
                 entry["_interrupted"] = True
-            if self.output is not None and state.item_id:
-                self.output.complete(state.item_id)
+        if self.output is not None:
+            self.output.orphan()
         self.create_pending = self.want_response = False
         if self.tool_task is not None:
             self.tool_task.cancel()

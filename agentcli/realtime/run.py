@@ -127,14 +127,12 @@ async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec) -> i
             mic = _microphone(opts)
         if mic is not None:
             mic.start()
-            tasks.append(
-                asyncio.ensure_future(_pump(session, mic, opts, spec, stop, is_file=source is not None))
-            )
+            tasks.append(asyncio.ensure_future(_pump(session, mic, opts, spec, stop, is_file=source is not None)))
         if sys.stdin is not None and sys.stdin.isatty():
             terminal = TerminalInput(session, stop, ptt=opts.ptt)
             terminal.start()
         elif source is None:
-            tasks.append(asyncio.ensure_future(piped_lines(session, ends_session=mic is None, stop=stop)))
+            tasks.append(asyncio.ensure_future(piped_lines(session, stop=stop)))
         stopper = asyncio.ensure_future(stop.wait())
         done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if runner in done:
@@ -246,21 +244,20 @@ def _renderer(opts: VoiceOptions, live: bool) -> Any:
 
 
 class _PlainRealtime:
-    """PlainVoiceRenderer for realtime: the answer streams as assistant transcript deltas, so the turn's
-    end must not print it again (PlainRenderer prints a TurnDone's output when it saw no TextDelta)."""
+    """PlainVoiceRenderer for realtime. The answer streams as assistant transcript deltas (no TextDelta),
+    so at the turn's end the open answer line is closed here and PlainRenderer is told the answer
+    already streamed (otherwise it would print the TurnDone's output a second time)."""
 
     def __init__(self, inner: Any):
         self.inner = inner
-        self._streamed = False
 
     def __call__(self, event: ev.Event) -> None:
-        if isinstance(event, ev.TranscriptDelta) and event.role == "assistant" and event.delta:
-            self._streamed = True
-        if isinstance(event, ev.TurnDone) and self._streamed:
-            self._streamed = False
-            text = getattr(self.inner, "text", None)
-            if text is not None:
-                text._streamed = True  # noqa: SLF001 - see the class docstring
+        if isinstance(event, ev.TurnDone) and getattr(self.inner, "_assistant_open", False):
+            text = self.inner.text
+            text.out.write("\n")
+            text.out.flush()
+            self.inner._assistant_open = False  # noqa: SLF001 - see the class docstring
+            text._streamed = True  # noqa: SLF001
         self.inner(event)
 
     def close(self) -> None:

@@ -35,9 +35,7 @@ class SessionOptions:
     text_only: bool = False
     ptt: bool = False
     model: str | None = None  # --model: the realtime model
-    give_up_s: float | None = (
-        None  # reconnect for at most this long (default $AGENT_REALTIME_GIVE_UP_S or 30)
-    )
+    give_up_s: float | None = None  # reconnect for at most this long (default $AGENT_REALTIME_GIVE_UP_S or 30)
 
 
 @dataclass
@@ -205,9 +203,9 @@ class RealtimeSession(ResponseHandling):
         if code == "conversation_already_has_active_response":
             self.create_refused()
             return
-        if str(error.get("event_id") or "").startswith("evt_session_") or str(
-            error.get("param") or ""
-        ).startswith("session"):
+        if str(error.get("event_id") or "").startswith("evt_session_") or str(error.get("param") or "").startswith(
+            "session"
+        ):
             raise ModelError(f"the realtime server refused the session: {message}")
         self.emit(ev.Notice(message=f"realtime server: {message}", level="warning"))
 
@@ -335,9 +333,7 @@ class RealtimeSession(ResponseHandling):
             self.save(self.conversation)
 
     def is_idle(self) -> bool:
-        return not (
-            self.user_speaking or self.awaiting_reply or self.turn is not None or self.busy_responding()
-        )
+        return not (self.user_speaking or self.awaiting_reply or self.turn is not None or self.busy_responding())
 
     async def wait_idle(self, poll_s: float = 0.02) -> None:
         while not self.is_idle():

@@ -45,7 +45,7 @@ def pcm16(samples: np.ndarray) -> bytes:
 
 class ClockSink:
     """A sink that "plays" in real time with no device: an utterance's heard ms is the wall time since
-    its first write, capped at what was written. Records the heard ms at each flush."""
+    its first write, capped at what was written; a flush hands it over as `handed` (and records it)."""
 
     rate = RATE
 
@@ -99,14 +99,15 @@ class ClockSink:
             utt.first_sample_time = self._t0[utt.id]
         n = len(audio) // 2
         utt.queued += n
-        utt.handed += n
         return n * 1000 / RATE
 
     def flush(self) -> float:
         utt = self._current
         if utt is not None:
-            self.flushes.append((utt.id, self.heard(utt)))
+            heard = self.heard(utt)
+            self.flushes.append((utt.id, heard))
             self._stopped[utt.id] = time.perf_counter()
+            utt.handed = int(heard * RATE / 1000)  # what the "device" got before the flush
             utt.ended = True
         self._current = None
         return 0.0

@@ -63,7 +63,7 @@ async def test_session_update_carries_the_spec(tmp_path: Path) -> None:
         assert update["instructions"].startswith("You are the front desk")
         assert update["audio"]["output"]["voice"] == "cedar"
         assert update["audio"]["input"]["format"] == {"type": "audio/pcm", "rate": 24000}
-        assert update["audio"]["input"]["turn_detection"]["silence_duration_ms"] == 200
+        assert update["audio"]["input"]["turn_detection"]["silence_duration_ms"] == 350
         names = [t["name"] for t in update["tools"]]
         assert names == ["get_weather", "secret_code", "transfer_to_billing"]
         assert h.received("session.updated")[0]["session"]["audio"]["output"]["voice"] == "cedar"
@@ -229,7 +229,7 @@ async def test_barge_in_clamps_to_audio_received_and_skips_finished_playback(tmp
     from agentcli.realtime.audio_io import OutputAudio
 
     class LoudSink(ClockSink):
-        def heard(self, utt):  # claims more was heard than was ever received
+        def heard(self, utt):  # claims more was played than was ever received
             return utt.queued * 1000 / 24000 + 500
 
     out = OutputAudio(LoudSink())
@@ -273,6 +273,7 @@ async def test_reconnect_mid_answer_keeps_the_history(tmp_path: Path, monkeypatc
         done = await h.wait_for(lambda: [d for d in h.of(ev.TurnDone) if d.status == "ok"])
         # the model saw both user turns: the history survived the drop
         assert done[0].output == "Answer number 2 to second question, spoken at some length."
+        assert not h.received("error"), h.received("error")
         h.validate_wire()
 
 
@@ -299,3 +300,39 @@ async def test_output_guardrail_cuts_the_answer(tmp_path: Path) -> None:
         entry = next(i for i in h.session.conversation.items if i.get("role") == "assistant")
         assert entry["content"] == "[answer withheld]"
         h.validate_wire()
+
+
+async def test_echo_guard_and_push_to_talk_gate_the_microphone() -> None:
+    import numpy as np
+
+    from agentcli.audio.echo import EchoGuard
+    from agentcli.realtime.audio_io import MicPump
+    from tests.realtime.harness import tone
+
+    class Blocks:
+        block_ms = 20
+
+        def __init__(self, blocks: list[np.ndarray]):
+            self.blocks = list(blocks)
+
+        async def read(self) -> np.ndarray | None:
+            return self.blocks.pop(0) if self.blocks else None
+
+    voice = tone(0.02, amplitude=0.1)
+    sent: list[bytes] = []
+
+    async def send(pcm: bytes) -> None:
+        sent.append(pcm)
+
+    # while the assistant plays as loud as the voice, the block is taken for echo: silence goes up instead
+    pump = MicPump(Blocks([voice, voice]), send, echo_guard=EchoGuard(3.0), playback_energy=lambda: 0.07)
+    await pump.run()
+    assert len(sent) == 2 and not any(np.frombuffer(p, "<i2").any() for p in sent) and pump.echo_blocks == 2
+    # headphones: no guard; a loud voice passes
+    sent.clear()
+    await MicPump(Blocks([voice]), send, echo_guard=EchoGuard(3.0, headphones=True), playback_energy=lambda: 0.07).run()
+    assert np.frombuffer(sent[0], "<i2").any()
+    # push-to-talk released: nothing goes up at all
+    sent.clear()
+    await MicPump(Blocks([voice, voice]), send, gate=lambda: False).run()
+    assert sent == []
