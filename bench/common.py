@@ -187,8 +187,9 @@ class SimProcess:
 @contextmanager
 def sim_server(script: Path, env: dict[str, str], timeout: float = 20) -> Iterator[SimProcess]:
     """`agent sim serve --port 0 --script S` for the duration; both sides of a scenario talk to it."""
-    proc = subprocess.Popen([*agent_cmd(), "sim", "serve", "--port", "0", "--script", str(script)], env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    cmd = [*agent_cmd(), "sim", "serve", "--port", "0", "--script", str(script)]
+    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
     try:
         assert proc.stdout is not None
         deadline = time.monotonic() + timeout
