@@ -32,7 +32,7 @@ class KeyReader:
         import tty
 
         self._saved = termios.tcgetattr(self.fd)
-        tty.setcbreak(self.fd)
+        tty.setcbreak(self.fd, termios.TCSANOW)  # TCSANOW: keys typed already are kept (TCSAFLUSH drops them)
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self.fd, self._readable)
 

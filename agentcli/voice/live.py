@@ -57,8 +57,6 @@ class LiveSession:
     # -- the loop ------------------------------------------------------------------------------------
     async def run(self) -> int:
         self.mic.start()  # a missing device fails here, before any prompt
-        self.ctx.set_state("listening")
-        self._hint()
         tasks = [asyncio.create_task(self._mic_loop())]
         keys = None
         if self.mode == "ptt":
@@ -71,6 +69,8 @@ class LiveSession:
                 set_meter(self.meter)
         else:
             tasks.append(asyncio.create_task(self._line_loop()))
+        self.ctx.set_state("listening")  # only now: keys and the microphone are live
+        self._hint()
         try:
             await self._quit.wait()
             if self._turn_task is not None and not self._turn_task.done():
