@@ -145,3 +145,28 @@ def test_echo_guard_ratio_and_headphones() -> None:
     assert EchoGuard(ratio=3.0, headphones=True).allows(quiet, playback_energy=0.5)
     with pytest.raises(ValueError):
         EchoGuard(ratio=0.5)
+
+
+def test_echo_guard_learns_a_quiet_echo_and_then_lets_a_normal_voice_through() -> None:
+    playback = 0.3  # the assistant at a normal digital level
+    echo = np.full(320, 0.3 * 0.05, np.float32)  # the speaker heard in the mic at -26 dB
+    voice = np.full(320, 0.1, np.float32)  # the user, far quieter than the playback's digital level
+    guard = EchoGuard(ratio=3.0)
+    assert not guard.allows(voice, playback)  # before any echo is heard: assume the worst
+    for _ in range(10):
+        assert not guard.allows(echo, playback)  # the echo alone never passes
+    assert guard.coupling == pytest.approx(0.05, rel=0.1)
+    assert guard.allows(voice, playback)  # 6.7x the learned echo: the user barging in
+    for _ in range(4):  # a barge-in stops playback within a few blocks: barely learned as echo
+        assert guard.allows(voice, playback)
+    assert guard.coupling < 0.09
+    assert guard.allows(voice, playback)
+
+
+def test_echo_guard_learns_a_louder_echo_slowly_and_keeps_blocking_it() -> None:
+    guard = EchoGuard(ratio=3.0, coupling=0.05)
+    loud_echo = np.full(320, 0.3 * 0.4, np.float32)  # volume turned up: the echo is now 8x louder
+    allowed = [guard.allows(loud_echo, 0.3) for _ in range(200)]
+    assert allowed[0]  # the first blocks get through (the VAD still has to call them speech)...
+    assert not any(allowed[-100:])  # ...but the guard learns the louder echo and blocks it
+    assert 0.3 < guard.coupling <= 0.45
