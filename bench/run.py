@@ -41,10 +41,11 @@ class Plan:
     slow_reps: int = 3
     warmup: int = 2
     startup_runs: int = 10
+    device_runs: int = 5  # realtime turns on the PulseAudio rig, in real time
 
     @classmethod
     def quick(cls) -> Plan:
-        return cls(rounds=1, slow_rounds=1, reps=3, slow_reps=1, warmup=1, startup_runs=2)
+        return cls(rounds=1, slow_rounds=1, reps=3, slow_reps=1, warmup=1, startup_runs=2, device_runs=2)
 
 
 @dataclass
@@ -109,12 +110,13 @@ def chat_turn(ctx: Ctx) -> list[Row]:
         rows.append(Row("2", "  the same against the peer's Runner.run_streamed (agentcli always streams)", "ms",
                         c.Stats.of(r["ours"]), _stats(r["peer"]), _ratio(r["ours"], r["peer"])))  # fmt: skip
     if ctx.profile and not report.met(rows[0]):
-        _profile(ctx, "chat_turn_agentcli.txt", [str(c.PEERS / "agentcli_chat_turn.py"), "--reps", "50"],
-                 ctx.script("chat-profile", c.ZERO))  # fmt: skip
+        _profile_chat_turn(ctx)
     return rows
 
 
 # --- 3. process start to first answer byte ---------------------------------------------------------
+
+OPENAI_RESPONSES = "import openai; openai.AsyncOpenAI(api_key='x', base_url='http://127.0.0.1:9/v1').responses"
 
 
 def first_answer_byte(ctx: Ctx) -> list[Row]:
@@ -122,16 +124,20 @@ def first_answer_byte(ctx: Ctx) -> list[Row]:
     data = _bench_json(["startup_bench.py", "-n", str(ctx.plan.startup_runs), "--json"], env)
     row = data["chat first answer byte"]
     first = c.Stats(row["median_s"], row["min_s"], row["max_s"], ctx.plan.startup_runs)
-    python_only, with_openai = [], []
+    python_only, with_openai, with_responses = [], [], []
     for _ in range(ctx.plan.startup_runs):
         python_only.append(c.time_process([sys.executable, "-c", "pass"], env))
         with_openai.append(c.time_process([sys.executable, "-c", "import openai"], env))
+        with_responses.append(c.time_process([sys.executable, "-c", OPENAI_RESPONSES], env))
     openai_cost = c.Stats.of([b - a for a, b in zip(python_only, with_openai, strict=True)])
+    responses_cost = c.Stats.of([b - a for a, b in zip(python_only, with_responses, strict=True)])
     rows = [
         Row("3", "Chat: process start to first answer byte (`agent chat --sim -m`)", "s", first,
             target=Target(abs=0.7)),
         Row("3", "  of which `import openai` alone (its import minus a bare interpreter start)", "s", openai_cost,
             note=f"{openai_cost.median / first.median:.0%} of the median first answer byte"),
+        Row("3", "  `import openai` + a client's Responses resource (what agentcli's warm-up loads), the same way",
+            "s", responses_cost, note=f"{responses_cost.median / first.median:.0%}"),
         Row("3", "  a bare interpreter start (`python -c pass`), the floor under every row", "s",
             c.Stats.of(python_only)),
     ]  # fmt: skip
@@ -142,6 +148,9 @@ def first_answer_byte(ctx: Ctx) -> list[Row]:
 
 # --- 4. push-to-talk voice turn --------------------------------------------------------------------
 
+SPEECH_PACE = "AGENT_SIM_SPEECH_PACE"  # x real time for /v1/audio/speech, once the simulator has it
+PEER_TTS_BUFFER_S = 120 * 1024 / (24000 * 2)  # openai-agents: TTSModelSettings.buffer_size chunks of 1024 bytes
+
 
 def voice_turn(ctx: Ctx) -> list[Row]:
     wav = c.spoken_wav(ctx.tmp / "question.wav")
@@ -150,7 +159,7 @@ def voice_turn(ctx: Ctx) -> list[Row]:
         configured = latency["stt_ms"] + latency["first_token_ms"] + latency["tts_first_byte_ms"]
         results = _rounds(ctx, f"voice-{name}", latency, {
             "ours": _ours("agentcli_voice_turn.py", "--input", str(wav)),
-            "peer": _peer(ctx, "voice_turn.py", "--input", str(wav))})  # fmt: skip
+            "peer": _peer(ctx, "voice_turn.py", "--input", str(wav))}, {SPEECH_PACE: "1"})  # fmt: skip
         if name == "realistic":
             title = f"Push-to-talk voice turn from a WAV: end of input to first reply audio byte ({configured} ms" \
                 " configured)"
@@ -159,6 +168,12 @@ def voice_turn(ctx: Ctx) -> list[Row]:
         else:
             rows.append(Row("4", "  the same at zero latency (pure overhead)", "ms", c.Stats.of(results["ours"]),
                             _stats(results["peer"]), _ratio(results["ours"], results["peer"])))  # fmt: skip
+    if SPEECH_PACE not in (c.ROOT / "agentcli" / "sim" / "audio_api.py").read_text():
+        ctx.notes.append(
+            f"Row 4: the simulator sends a sentence's speech all at once (no {SPEECH_PACE} yet), so the peer's "
+            f"buffering (it emits audio only after {PEER_TTS_BUFFER_S:.2f} s of it, or the sentence's end) costs "
+            "it nothing here; with speech streamed at real time it would wait for the whole first sentence."
+        )
     return rows
 
 
@@ -167,9 +182,13 @@ def voice_turn(ctx: Ctx) -> list[Row]:
 
 def realtime(ctx: Ctx) -> list[Row]:
     ours: dict[str, Any] = {}
-    script = c.BENCH / "realtime_bench.py"
-    if script.exists():
-        ours = report.read_bench_output(_bench_raw(["realtime_bench.py", "--json"], ctx.env("realtime")))
+    if (c.BENCH / "realtime_bench.py").exists():
+        env = ctx.env("realtime")
+        # its CPU group (a 60 s session) is issue 5's measure, not one of these rows
+        ours = _bench_json(["realtime_bench.py", "--only", "barge", "--runs", str(ctx.plan.device_runs), "--json"], env)
+        ours.update(_bench_json(["realtime_bench.py", "--only", "rss", "--json"], env))
+        if ours.get("device_measures_error"):
+            ctx.notes.append(f"Row 5, agentcli: not measured: {ours['device_measures_error']}")
     else:
         ctx.notes.append("bench/realtime_bench.py is not in the tree yet: rows 5 and 6 have no agentcli figures.")
     peer: dict[str, list[float]] = {}
@@ -182,7 +201,7 @@ def realtime(ctx: Ctx) -> list[Row]:
                                  "--warmup", str(ctx.plan.warmup)], c.sim_env(env, sim))  # fmt: skip
     first = report.pick(ours, "first", "audio", unit="ms")
     barge = report.pick(ours, "barge", unit="ms")
-    rss = report.pick(ours, "rss", unit="MB")
+    rss = report.pick(ours, "rss_growth", unit="MB")
     return [
         Row("5", "Realtime: first audio delta received to first sample handed to the output", "ms", first,
             _stats(peer.get("first_audio_ms", [])), target=Target(abs=60),
@@ -200,16 +219,29 @@ def realtime(ctx: Ctx) -> list[Row]:
 
 def tracing(ctx: Ctx) -> list[Row]:
     data = report.read_bench_output(_bench_raw(["trace_bench.py", "--json"], ctx.env("trace")))
-    ours = _ours("agentcli_chat_turn.py")
-    r = _rounds(ctx, "chat-tracing", c.ZERO, {"ours": ours, "peer": (ours[0], {"AGENT_TRACE": "0"})})
+    traced, untraced = _tracing_pairs(ctx)
     return [
         Row("7", "Tracing: recorder overhead per chat turn (12 events, in process)", "ms",
             report.pick(data, "recorder overhead", unit="ms"), target=Target(abs=5)),
-        Row("7", "  the whole chat turn of row 2, tracing on minus off (paired rounds)", "ms",
-            _stats([a - b for a, b in zip(r["ours"], r["peer"], strict=True)])),
+        Row("7", "  the whole chat turn of row 2, tracing on minus off (turns alternating in one process)", "ms",
+            _stats([a - b for a, b in zip(traced, untraced, strict=True)])),
         Row("7", "Tracing: `agent trace show` of 10,000 spans", "s", report.pick(data, "trace show (10,000", unit="s"),
             target=Target(abs=0.5)),
     ]  # fmt: skip
+
+
+def _tracing_pairs(ctx: Ctx) -> tuple[list[float], list[float]]:
+    """Per round, the median turn with tracing on and off, the two kinds alternating in one process."""
+    traced, untraced = [], []
+    env = ctx.env("chat-tracing")
+    with c.sim_server(ctx.script("chat-tracing", c.ZERO), env) as sim:
+        for _ in range(ctx.plan.rounds):
+            result = c.run_driver([sys.executable, str(c.PEERS / "agentcli_chat_turn.py"), "--compare-tracing",
+                                   "--reps", str(ctx.plan.reps), "--warmup", str(ctx.plan.warmup)],
+                                  c.sim_env(env, sim))  # fmt: skip
+            traced.append(c.Stats.of(result["samples_ms"]).median)
+            untraced.append(c.Stats.of(result["untraced_ms"]).median)
+    return traced, untraced
 
 
 SCENARIOS: dict[str, Callable[[Ctx], list[Row]]] = {
@@ -231,7 +263,8 @@ def _peer(ctx: Ctx, script: str, *args: str) -> Side | None:
     return ([str(c.peer_python()), str(c.PEERS / script), *args], {}) if ctx.peers else None
 
 
-def _rounds(ctx: Ctx, name: str, latency: dict[str, int], sides: dict[str, Side | None]) -> dict[str, list[float]]:
+def _rounds(ctx: Ctx, name: str, latency: dict[str, int], sides: dict[str, Side | None],
+            sim_extra: dict[str, str] | None = None) -> dict[str, list[float]]:  # fmt: skip
     """Round after round, each side's driver back to back on one simulator: per side and round, the median
     of the driver's turns (and of its CPU per turn when it reports that). Fewer, shorter rounds when the
     simulator has latencies (each turn then takes about a second)."""
@@ -242,7 +275,7 @@ def _rounds(ctx: Ctx, name: str, latency: dict[str, int], sides: dict[str, Side 
         out[label], out[f"{label}_cpu"] = [], []
     env = ctx.env(name)
     reps_args = ["--reps", str(reps), "--warmup", str(ctx.plan.warmup)]
-    with c.sim_server(ctx.script(name, latency), env) as sim:
+    with c.sim_server(ctx.script(name, latency), dict(env, **(sim_extra or {}))) as sim:
         senv = c.sim_env(env, sim)
         for _ in range(rounds):
             for label, side in sides.items():
@@ -277,23 +310,40 @@ def _bench_raw(args: list[str], env: dict[str, str], timeout: float = 600) -> st
 
 
 def _bench_json(args: list[str], env: dict[str, str]) -> dict[str, Any]:
-    return json.loads(_bench_raw(args, env))
+    """A bench script's --json object: all of its stdout, or else its last line."""
+    out = _bench_raw(args, env)
+    try:
+        return json.loads(out)
+    except ValueError:
+        lines = out.strip().splitlines()
+        try:
+            return json.loads(lines[-1]) if lines else {}
+        except ValueError:
+            raise c.BenchError(f"bench/{args[0]} --json printed no JSON object") from None
 
 
-def _profile(ctx: Ctx, name: str, target: list[str], script: Path | None = None) -> None:
-    """pyinstrument text profile of a slow path into <out>/profiles/ (pyinstrument from the peer venv)."""
+def _profile_chat_turn(ctx: Ctx) -> None:
+    """pyinstrument over 50 warm turns only (the driver starts it after its warm-up)."""
+    if not c.have_peers():
+        ctx.notes.append("no chat turn profile: pyinstrument comes with bench/.venv-peers")
+        return
+    out = ctx.out / "profiles" / "chat_turn_agentcli.txt"
+    env = ctx.env("profile")
+    with c.sim_server(ctx.script("chat-profile", c.ZERO), env) as sim:
+        c.run_driver([sys.executable, str(c.PEERS / "agentcli_chat_turn.py"), "--reps", "50", "--profile", str(out)],
+                     c.sim_env(env, sim))  # fmt: skip
+    ctx.log(f"  profile: {out}")
+
+
+def _profile(ctx: Ctx, name: str, target: list[str]) -> None:
+    """pyinstrument text profile of a slow command into <out>/profiles/ (pyinstrument from the peer venv)."""
     if not c.have_peers():
         ctx.notes.append(f"no profile {name}: pyinstrument comes with bench/.venv-peers")
         return
     out = ctx.out / "profiles" / name
-    env = ctx.env("profile")
     try:
-        if script is not None:
-            with c.sim_server(script, env) as sim:
-                c.time_process([sys.executable, str(c.PEERS / "profiled.py"), str(out), *target], c.sim_env(env, sim),
-                               timeout=300)  # fmt: skip
-        else:
-            c.time_process([sys.executable, str(c.PEERS / "profiled.py"), str(out), *target], env, timeout=300)
+        c.time_process([sys.executable, str(c.PEERS / "profiled.py"), str(out), *target], ctx.env("profile"),
+                       timeout=300)  # fmt: skip
         ctx.log(f"  profile: {out.relative_to(c.ROOT) if out.is_relative_to(c.ROOT) else out}")
     except c.BenchError as e:
         ctx.notes.append(f"no profile {name}: {e}")

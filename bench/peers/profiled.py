@@ -13,8 +13,29 @@ import glob
 import runpy
 import sys
 from pathlib import Path
+from typing import Any
 
 VENV = Path(__file__).resolve().parent.parent / ".venv-peers"
+
+
+def make_profiler(interval: float = 0.0005) -> Any:
+    """A pyinstrument Profiler borrowed from bench/.venv-peers (appended to sys.path: it shadows nothing)."""
+    sys.path.extend(glob.glob(str(VENV / "lib" / "python*" / "site-packages")))
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        raise SystemExit(f"pyinstrument is not in {VENV}: run bench/run.py once (it installs the peers)") from None
+    return Profiler(interval=interval, async_mode="enabled")
+
+
+def save(profiler: Any, out: Path, flat_lines: int = 40) -> None:
+    """The call tree (library internals folded), then the functions with the most time of their own."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tree = profiler.output_text(unicode=False, color=False, show_all=False)
+    flat = profiler.output_text(unicode=False, color=False, flat=True, time="percent_of_total")
+    head = [line for line in flat.splitlines() if line.strip()][: flat_lines + 5]
+    title = "Functions by own time (all frames, library internals included):"
+    out.write_text(f"{tree}\n\n{title}\n" + "\n".join(head) + "\n")
 
 
 def main() -> None:
@@ -25,13 +46,7 @@ def main() -> None:
     interval = 0.0005
     if rest[0] == "--interval":
         interval, rest = float(rest[1]), rest[2:]
-    sys.path.extend(glob.glob(str(VENV / "lib" / "python*" / "site-packages")))
-    try:
-        from pyinstrument import Profiler
-    except ImportError:
-        raise SystemExit(f"pyinstrument is not in {VENV}: run bench/run.py once (it installs the peers)") from None
-
-    profiler = Profiler(interval=interval, async_mode="enabled")
+    profiler = make_profiler(interval)
     code = 0
     profiler.start()
     try:
@@ -46,8 +61,7 @@ def main() -> None:
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     finally:
         profiler.stop()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
+        save(profiler, out)
     sys.exit(code)
 
 
