@@ -16,6 +16,9 @@ from agentcli.spec.model import Spec
 from agentcli.voice.options import VoiceOptions
 
 FILE_BLOCK_MS = 20
+# Microphone blocks of 40 ms: half the callbacks and socket messages of 20 ms (about 2 % of a core less)
+# for at most 20 ms more before the server's VAD hears speech.
+MIC_BLOCK_MS = 40
 
 
 async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Any = None, on_session: Any = None) -> int:
@@ -199,7 +202,7 @@ def _file_source(opts: VoiceOptions) -> Any:
 def _microphone(opts: VoiceOptions) -> Any:
     from agentcli.audio.recorder import Recorder
 
-    return Recorder(opts.input_device, rate=RATE, block_ms=20)
+    return Recorder(opts.input_device, rate=RATE, block_ms=MIC_BLOCK_MS)
 
 
 def _sink(opts: VoiceOptions) -> Any:
