@@ -161,8 +161,8 @@ class TtsSettings(Strict):
 
 class VadSettings(Strict):
     aggressiveness: int = Field(2, ge=0, le=3)
-    frame_ms: Literal[10, 20, 30] = 20
-    start_ms: int = Field(60, ge=0)  # voiced time before a turn starts
+    frame_ms: Literal[10, 20, 30] = 10  # small frames: barge-in within 60 ms
+    start_ms: int = Field(30, ge=0)  # voiced time before speech starts (and a barge-in cuts playback)
     silence_ms: int = Field(500, ge=50)  # silence that ends a turn
     preroll_ms: int = Field(300, ge=0)  # audio kept from before the start
     min_utterance_ms: int = Field(300, ge=0)  # shorter is a cough, not a turn

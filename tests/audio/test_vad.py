@@ -96,8 +96,9 @@ def test_generated_speech_in_noise_and_a_discarded_cough(speech_wav: Callable[[s
     assert len(coughs) == 1 and coughs[0].speech_ms < 300
     turn = turns[0]
     begin = [e for e in events if isinstance(e, SpeechStart) and e.start_ms == turn.start_ms]
-    assert len(begin) == 1  # its start carries the pre-roll (300 ms) and the voiced start (60 ms)
-    assert begin[0].audio.shape[0] == (300 + 60) * RATE // 1000
+    settings = VadSettings()
+    assert len(begin) == 1  # its start carries the pre-roll and the voiced start
+    assert begin[0].audio.shape[0] == (settings.preroll_ms + settings.start_ms) * RATE // 1000
     assert turn.start_ms == pytest.approx(start * 1000, abs=100)
     assert turn.end_ms == pytest.approx(end * 1000, abs=150)
     assert np.sqrt(np.mean(turn.audio**2)) > 0.03  # it is the speech, not the noise
