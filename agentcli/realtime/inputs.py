@@ -24,6 +24,7 @@ class TerminalInput:
         self._keys: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._answer: asyncio.Future[str] | None = None  # a question (tool approval) waiting for a line
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -48,7 +49,19 @@ class TerminalInput:
     def _toggle(self) -> None:
         self._spawn(self.session.ptt_release() if self.session.talking else self.session.ptt_press())
 
+    async def ask(self, question: str) -> str:
+        """Ask on the terminal; the next typed line is the answer (not a message to the agent)."""
+        print(question, end="", file=sys.stderr, flush=True)
+        self._answer = asyncio.get_running_loop().create_future()
+        try:
+            return await self._answer
+        finally:
+            self._answer = None
+
     def _line(self, line: str) -> None:
+        if self._answer is not None and not self._answer.done():
+            self._answer.set_result(line)
+            return
         if line.strip():
             self._spawn(self.session.send_text(line.strip()))
 

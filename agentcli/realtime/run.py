@@ -33,6 +33,8 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Any = None, on_
 
     if opts.text_only and opts.output_wav is not None:
         raise UsageError("--text-only answers in text: there is no audio for --output")
+    if opts.record_dir is not None:
+        raise UsageError("--record is not available with --realtime (use --output FILE.wav for the answers)")
     source = _file_source(opts)  # a bad file fails before anything starts
     store = SessionStore()
     conversation = _open_conversation(store, spec, opts)
@@ -132,7 +134,7 @@ async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec) -> i
             mic.start()
             tasks.append(asyncio.ensure_future(_pump(session, mic, opts, spec, stop, is_file=source is not None)))
         if sys.stdin is not None and sys.stdin.isatty():
-            terminal = TerminalInput(session, stop, ptt=opts.ptt)
+            terminal = _TERMINAL["input"] = TerminalInput(session, stop, ptt=opts.ptt)
             terminal.start()
         elif source is None:
             tasks.append(asyncio.ensure_future(piped_lines(session, stop=stop)))
@@ -143,6 +145,7 @@ async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec) -> i
         return 0
     finally:
         if terminal is not None:
+            _TERMINAL.pop("input", None)
             terminal.close()
         for task in [*tasks, runner]:
             task.cancel()
@@ -151,6 +154,18 @@ async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec) -> i
                 await task
         if mic is not None:
             mic.stop()
+
+
+_TERMINAL: dict[str, Any] = {}  # the session's terminal input, for tool approval questions
+
+
+async def _terminal_ask(question: str) -> str:
+    """Tool approvals on a terminal go through the session's key/line reader (which owns stdin)."""
+    terminal = _TERMINAL.get("input")
+    if terminal is None:
+        return ""  # no terminal reader: refuse
+    answer: str = await terminal.ask(question)
+    return answer
 
 
 async def _until_ready(session: Any, runner: asyncio.Task[Any]) -> None:

@@ -96,6 +96,7 @@ class RealtimeSession(ResponseHandling):
         self._speech_stopped_at: float | None = None
         self._audio_span: tuple[int, int] = (0, 0)
         self._session_event = 0
+        self._resumed = bool(conversation.items)  # a --session with history: recreate it on the server
         self._init_responses()
 
     # --- connection -------------------------------------------------------------------------------------
@@ -188,12 +189,14 @@ class RealtimeSession(ResponseHandling):
                 "session": self.session_config(),
             }
         )
-        if self.reconnects:
+        if self.reconnects or self._resumed:
             replay = replay_events(self.conversation.items)
             for item_event in replay:
                 self.own_ids.add(item_event["item"]["id"])
                 await self.send(item_event)
-            self.emit(ev.Notice(message=f"reconnected; conversation restored ({len(replay)} items)"))
+            what = "reconnected; conversation restored" if self.reconnects else "conversation resumed"
+            self.emit(ev.Notice(message=f"{what} ({len(replay)} items)"))
+            self._resumed = False
         self.ready.set()
         self.emit(ev.StateChanged(state="listening"))
 

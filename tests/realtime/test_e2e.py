@@ -179,6 +179,11 @@ def test_text_only_with_output_is_a_usage_error(tmp_path: Path) -> None:
     assert r.stderr.count("\n") == 1 and "--text-only" in r.stderr
 
 
+def test_record_is_a_usage_error(tmp_path: Path) -> None:
+    r = run_agent("voice", str(SPEC), "--realtime", "--sim", "--record", str(tmp_path))
+    assert r.returncode == 2 and "--record" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_unreachable_server_is_one_line(tmp_path: Path) -> None:
     env = dict(os.environ, OPENAI_BASE_URL="http://127.0.0.1:9/v1", OPENAI_API_KEY="sk-test-not-a-real-key")
     r = run_agent("voice", str(SPEC), "--realtime", "--text-only", input="hi\n", env=env, timeout=30)

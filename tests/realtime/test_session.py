@@ -336,3 +336,25 @@ async def test_echo_guard_and_push_to_talk_gate_the_microphone() -> None:
     sent.clear()
     await MicPump(Blocks([voice, voice]), send, gate=lambda: False).run()
     assert sent == []
+
+
+async def test_resumed_session_recreates_its_history(tmp_path: Path) -> None:
+    from agentcli.runtime.conversation import Conversation
+
+    history = [
+        {"type": "message", "role": "user", "content": "my name is Ada"},
+        {"type": "message", "role": "assistant", "content": "Hello Ada."},
+    ]
+    conv = Conversation(items=list(history), agent="front", name="resumed", turns=1)
+    script = {"turns": [{"reply": ["Turn {turn}: {input}"]}]}
+    async with harness(tmp_path, script, options=SessionOptions(text_only=True), sink=None, conversation=conv) as h:
+        created = [e["item"] for e in h.sent("conversation.item.create")]
+        assert [(i["role"], i["content"][0]["text"]) for i in created] == [
+            ("user", "my name is Ada"),
+            ("assistant", "Hello Ada."),
+        ]
+        assert any("resumed" in n.message for n in h.of(ev.Notice))
+        await h.session.send_text("what is my name")
+        done = await h.turn_done(1)
+        assert done.output == "Turn 2: what is my name" and done.turn == 2
+        h.validate_wire()

@@ -296,3 +296,22 @@ async def test_scripted_disconnect_and_latency_faults() -> None:
         t0 = loop.time()
         async with client(sim=sim):
             assert loop.time() - t0 >= 0.15  # the second connection waited
+
+
+async def test_idle_timeout_prompts_a_response() -> None:
+    script = {"turns": [{"reply": ["First.", "Are you still there?"]}]}
+    vad = {"type": "server_vad", "idle_timeout_ms": 150}
+    async with client(script, {"output_modalities": ["text"], "audio": {"input": {"turn_detection": vad}}}) as c:
+        await c.send(
+            {
+                "type": "conversation.item.create",
+                "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+            }
+        )
+        await c.send({"type": "response.create"})
+        await c.until("response.done")
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        triggered = await c.until("input_audio_buffer.timeout_triggered", timeout=3)
+        assert loop.time() - t0 >= 0.14 and triggered["item_id"]
+        assert (await c.until("response.output_text.done"))["text"] == "Are you still there?"

@@ -7,7 +7,8 @@ semantic_vad's eagerness as a silence length, or none = manual commit) -> `input
 `audio.input.transcription` is set (the text is the script's next `hear:` entry, else `audio of N.N s`);
 responses planned from the script's `turns` (agentcli/sim/planner.py) as audio (the sim's speech voice) or
 text, or function calls; `conversation.item.truncate` / `delete` / `retrieve`; `response.cancel`;
-`interrupt_response` (speech while responding cancels the response); errors shaped like the API's.
+`interrupt_response` (speech while responding cancels the response), `create_response`, server_vad's
+`idle_timeout_ms` (`input_audio_buffer.timeout_triggered`, then a response); errors shaped like the API's.
 
 Faults: a script fault `disconnect_after_events: N` taken by the websocket upgrade closes the socket
 abruptly after N server events (the server passes it in `request.extra["disconnect_after_events"]`, or

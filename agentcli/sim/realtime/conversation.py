@@ -29,9 +29,7 @@ class ConversationItems:
         for item in self.items:
             if item["id"] == item_id:
                 return item
-        raise ClientError(
-            f"Conversation item with item_id '{item_id}' not found.", "item_not_found", "item_id"
-        )
+        raise ClientError(f"Conversation item with item_id '{item_id}' not found.", "item_not_found", "item_id")
 
     async def on_conversation_item_create(self, event: dict[str, Any]) -> None:
         item = event["item"]
@@ -70,9 +68,7 @@ class ConversationItems:
         item = self._find(event["item_id"])
         end_ms, index = event["audio_end_ms"], event["content_index"]
         if item.get("role") != "assistant" or item["id"] not in self.audio_ms:
-            raise ClientError(
-                "Only assistant messages with audio can be truncated.", "invalid_value", "item_id"
-            )
+            raise ClientError("Only assistant messages with audio can be truncated.", "invalid_value", "item_id")
         if not isinstance(index, int) or index != 0:
             raise ClientError(
                 "Invalid 'content_index': the item has one content part.", "invalid_value", "content_index"

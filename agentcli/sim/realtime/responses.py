@@ -46,9 +46,7 @@ class ResponseWriter:
         base = {"id": self.rid, "object": "realtime.response", "output_modalities": self.modalities}
         status, details = "completed", None
         try:
-            await self.send(
-                {"type": "response.created", "response": {**base, "status": "in_progress", "output": []}}
-            )
+            await self.send({"type": "response.created", "response": {**base, "status": "in_progress", "output": []}})
             await asyncio.sleep(s.latency_s("first_token_ms"))
             conversation = [n for n in (to_neutral(i) for i in s.items) if n is not None]
             for planned in plan_reply(s.script, conversation):
@@ -71,6 +69,8 @@ class ResponseWriter:
         if details:
             done["status_details"] = details
         await s.send_quietly({"type": "response.done", "response": done})
+        if status == "completed":
+            s.response_finished(sum(s.audio_ms.get(i["id"], 0) for i in self.output))
 
     def _usage(self) -> dict[str, int]:
         def tokens(item: dict[str, Any]) -> int:
@@ -164,9 +164,7 @@ class ResponseWriter:
             # transcript words go out spread over the audio, as a speaking model's would
             while said < len(words) * (n + 1) // len(chunks):
                 part["transcript"] += words[said]
-                await self.send(
-                    {"type": "response.output_audio_transcript.delta", **where, "delta": words[said]}
-                )
+                await self.send({"type": "response.output_audio_transcript.delta", **where, "delta": words[said]})
                 said += 1
             b64 = base64.b64encode(chunk).decode("ascii")
             await self.send({"type": "response.output_audio.delta", **where, "delta": b64})

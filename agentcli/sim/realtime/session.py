@@ -82,11 +82,7 @@ class FaultClose(ConnectionError):
 def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in update.items():
-        if (
-            isinstance(value, dict)
-            and isinstance(out.get(key), dict)
-            and key not in ("turn_detection", "format")
-        ):
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("turn_detection", "format"):
             out[key] = _merge(out[key], value)
         else:
             out[key] = value
@@ -111,6 +107,7 @@ class RealtimeSimSession(ConversationItems):
         self.disconnect_after = disconnect_after
         self.pace = float(os.environ.get("AGENT_SIM_REALTIME_PACE") or 0)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._idle_timer: asyncio.TimerHandle | None = None
         self._new_vad()
 
     # --- plumbing -------------------------------------------------------------------------------------
@@ -168,6 +165,7 @@ class RealtimeSimSession(ConversationItems):
         except ConnectionError:  # the client left, or a scripted fault dropped the connection
             pass
         finally:
+            self._cancel_idle_timer()
             for task in [*self._tasks, *([self._response_task] if self._response_task else [])]:
                 task.cancel()
 
@@ -192,9 +190,7 @@ class RealtimeSimSession(ConversationItems):
                 )
             for name in CLIENT_EVENTS[kind]:
                 if name not in event:
-                    raise ClientError(
-                        f"Missing required parameter: '{name}'.", "missing_required_parameter", name
-                    )
+                    raise ClientError(f"Missing required parameter: '{name}'.", "missing_required_parameter", name)
             await getattr(self, "on_" + kind.replace(".", "_"))(event)
         except ClientError as e:
             await self.error(str(e), e.code, e.param, event_id)
@@ -252,6 +248,7 @@ class RealtimeSimSession(ConversationItems):
             del self.buffer[: max(0, len(self.buffer) - keep)]
 
     async def _speech_started(self, audio_start_ms: int) -> None:
+        self._cancel_idle_timer()
         self.speech_item = self.new_id("item")
         await self.send(
             {
@@ -267,9 +264,7 @@ class RealtimeSimSession(ConversationItems):
     async def _speech_stopped(self, audio_end_ms: int) -> None:
         item_id = self.speech_item or self.new_id("item")
         self.speech_item = None
-        await self.send(
-            {"type": "input_audio_buffer.speech_stopped", "audio_end_ms": audio_end_ms, "item_id": item_id}
-        )
+        await self.send({"type": "input_audio_buffer.speech_stopped", "audio_end_ms": audio_end_ms, "item_id": item_id})
         await self._commit(item_id)
         detection = self.config["audio"]["input"].get("turn_detection") or {}
         if detection.get("create_response", True) and self.response is None:
@@ -300,9 +295,7 @@ class RealtimeSimSession(ConversationItems):
             "content": [{"type": "input_audio", "transcript": None}],
         }
         self.items.append({**item, "content": [{"type": "input_audio", "transcript": heard}]})
-        await self.send(
-            {"type": "input_audio_buffer.committed", "item_id": item_id, "previous_item_id": previous}
-        )
+        await self.send({"type": "input_audio_buffer.committed", "item_id": item_id, "previous_item_id": previous})
         await self.send({"type": "conversation.item.added", "item": item, "previous_item_id": previous})
         await self.send({"type": "conversation.item.done", "item": item, "previous_item_id": previous})
         if self.config["audio"]["input"].get("transcription"):
@@ -356,7 +349,39 @@ class RealtimeSimSession(ConversationItems):
             raise ClientError("Cancellation failed: no active response found", "response_cancel_not_active")
         await self._cancel_response("client_cancelled")
 
+    def response_finished(self, audio_ms: int) -> None:
+        """server_vad's idle_timeout_ms: counted from when the answer's audio will have played."""
+        detection = self.config["audio"]["input"].get("turn_detection") or {}
+        timeout = detection.get("idle_timeout_ms") if detection.get("type") == "server_vad" else None
+        self._cancel_idle_timer()
+        if timeout and not (self.vad is not None and self.vad.speaking):
+            loop = asyncio.get_running_loop()
+            delay = (audio_ms / max(self.pace, 1.0) + timeout) / 1000
+            self._idle_timer = loop.call_later(delay, lambda: self._spawn(self._idle_timeout()))
+
+    def _cancel_idle_timer(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
+    async def _idle_timeout(self) -> None:
+        """The user said nothing for idle_timeout_ms: the model is prompted to go on."""
+        self._idle_timer = None
+        if self.response is not None:
+            return
+        now_ms = self.pos * 1000 // RATE
+        await self.send_quietly(
+            {
+                "type": "input_audio_buffer.timeout_triggered",
+                "audio_start_ms": now_ms,
+                "audio_end_ms": now_ms,
+                "item_id": self.new_id("item"),
+            }
+        )
+        self._start_response({})
+
     def _start_response(self, params: dict[str, Any]) -> None:
+        self._cancel_idle_timer()
         modalities = params.get("output_modalities") or self.config.get("output_modalities") or ["audio"]
         writer = ResponseWriter(self, self.new_id("resp"), list(modalities))
         self.response = writer
