@@ -147,6 +147,28 @@ def emit_result(result: dict[str, Any]) -> None:
     print(json.dumps(result), flush=True)
 
 
+def bench_output(args: list[str], env: dict[str, str], timeout: float = 600) -> str:
+    """The stdout of another bench script (bench/ARGS[0]), run with this interpreter."""
+    proc = subprocess.run([sys.executable, str(BENCH / args[0]), *args[1:]], env=env, capture_output=True,
+                          text=True, cwd=ROOT, timeout=timeout)  # fmt: skip
+    if proc.returncode != 0:
+        raise BenchError(f"bench/{args[0]} failed (exit {proc.returncode}): {_tail(proc.stderr.encode())}")
+    return proc.stdout
+
+
+def bench_json(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Another bench script's --json object: all of its stdout, or else its last line."""
+    out = bench_output(args, env)
+    for text in (out, (out.strip().splitlines() or [""])[-1]):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            return data
+    raise BenchError(f"bench/{args[0]} printed no JSON object")
+
+
 class BenchError(RuntimeError):
     """A measured command failed: the scenario is reported as not measured, with this line."""
 

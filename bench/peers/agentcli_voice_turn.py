@@ -27,12 +27,19 @@ from bench.common import driver_args, emit_result  # noqa: E402
 async def main() -> None:
     parser = driver_args(__doc__)
     parser.add_argument("--input", required=True, type=Path, help="the spoken question (WAV)")
+    parser.add_argument("--profile", type=Path, help="a pyinstrument text profile of the measured turns")
     args = parser.parse_args()
+    profiler = None
     spec = load_spec_arg(str(Path(__file__).with_name("voice.yaml")))
     samples: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         opts = VoiceOptions(input_wav=args.input, output_wav=Path(tmp) / "answer.wav", quiet=True)
         for i in range(args.warmup + args.reps):
+            if args.profile and i == args.warmup:
+                from bench.peers.profiled import make_profiler
+
+                profiler = make_profiler()
+                profiler.start()
             events: list[ev.Event] = []
             code = await run_voice(spec, opts, renderer=events.append)
             latency = [e for e in events if isinstance(e, ev.TurnLatency)]
@@ -41,6 +48,11 @@ async def main() -> None:
                 raise SystemExit(f"voice turn failed (exit {code}): {errors}")
             if i >= args.warmup:
                 samples.append(latency[-1].marks["first_audio_byte"])
+    if profiler is not None:
+        from bench.peers.profiled import save
+
+        profiler.stop()
+        save(profiler, args.profile)
     emit_result({"samples_ms": samples})
 
 
