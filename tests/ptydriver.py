@@ -24,6 +24,9 @@ class PtyProcess:
                                      start_new_session=True, close_fds=True)
         os.close(slave)
         self.output = ""
+        import codecs
+
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")  # a character may span two reads
 
     def _pump(self, timeout: float) -> bool:
         ready, _, _ = select.select([self.master], [], [], timeout)
@@ -35,7 +38,7 @@ class PtyProcess:
             return False
         if not data:
             return False
-        self.output += data.decode("utf-8", "replace")
+        self.output += self._decoder.decode(data)
         return True
 
     def expect(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:

@@ -74,3 +74,23 @@ def test_repl_ctrl_c_cancels_a_slow_answer_but_keeps_the_repl(tmp_path: Path):
         assert p.wait() == 0
     finally:
         p.close()
+
+
+def test_repl_asks_before_a_tool_that_needs_approval():
+    team = str(HERE / "specs" / "team.yaml")
+    p = start(team, "--sim-script", str(HERE / "scripts" / "team.yaml"))
+    try:
+        p.expect("/help")
+        p.send("danger please\r")
+        p.expect(r"Run tool danger .*\[y/N\]")
+        p.send("n\r")
+        p.expect("did not approve")
+        p.expect("› ")
+        p.send("danger again\r")
+        p.expect(r"\[y/N\]")
+        p.send("y\r")
+        p.expect("result: danger ran")
+        p.send("/exit\r")
+        assert p.wait() == 0
+    finally:
+        p.close()
