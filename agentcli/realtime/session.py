@@ -94,6 +94,7 @@ class RealtimeSession(ResponseHandling):
         self.talking = False  # push-to-talk held
         self.ptt_ms = 0.0
         self._speech_stopped_at: float | None = None
+        self._committed_ts: float | None = None  # when the user's audio went to transcription (events ts)
         self._audio_span: tuple[int, int] = (0, 0)
         self._session_event = 0
         self._resumed = bool(conversation.items)  # a --session with history: recreate it on the server
@@ -380,6 +381,7 @@ class RealtimeSession(ResponseHandling):
         if item_id in self.own_ids or item_id in self.by_id:
             return
         if item.get("type") == "message" and item.get("role") == "user":
+            self._committed_ts = ev.now()
             self.start_turn(item_id, "", base=self._speech_stopped_at or time.perf_counter())
         elif item.get("type") == "message" and item.get("role") == "assistant":
             self.assistant_item(item_id, event)
@@ -400,7 +402,11 @@ class RealtimeSession(ResponseHandling):
         self.mark("transcript_final")
         start, end = self._audio_span
         model = self.settings.transcription.model if self.settings.transcription else ""
-        self.emit(ev.TranscriptDone(role="user", text=text, model=model, audio_ms=float(max(0, end - start))))
+        self.emit(
+            ev.TranscriptDone(
+                role="user", text=text, model=model, audio_ms=float(max(0, end - start)), started=self._committed_ts
+            )
+        )
 
     async def _on_conversation_item_input_audio_transcription_failed(self, event: dict[str, Any]) -> None:
         message = (event.get("error") or {}).get("message") or "transcription failed"

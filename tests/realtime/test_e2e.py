@@ -117,6 +117,46 @@ def test_file_mode(tmp_path: Path, question_wav: Path, wire_log: Path) -> None:
     assert [(i["role"], i["content"]) for i in conv.items] == [("user", QUESTION), ("assistant", ANSWER)]
 
 
+def test_file_mode_is_traced(tmp_path: Path, question_wav: Path) -> None:
+    script = write_script(
+        tmp_path / "s.yaml",
+        {
+            "hear": [QUESTION],
+            "turns": [
+                {
+                    "reply": [
+                        {"tool_call": {"name": "get_weather", "arguments": {"city": "Paris"}}},
+                        {"text": "Here: {tool_output}"},
+                    ]
+                }
+            ],
+        },
+    )
+    r = run_agent(
+        "voice",
+        str(SPEC),
+        "--realtime",
+        "--sim-script",
+        str(script),
+        "--input",
+        str(question_wav),
+        "--output",
+        str(tmp_path / "out.wav"),
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    shown = run_agent("trace", "show", "latest", "--json")
+    assert shown.returncode == 0, shown.stderr
+    trace = json.loads(shown.stdout)
+    assert trace["trace"]["kind"] == "realtime"
+    spans = trace["spans"]
+    turn = next(s for s in spans if s["kind"] == "turn")
+    children = sorted(s["kind"] for s in spans if s["parent_id"] == turn["span_id"])
+    assert children == ["function", "guardrail", "realtime_response", "realtime_response", "transcription"]
+    response = next(s for s in spans if s["kind"] == "realtime_response")
+    assert response["data"]["input_tokens"] > 0 and response["data"]["outcome"] == "completed"
+
+
 def test_file_mode_fast_two_turns(tmp_path: Path, wire_log: Path) -> None:
     first = load_wav(espeak_wav(tmp_path / "a.wav", "hello there"))[0]
     second = load_wav(espeak_wav(tmp_path / "b.wav", "and what about tomorrow"))[0]
@@ -322,6 +362,9 @@ def test_barge_in_truncates_to_what_the_speaker_played(
     assert 300 < played_ms < 3000, played_ms
     assert abs(truncate[0]["audio_end_ms"] - played_ms) <= 10, (truncate[0]["audio_end_ms"], played_ms)
     assert [e for e in received if e["type"] == "conversation.item.truncated"]
+    trace = json.loads(run_agent("trace", "show", "latest", "--json").stdout)
+    cut = [s for s in trace["spans"] if s["kind"] == "interruption"]
+    assert cut and cut[0]["data"]["item_id"] == truncate[0]["item_id"]
     conv = SessionStore().load("barge")
     answer = next(i for i in conv.items if i.get("role") == "assistant")
     assert answer["_interrupted"] is True and len(answer["content"]) < len(LONG_AH)
