@@ -14,6 +14,7 @@ from agentcli import events as ev
 from agentcli.models.base import ModelToolCall
 from agentcli.realtime.guard import OutputGuard
 from agentcli.realtime.reconnect import new_item_id
+from agentcli.realtime.turns import TurnState
 from agentcli.runtime.guardrails import Verdict
 
 if TYPE_CHECKING:
@@ -93,8 +94,6 @@ class ResponseHandling:
         self.response = state
         if self.turn is None:  # a response the server started on its own (e.g. idle timeout)
             self.conversation.turns += 1
-            from agentcli.realtime.session import TurnState
-
             self.turn = TurnState(index=self.conversation.turns, base=time.perf_counter())
         self.mark("response_created")
 
