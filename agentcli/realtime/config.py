@@ -56,12 +56,12 @@ def session_config(
     schemas: list[ToolSchema],
     *,
     settings: RealtimeSettings | None = None,
-    model: str | None = None,
     text_only: bool = False,
     ptt: bool = False,
 ) -> dict[str, Any]:
     """The full session for `session.update` at connect time. `settings` is the session's realtime
-    section (the entry agent's), kept across handoffs; `agent` gives instructions and tools."""
+    section (the entry agent's), kept across handoffs; `agent` gives instructions and tools. The model is
+    not in it: it is chosen by the URL (`?model=`), and the API does not change it by update."""
     rt = settings or agent.realtime
     audio_in: dict[str, Any] = {"format": PCM, "turn_detection": turn_detection(rt.turn_detection, ptt=ptt)}
     if rt.transcription is not None:
@@ -76,7 +76,6 @@ def session_config(
     audio_in["noise_reduction"] = {"type": rt.noise_reduction} if rt.noise_reduction else None
     session = {
         **agent_part(agent, schemas),
-        "model": model or rt.model,
         "output_modalities": ["text"] if text_only else list(rt.output_modalities[:1] or ["audio"]),
         "audio": {"input": audio_in, "output": {"format": PCM, "voice": rt.voice, "speed": rt.speed}},
     }

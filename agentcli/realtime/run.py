@@ -70,7 +70,7 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Any = None, on_
                 sink=None,
                 approver=make_approver(opts.yes),
                 api_key_env=agent.provider.api_key_env,
-                options=SessionOptions(text_only=opts.text_only, ptt=opts.ptt, model=opts.model),
+                options=SessionOptions(text_only=opts.text_only, ptt=opts.ptt),
                 save=store.save,
                 log=log,
                 validate=validator_from_env(),

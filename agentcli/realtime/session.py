@@ -35,7 +35,6 @@ MIN_PTT_MS = 100  # the API refuses to commit less
 class SessionOptions:
     text_only: bool = False
     ptt: bool = False
-    model: str | None = None  # --model: the realtime model
     give_up_s: float | None = None  # reconnect for at most this long (default $AGENT_REALTIME_GIVE_UP_S or 30)
 
 
@@ -163,7 +162,6 @@ class RealtimeSession(TurnHandling, ResponseHandling):
             agent,
             self.tools.schemas(self.agent),
             settings=self.settings,
-            model=self.options.model,
             text_only=self.options.text_only,
             ptt=self.options.ptt,
         )
