@@ -192,6 +192,8 @@ class RealtimeSession(TurnHandling, ResponseHandling):
         if code == "conversation_already_has_active_response":
             self.create_refused()
             return
+        if code == "response_cancel_not_active":  # the response ended while our cancel was on its way
+            return
         if str(error.get("event_id") or "").startswith("evt_session_") or str(error.get("param") or "").startswith(
             "session"
         ):
