@@ -134,7 +134,7 @@ async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec) -> i
             mic.start()
             tasks.append(asyncio.ensure_future(_pump(session, mic, opts, spec, stop, is_file=source is not None)))
         if sys.stdin is not None and sys.stdin.isatty():
-            terminal = _TERMINAL["input"] = TerminalInput(session, stop, ptt=opts.ptt)
+            terminal = _TERMINAL["input"] = TerminalInput(session, stop, ptt=session.manual)
             terminal.start()
         elif source is None:
             tasks.append(asyncio.ensure_future(piped_lines(session, stop=stop)))
@@ -187,7 +187,7 @@ async def _pump(
     guard = None
     if output is not None and not opts.headphones:
         guard = EchoGuard(spec.entry_agent.voice.vad.echo_ratio)
-    if is_file and opts.ptt:
+    if is_file and session.manual:  # the whole file is one push-to-talk turn
         await session.ptt_press()
     pump = MicPump(
         source,

@@ -68,6 +68,8 @@ class RealtimeSession(TurnHandling, ResponseHandling):
         self.save = save
         self.log, self.validate = log, validate
         self.server_cancels = server_cancels_on_speech(self.settings, self.options.ptt)
+        # no server turn detection (--ptt, or `turn_detection: none`): the client commits each turn
+        self.manual = self.options.ptt or self.settings.turn_detection.type == "none"
         self.conn: RealtimeConnection | None = None
         self.ready = asyncio.Event()  # configured and able to take audio
         self.closing = False
@@ -206,13 +208,13 @@ class RealtimeSession(TurnHandling, ResponseHandling):
         """One microphone block (24 kHz pcm16); dropped while the connection is down."""
         if not self.ready.is_set():
             return
-        if self.options.ptt:
+        if self.manual:
             self.ptt_ms += len(pcm) / 48
         await self.send_soft({"type": "input_audio_buffer.append", "audio": _b64(pcm)})
 
     def gate(self) -> bool:
-        """Whether microphone audio goes up now (push-to-talk: only while held)."""
-        return self.talking or not self.options.ptt
+        """Whether microphone audio goes up now (manual turns: only while talking)."""
+        return self.talking or not self.manual
 
     async def ptt_press(self) -> None:
         """Push-to-talk pressed: cut off the assistant, start a fresh input buffer."""
@@ -255,19 +257,15 @@ class RealtimeSession(TurnHandling, ResponseHandling):
         )
         await self.request_response()
 
-    async def input_ended(self, tail_ms: int | None = None) -> None:
-        """The input file is over: with server VAD, trailing silence lets the server end the turn;
-        with push-to-talk semantics the buffer is committed."""
-        if self.options.ptt:
+    async def input_ended(self) -> None:
+        """The input file is over: with manual turns the buffer is committed; with server VAD, trailing
+        silence lets the server end the turn."""
+        if self.manual:
             if self.talking:
                 await self.ptt_release()
             return
         silence = self.settings.turn_detection.silence_duration_ms or 500
-        if self.settings.turn_detection.type == "none":
-            if not self.user_speaking:
-                return
-        ms = tail_ms if tail_ms is not None else silence + 300
-        await self.send_audio(bytes(48 * ms))
+        await self.send_audio(bytes(48 * (silence + 300)))
 
     # --- server events about the user's input ----------------------------------------------------------
 

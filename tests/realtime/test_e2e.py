@@ -157,6 +157,34 @@ def test_file_mode_is_traced(tmp_path: Path, question_wav: Path) -> None:
     assert response["data"]["input_tokens"] > 0 and response["data"]["outcome"] == "completed"
 
 
+@pytest.mark.parametrize("how", ["turn_detection none", "--ptt"])
+def test_file_mode_with_manual_turns(tmp_path: Path, question_wav: Path, wire_log: Path, how: str) -> None:
+    """Without server turn detection the whole file is one turn, committed at its end."""
+    script = write_script(tmp_path / "s.yaml", {"hear": [QUESTION], "turns": [{"reply": ["Heard: {input}"]}]})
+    spec, extra = (SPEC.parent / "manual.yaml", []) if how.startswith("turn") else (SPEC, ["--ptt"])
+    r = run_agent(
+        "voice",
+        str(spec),
+        "--realtime",
+        "--sim-script",
+        str(script),
+        "--input",
+        str(question_wav),
+        "--output",
+        str(tmp_path / "out.wav"),
+        *extra,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"Heard: {QUESTION}"
+    sent, received = check_wire(wire_log)
+    assert [e["type"] for e in sent if e["type"] in ("input_audio_buffer.commit", "response.create")] == [
+        "input_audio_buffer.commit",
+        "response.create",
+    ]
+    assert not [e for e in received if e["type"] == "input_audio_buffer.speech_started"]
+
+
 def test_file_mode_fast_two_turns(tmp_path: Path, wire_log: Path) -> None:
     first = load_wav(espeak_wav(tmp_path / "a.wav", "hello there"))[0]
     second = load_wav(espeak_wav(tmp_path / "b.wav", "and what about tomorrow"))[0]
