@@ -309,7 +309,6 @@ class ResponseHandling:
             entry["content"] = message
             entry["_guardrail"] = name
             await self.send_soft({"type": "conversation.item.delete", "item_id": state.item_id})
-        self.emit(ev.Notice(message=f"guardrail {name} stopped the answer: {message}", level="warning"))
         if self.turn is not None:
             self.turn.output = message
             self.finish_turn("guardrail", error=message)

@@ -41,7 +41,8 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Any = None, on_
     agent = spec.entry_agent
     model = opts.model or agent.realtime.model
     if renderer is None:
-        renderer = _renderer(opts, live=source is None)
+        hold = any(a.output_guardrails for a in spec.agents.values())
+        renderer = _renderer(opts, live=source is None, hold=hold)
     trace_on, content = trace_settings(spec, opts.no_trace, opts.no_trace_content)
     log = EventLog.from_env()
     async with model_endpoint(opts.sim, opts.sim_script) as endpoint:
@@ -252,24 +253,28 @@ def _open_conversation(store: Any, spec: Spec, opts: VoiceOptions) -> Any:
     return conversation
 
 
-def _renderer(opts: VoiceOptions, live: bool) -> Any:
+def _renderer(opts: VoiceOptions, live: bool, hold: bool) -> Any:
     from agentcli.cli.voice_view import PlainVoiceRenderer, make_renderer
 
     renderer = make_renderer(opts, live=live)
     if isinstance(renderer, PlainVoiceRenderer):
-        return _PlainRealtime(renderer)
+        return _PlainRealtime(renderer, hold)
     return renderer
 
 
 class _PlainRealtime:
     """PlainVoiceRenderer for realtime. The answer streams as assistant transcript deltas (no TextDelta),
     so at the turn's end the open answer line is closed here and PlainRenderer is told the answer
-    already streamed (otherwise it would print the TurnDone's output a second time)."""
+    already streamed (otherwise it would print the TurnDone's output a second time). With output
+    guardrails (`hold`), stdout gets each answer only once it passed them, as chat does."""
 
-    def __init__(self, inner: Any):
+    def __init__(self, inner: Any, hold: bool = False):
         self.inner = inner
+        self.hold = hold
 
     def __call__(self, event: ev.Event) -> None:
+        if self.hold and isinstance(event, ev.TranscriptDelta) and event.role == "assistant":
+            return  # the TurnDone's output is printed instead
         if isinstance(event, ev.TurnDone) and getattr(self.inner, "_assistant_open", False):
             text = self.inner.text
             text.out.write("\n")
