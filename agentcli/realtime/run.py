@@ -81,7 +81,7 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Any = None, on_
         fanout.emit(
             ev.SessionStarted(
                 kind="realtime",
-                agent=agent.name,
+                agent=spec.agents[session.agent].name,  # a resumed --session may be with another agent
                 session=conversation.name,
                 metadata={"model": model, "mode": _mode(opts)},
             )
