@@ -178,15 +178,20 @@ def read_bench_output(text: str) -> dict[str, Any]:
     return rows
 
 
-def pick(data: dict[str, Any], *words: str, unit: str | None = None) -> Stats | None:
-    """The first entry whose key holds every word (case-insensitive), as Stats in `unit` (if given)."""
+def pick(data: dict[str, Any], *words: str, unit: str | None = None, exclude: tuple[str, ...] = ()) -> Stats | None:
+    """The first entry whose key holds every word and none of `exclude` (case, `_`, `-` and `,` ignored:
+    "trace show" finds `trace_show_10000_s` and "agent trace show (10,000 spans)"), as Stats in `unit`."""
     for key, value in _flat(data):
-        low = key.lower()
-        if all(w.lower() in low for w in words):
+        low = _norm(key)
+        if all(_norm(w) in low for w in words) and not any(_norm(x) in low for x in exclude):
             stats = _as_stats(key, value, unit)
             if stats is not None:
                 return stats
     return None
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[_\-\s]+", " ", text.lower().replace(",", ""))
 
 
 def _flat(data: Any, prefix: str = "") -> list[tuple[str, Any]]:

@@ -43,8 +43,10 @@ def test_verdict_says_by_how_much_a_target_is_missed() -> None:
 
 def test_reads_a_printed_table_and_converts_units() -> None:
     data = read_bench_output(TRACE_TABLE)
-    show = pick(data, "trace show (10,000", unit="s")
+    show = pick(data, "trace show", "10000", unit="s", exclude=("json",))
     assert show is not None and show.median == pytest.approx(0.431)
+    assert pick(data, "trace show", "10000", unit="s").median == pytest.approx(0.431)  # the first match
+    assert pick(data, "trace show json", unit="s").median == pytest.approx(0.396)
     assert pick(data, "recorder overhead", unit="ms").median == pytest.approx(0.397)
     assert pick(data, "recorder overhead", unit="s").median == pytest.approx(0.000397)
     assert pick(data, "no such row") is None
@@ -59,6 +61,8 @@ def test_reads_json_stats_in_any_common_shape() -> None:
     assert pick(data, "first", "audio", unit="ms").high == pytest.approx(30.0)
     assert pick(data, "rss", unit="MB").median == 3.5
     assert pick(data, "samples x", unit="ms").median == 2
+    assert pick({"trace_show_10000_spans_s": 0.3, "trace_show_json_10000_spans_s": 0.2}, "trace show", "10000",
+                exclude=("json",)).median == 0.3
 
 
 def test_markdown_and_json_carry_every_row_and_the_machine() -> None:
