@@ -56,14 +56,15 @@ class PlainRenderer:
         self._ends_with_newline = True
 
     def __call__(self, event: ev.Event) -> None:
-        if isinstance(event, ev.TextDelta):
+        if isinstance(event, ev.TextDelta) or (isinstance(event, ev.TranscriptDelta) and event.role == "assistant"):
+            # realtime streams the answer as the assistant's audio transcript rather than text deltas
             if self.stream and event.delta:
                 self.out.write(event.delta)
                 self.out.flush()
                 self._streamed = True
                 self._ends_with_newline = event.delta.endswith("\n")
             return
-        if isinstance(event, ev.GenerationDone):
+        if isinstance(event, ev.GenerationDone) or (isinstance(event, ev.TranscriptDone) and event.role == "assistant"):
             # text before a tool call or handoff was a preamble; keep lines apart
             if self._streamed and not self._ends_with_newline:
                 self.out.write("\n")

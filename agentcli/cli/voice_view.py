@@ -24,7 +24,7 @@ _LATENCY_NAMES = {"transcript_final": "transcript", "first_token": "token", "fir
 Meter = Callable[[], tuple[bool, float]]
 
 
-def make_renderer(opts: Any, live: bool = True) -> Any:
+def make_renderer(opts: Any, live: bool = True, hold: bool = False) -> Any:
     """--jsonl: events as JSON lines; a colour TTY in a live session: VoiceView; else plain lines."""
     from agentcli.cli.common import color_allowed
 
@@ -32,7 +32,7 @@ def make_renderer(opts: Any, live: bool = True) -> Any:
         return JsonlRenderer()
     if live and color_allowed(sys.stdout):
         return VoiceView(quiet=getattr(opts, "quiet", False))
-    return PlainVoiceRenderer(quiet=getattr(opts, "quiet", False))
+    return PlainVoiceRenderer(quiet=getattr(opts, "quiet", False), hold=hold)
 
 
 def latency_line(marks: dict[str, float]) -> str:
@@ -50,11 +50,12 @@ def meter_bar(level_db: float, width: int = 20) -> str:
 class PlainVoiceRenderer:
     """Pipes and NO_COLOR: the answer on stdout (as chat prints it), the rest as status lines on stderr."""
 
-    def __init__(self, out: TextIO | None = None, err: TextIO | None = None, quiet: bool = False) -> None:
+    def __init__(self, out: TextIO | None = None, err: TextIO | None = None, quiet: bool = False,
+                 hold: bool = False) -> None:
         self.err = err or sys.stderr
         self.quiet = quiet
-        self.text = PlainRenderer(out=out, err=self.err, quiet=quiet)
-        self._assistant_open = False  # realtime: an assistant transcript line is being written
+        # hold: the answer may still be replaced (output guardrails), so print it only once the turn is done
+        self.text = PlainRenderer(out=out, err=self.err, quiet=quiet, stream=not hold)
         self._meter_task: asyncio.Task[None] | None = None
 
     def _status(self, line: str) -> None:
@@ -62,18 +63,10 @@ class PlainVoiceRenderer:
             print(line, file=self.err, flush=True)
 
     def __call__(self, event: ev.Event) -> None:
-        if isinstance(event, ev.TranscriptDone):
-            if event.role == "user":
-                self._status(f"you: {event.text}")
-            elif self._assistant_open:
-                self.text.out.write("\n")
-                self.text.out.flush()
-                self._assistant_open = False
-        elif isinstance(event, ev.TranscriptDelta):
-            if event.role == "assistant" and event.delta:  # realtime speaks without TextDelta
-                self.text.out.write(event.delta)
-                self.text.out.flush()
-                self._assistant_open = True
+        if isinstance(event, ev.TranscriptDone) and event.role == "user":
+            self._status(f"you: {event.text}")
+        elif isinstance(event, ev.TranscriptDelta) and event.role == "user":
+            return  # the user's words are shown once final
         elif isinstance(event, ev.Interrupted):
             self.text(ev.TurnDone(status="interrupted"))  # ends the cut-off answer's line
             self.text(event)

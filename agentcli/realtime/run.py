@@ -254,34 +254,6 @@ def _open_conversation(store: Any, spec: Spec, opts: VoiceOptions) -> Any:
 
 
 def _renderer(opts: VoiceOptions, live: bool, hold: bool) -> Any:
-    from agentcli.cli.voice_view import PlainVoiceRenderer, make_renderer
+    from agentcli.cli.voice_view import make_renderer
 
-    renderer = make_renderer(opts, live=live)
-    if isinstance(renderer, PlainVoiceRenderer):
-        return _PlainRealtime(renderer, hold)
-    return renderer
-
-
-class _PlainRealtime:
-    """PlainVoiceRenderer for realtime. The answer streams as assistant transcript deltas (no TextDelta),
-    so at the turn's end the open answer line is closed here and PlainRenderer is told the answer
-    already streamed (otherwise it would print the TurnDone's output a second time). With output
-    guardrails (`hold`), stdout gets each answer only once it passed them, as chat does."""
-
-    def __init__(self, inner: Any, hold: bool = False):
-        self.inner = inner
-        self.hold = hold
-
-    def __call__(self, event: ev.Event) -> None:
-        if self.hold and isinstance(event, ev.TranscriptDelta) and event.role == "assistant":
-            return  # the TurnDone's output is printed instead
-        if isinstance(event, ev.TurnDone) and getattr(self.inner, "_assistant_open", False):
-            text = self.inner.text
-            text.out.write("\n")
-            text.out.flush()
-            self.inner._assistant_open = False  # noqa: SLF001 - see the class docstring
-            text._streamed = True  # noqa: SLF001
-        self.inner(event)
-
-    def close(self) -> None:
-        self.inner.close()
+    return make_renderer(opts, live=live, hold=hold)

@@ -33,7 +33,8 @@ async def run_voice(spec: Spec, opts: VoiceOptions, renderer: Any = None,
     if renderer is None:
         from agentcli.cli.voice_view import make_renderer
 
-        renderer = make_renderer(opts, live=user_audio is None)
+        hold = any(a.output_guardrails or a.output_type for a in spec.agents.values())
+        renderer = make_renderer(opts, live=user_audio is None, hold=hold)
     trace_on, content = trace_settings(spec, opts.no_trace, opts.no_trace_content)
     agent = spec.entry_agent
     async with model_endpoint(opts.sim, opts.sim_script) as endpoint:
