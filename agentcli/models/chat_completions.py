@@ -15,7 +15,7 @@ from agentcli.models.base import (
     ModelToolCall,
     ToolSchema,
 )
-from agentcli.models.openai_model import OpenAIModel, clean_items, dropped, settings_value, text_of
+from agentcli.models.openai_model import OpenAIModel, clean_items, dropped, field, settings_value, text_of
 
 
 def to_messages(instructions: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -102,10 +102,7 @@ class _PendingCall:
 
 class ChatCompletionsModel(OpenAIModel):
     async def _open(self, request: ModelRequest) -> Any:
-        return await self._resource().create(**build_params(request))
-
-    def _resource(self) -> Any:
-        return self.client.chat.completions
+        return await self._post_stream("/chat/completions", build_params(request))
 
     async def _events(self, wire: Any) -> AsyncIterator[ModelEvent]:
         calls: dict[int, _PendingCall] = {}
@@ -113,25 +110,25 @@ class ChatCompletionsModel(OpenAIModel):
         usage = Usage()
         response_id = None
         async for chunk in wire:
-            response_id = getattr(chunk, "id", None) or response_id
-            if chunk_usage := getattr(chunk, "usage", None):
+            response_id = field(chunk, "id", None) or response_id
+            if chunk_usage := field(chunk, "usage", None):
                 usage = Usage(
-                    input_tokens=int(getattr(chunk_usage, "prompt_tokens", 0) or 0),
-                    output_tokens=int(getattr(chunk_usage, "completion_tokens", 0) or 0),
+                    input_tokens=int(field(chunk_usage, "prompt_tokens", 0) or 0),
+                    output_tokens=int(field(chunk_usage, "completion_tokens", 0) or 0),
                 )
-            for choice in getattr(chunk, "choices", None) or []:
-                delta = getattr(choice, "delta", None)
-                text = (getattr(delta, "content", None) or getattr(delta, "refusal", None)) if delta else None
+            for choice in field(chunk, "choices", None) or []:
+                delta = field(choice, "delta", None)
+                text = (field(delta, "content", None) or field(delta, "refusal", None)) if delta else None
                 if text:
                     yield ModelTextDelta(text)
-                for part in (getattr(delta, "tool_calls", None) or []) if delta else []:
-                    pending = calls.setdefault(getattr(part, "index", None) or 0, _PendingCall())
-                    pending.id = getattr(part, "id", None) or pending.id
-                    function = getattr(part, "function", None)
+                for part in (field(delta, "tool_calls", None) or []) if delta else []:
+                    pending = calls.setdefault(field(part, "index", None) or 0, _PendingCall())
+                    pending.id = field(part, "id", None) or pending.id
+                    function = field(part, "function", None)
                     if function is not None:
-                        pending.name = getattr(function, "name", None) or pending.name
-                        pending.arguments += getattr(function, "arguments", None) or ""
-                if getattr(choice, "finish_reason", None):
+                        pending.name = field(function, "name", None) or pending.name
+                        pending.arguments += field(function, "arguments", None) or ""
+                if field(choice, "finish_reason", None):
                     finished = True
         if not finished:
             raise dropped(self.url)

@@ -26,6 +26,15 @@ def text_of(content: Any) -> str:
     return "" if content is None else str(content)
 
 
+def field(obj: Any, name: str, default: Any = None) -> Any:
+    """A field of a wire object: events arrive as dicts; tolerate attribute objects too."""
+    if isinstance(obj, dict):
+        value = obj.get(name, default)
+    else:
+        value = getattr(obj, name, default)
+    return default if value is None else value
+
+
 def settings_value(settings: Any, name: str) -> Any:
     return getattr(settings, name, None) if settings is not None else None
 
@@ -54,12 +63,16 @@ class OpenAIModel(Model):
         self.model_name = model
 
     def warm_up(self) -> None:
-        """Import the API's resource module now (it is large), so that a turn's timings measure the
-        model and not Python importing the client library."""
-        self._resource()
+        """The client (and so the openai package) is built with the model; nothing more to load."""
 
-    def _resource(self) -> Any:
-        return None
+    async def _post_stream(self, path: str, body: dict[str, Any]) -> Any:
+        """POST through the client (its auth, retries with Retry-After, timeouts and error types) and
+        stream the server-sent events as plain dicts. The typed `client.responses.create` would transform
+        every request parameter and validate every event into pydantic models: most of a turn's
+        overhead, and half a second of imports, for fields we read as dicts anyway."""
+        from openai import AsyncStream
+
+        return await self.client.post(path, body=body, cast_to=object, stream=True, stream_cls=AsyncStream[object])
 
     def _error(self, err: BaseException, mid_stream: bool) -> ModelError:
         return model_error(

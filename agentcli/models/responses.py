@@ -15,7 +15,7 @@ from agentcli.models.base import (
     ModelToolCall,
     ToolSchema,
 )
-from agentcli.models.openai_model import OpenAIModel, clean_items, dropped, settings_value
+from agentcli.models.openai_model import OpenAIModel, clean_items, dropped, field, settings_value
 
 
 def tool_param(tool: ToolSchema) -> dict[str, Any]:
@@ -72,55 +72,56 @@ def build_params(request: ModelRequest) -> dict[str, Any]:
 
 
 def usage_of(response: Any) -> Usage:
-    usage = getattr(response, "usage", None)
+    usage = field(response, "usage", None)
     return Usage(
-        input_tokens=int(getattr(usage, "input_tokens", 0) or 0),
-        output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
+        input_tokens=int(field(usage, "input_tokens", 0) or 0),
+        output_tokens=int(field(usage, "output_tokens", 0) or 0),
     )
+
+
+def tool_call(item: Any) -> ModelToolCall:
+    return ModelToolCall(field(item, "call_id", ""), field(item, "name", ""), field(item, "arguments") or "{}")
 
 
 class ResponsesModel(OpenAIModel):
     async def _open(self, request: ModelRequest) -> Any:
-        return await self._resource().create(**build_params(request))
-
-    def _resource(self) -> Any:
-        return self.client.responses
+        return await self._post_stream("/responses", build_params(request))
 
     async def _events(self, wire: Any) -> AsyncIterator[ModelEvent]:
         seen_calls: set[str] = set()
         got_text = False
         async for event in wire:
-            kind = getattr(event, "type", "")
+            kind = field(event, "type", "")
             if kind == "response.output_text.delta":
-                if event.delta:
+                if delta := field(event, "delta"):
                     got_text = True
-                    yield ModelTextDelta(event.delta)
+                    yield ModelTextDelta(delta)
             elif kind == "response.output_item.done":
-                item = event.item
-                if getattr(item, "type", "") == "function_call" and item.call_id not in seen_calls:
-                    seen_calls.add(item.call_id)
-                    yield ModelToolCall(item.call_id, item.name, item.arguments or "{}")
+                item = field(event, "item", {})
+                if field(item, "type", "") == "function_call" and field(item, "call_id") not in seen_calls:
+                    seen_calls.add(field(item, "call_id"))
+                    yield tool_call(item)
             elif kind in ("response.completed", "response.incomplete"):
-                response = event.response
+                response = field(event, "response", {})
                 # Servers that skip the per-item events still list everything in the final response.
-                for item in getattr(response, "output", None) or []:
-                    item_type = getattr(item, "type", "")
-                    if item_type == "function_call" and item.call_id not in seen_calls:
-                        seen_calls.add(item.call_id)
-                        yield ModelToolCall(item.call_id, item.name, item.arguments or "{}")
+                for item in field(response, "output", None) or []:
+                    item_type = field(item, "type", "")
+                    if item_type == "function_call" and field(item, "call_id") not in seen_calls:
+                        seen_calls.add(field(item, "call_id"))
+                        yield tool_call(item)
                     elif item_type == "message" and not got_text:
                         text = "".join(
-                            getattr(p, "text", "") or "" for p in getattr(item, "content", []) or []
+                            field(p, "text", "") or "" for p in field(item, "content", []) or []
                         )
                         if text:
                             yield ModelTextDelta(text)
-                yield ModelCompleted(usage=usage_of(response), response_id=getattr(response, "id", None))
+                yield ModelCompleted(usage=usage_of(response), response_id=field(response, "id", None))
                 return
             elif kind == "response.failed":
-                error = getattr(event.response, "error", None)
-                message = getattr(error, "message", None) or "the response failed"
+                error = field(field(event, "response", {}), "error", None)
+                message = field(error, "message", None) or "the response failed"
                 raise ModelError(f"{self.url} failed the response: {' '.join(str(message).split())}")
             elif kind == "error":
-                message = getattr(event, "message", None) or "error event in the stream"
+                message = field(event, "message", None) or "error event in the stream"
                 raise ModelError(f"{self.url} failed mid-answer: {' '.join(str(message).split())}")
         raise dropped(self.url)

@@ -56,7 +56,7 @@ async def run_voice(spec: Spec, opts: VoiceOptions, renderer: Any = None,
             stt, tts = _speech(spec, endpoint)
             from agentcli.voice.warmup import warm_up
 
-            await warm_up(stt.client, agent.provider.api)
+            await warm_up(stt.client)
             sink = _sink(opts)
             sink.start()
             from agentcli.voice.pipeline import VoiceContext
