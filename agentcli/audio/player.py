@@ -12,12 +12,12 @@ import itertools
 import threading
 import time
 from collections import deque
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 
 from agentcli.audio.devices import DeviceInfo, portaudio, resolve_device, stream_format
+from agentcli.audio.lifecycle import StartStop
 from agentcli.audio.resample import Resampler, as_float32, rms, to_mono
 from agentcli.audio.sink import Utterance
 from agentcli.errors import AudioError
@@ -25,7 +25,7 @@ from agentcli.errors import AudioError
 _ENERGY_WINDOW_MS = 100  # playback energy is the loudest block over the output latency plus this
 
 
-class Player:
+class Player(StartStop):
     """Plays mono audio written at `rate` Hz on `device` (None = system default; id or name substring).
 
     write() queues audio (resampled to the device rate when the device does not take `rate`); the
@@ -117,14 +117,6 @@ class Player:
 
     close = stop
 
-    async def __aenter__(self) -> Self:
-        self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # --- utterances and writing --------------------------------------------------------------------
 

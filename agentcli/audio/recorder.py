@@ -15,12 +15,12 @@ import os
 import threading
 from collections import deque
 from collections.abc import AsyncIterator
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 import numpy as np
 
 from agentcli.audio.devices import DeviceInfo, portaudio, resolve_device, stream_format
+from agentcli.audio.lifecycle import StartStop
 from agentcli.audio.resample import Resampler, dbfs, to_mono
 from agentcli.audio.wavfile import read_wav
 from agentcli.errors import AudioError
@@ -44,7 +44,7 @@ class AudioSource(Protocol):
     def __aiter__(self) -> AsyncIterator[np.ndarray]: ...
 
 
-class _BlockQueue:
+class _BlockQueue(StartStop):
     """A bounded deque of blocks filled from any thread and read from asyncio. Not public."""
 
     def __init__(self, queue_blocks: int):
@@ -56,6 +56,13 @@ class _BlockQueue:
         self._wake_pending = False
         self._ended = False
         self.dropped_blocks = 0
+
+    async def read(self) -> np.ndarray | None:
+        raise NotImplementedError
+
+    async def __aiter__(self) -> AsyncIterator[np.ndarray]:
+        while (block := await self.read()) is not None:
+            yield block
 
     def _bind(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -200,17 +207,6 @@ class Recorder(_BlockQueue):
             if out.size:  # the resampler may hold a first block back while its filter fills
                 return out
 
-    def __aiter__(self) -> AsyncIterator[np.ndarray]:
-        return _iterate(self)
-
-    async def __aenter__(self) -> Self:
-        self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 class FileSource(_BlockQueue):
@@ -296,20 +292,3 @@ class FileSource(_BlockQueue):
                     return self._blocks.popleft()
             return self._next_block()
         return await self._pop()
-
-    def __aiter__(self) -> AsyncIterator[np.ndarray]:
-        return _iterate(self)
-
-    async def __aenter__(self) -> Self:
-        self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-
-async def _iterate(source: Recorder | FileSource) -> AsyncIterator[np.ndarray]:
-    while (block := await source.read()) is not None:
-        yield block

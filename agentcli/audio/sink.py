@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 import numpy as np
 
+from agentcli.audio.lifecycle import StartStop
 from agentcli.audio.resample import as_float32, to_mono
 from agentcli.audio.wavfile import WavWriter
 
@@ -91,7 +91,7 @@ class AudioSink(Protocol):
     async def wait_drained(self) -> None: ...
 
 
-class FileSink:
+class FileSink(StartStop):
     """An AudioSink that writes everything to a 16-bit WAV at `rate` as it comes (nothing is paced).
 
     Everything written counts as heard; `flush()` drops nothing (it was all "played" already) and
@@ -162,11 +162,3 @@ class FileSink:
     async def wait_drained(self) -> None:
         self.end_utterance()
 
-    async def __aenter__(self) -> Self:
-        self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

@@ -39,6 +39,25 @@ def settings_value(settings: Any, name: str) -> Any:
     return getattr(settings, name, None) if settings is not None else None
 
 
+def common_params(request: ModelRequest, params: dict[str, Any], *, tool: Any, tool_choice: Any,
+                  max_tokens_key: str) -> dict[str, Any]:
+    """Tools and sampling settings, which both APIs take alike but for their shapes (`tool`, `tool_choice`
+    build them) and the name of the token limit. Fills and returns `params`."""
+    settings = request.settings
+    if request.tools:
+        params["tools"] = [tool(t) for t in request.tools]
+        if (choice := settings_value(settings, "tool_choice")) is not None:
+            params["tool_choice"] = tool_choice(choice)
+        if (parallel := settings_value(settings, "parallel_tool_calls")) is not None:
+            params["parallel_tool_calls"] = parallel
+    for name in ("temperature", "top_p"):
+        if (value := settings_value(settings, name)) is not None:
+            params[name] = value
+    if (max_tokens := settings_value(settings, "max_tokens")) is not None:
+        params[max_tokens_key] = max_tokens
+    return params
+
+
 def dropped(url: str) -> ModelError:
     return ModelError(f"the connection to {url} dropped mid-answer")
 

@@ -15,7 +15,14 @@ from agentcli.models.base import (
     ModelToolCall,
     ToolSchema,
 )
-from agentcli.models.openai_model import OpenAIModel, clean_items, dropped, field, settings_value
+from agentcli.models.openai_model import (
+    OpenAIModel,
+    clean_items,
+    common_params,
+    dropped,
+    field,
+    settings_value,
+)
 
 
 def tool_param(tool: ToolSchema) -> dict[str, Any]:
@@ -44,19 +51,8 @@ def build_params(request: ModelRequest) -> dict[str, Any]:
     }
     if request.instructions:
         params["instructions"] = request.instructions
+    common_params(request, params, tool=tool_param, tool_choice=tool_choice_param, max_tokens_key="max_output_tokens")
     settings = request.settings
-    if request.tools:
-        params["tools"] = [tool_param(t) for t in request.tools]
-        if (choice := settings_value(settings, "tool_choice")) is not None:
-            params["tool_choice"] = tool_choice_param(choice)
-        if (parallel := settings_value(settings, "parallel_tool_calls")) is not None:
-            params["parallel_tool_calls"] = parallel
-    if (temperature := settings_value(settings, "temperature")) is not None:
-        params["temperature"] = temperature
-    if (top_p := settings_value(settings, "top_p")) is not None:
-        params["top_p"] = top_p
-    if (max_tokens := settings_value(settings, "max_tokens")) is not None:
-        params["max_output_tokens"] = max_tokens
     if (effort := settings_value(settings, "reasoning_effort")) is not None:
         params["reasoning"] = {"effort": effort}
     if request.output_schema is not None:
