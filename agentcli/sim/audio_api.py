@@ -1,9 +1,16 @@
-"""POST /v1/audio/transcriptions (WAV in; the script's `hear:` list out) and /v1/audio/speech (PCM/WAV)."""
+"""POST /v1/audio/transcriptions (WAV in; the script's `hear:` list out) and /v1/audio/speech (PCM/WAV).
+
+Speech is streamed in 40 ms chunks, the first after the script's `latency.tts_first_byte_ms`, the rest as
+fast as the client takes them unless `$AGENT_SIM_SPEECH_PACE` (x real time, e.g. 1) paces them like a
+server streaming as it synthesizes: chunk k no earlier than first byte + k x 40 ms / pace. Unset, 0 or not
+a positive number: unpaced.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import math
+import os
 from typing import TYPE_CHECKING, Any
 
 from agentcli.sim.http import HttpError, Request, Responder
@@ -14,7 +21,8 @@ from agentcli.sim.speech import RATE, parse_wav, synthesize_pcm, wav_header
 if TYPE_CHECKING:
     from agentcli.sim.server import SimServer
 
-CHUNK_BYTES = RATE * 2 * 40 // 1000  # speech is streamed in 40 ms chunks
+CHUNK_MS = 40  # speech is streamed in 40 ms chunks
+CHUNK_BYTES = RATE * 2 * CHUNK_MS // 1000
 MAX_SPEECH_INPUT = 4096
 MIN_AUDIO_S = 0.1
 
@@ -91,6 +99,15 @@ async def handle_transcription(sim: SimServer, request: Request, responder: Resp
     await responder.end()
 
 
+def speech_pace() -> float:
+    """$AGENT_SIM_SPEECH_PACE as x real time; 0 (unpaced) when unset or not a positive finite number."""
+    try:
+        pace = float(os.environ.get("AGENT_SIM_SPEECH_PACE") or 0)
+    except ValueError:
+        return 0.0
+    return pace if math.isfinite(pace) and pace > 0 else 0.0
+
+
 def _speech_params(body: dict[str, Any]) -> tuple[str, str, float, str]:
     for name in ("model", "input", "voice"):
         if body.get(name) in (None, ""):
@@ -142,7 +159,13 @@ async def handle_speech(sim: SimServer, request: Request, responder: Responder, 
     prefix = wav_header(len(pcm)) if response_format == "wav" else b""
     if not pcm and prefix:
         await responder.write(prefix)
-    for start in range(0, len(pcm), CHUNK_BYTES):
+    pace = speech_pace()
+    first_byte = loop.time()
+    for k, start in enumerate(range(0, len(pcm), CHUNK_BYTES)):
+        if pace and k:  # chunk k is due k chunk-lengths (at the pace) after the first byte, never earlier
+            due = first_byte + k * CHUNK_MS / 1000 / pace
+            while (wait := due - loop.time()) > 0:
+                await asyncio.sleep(wait)
         await responder.write(prefix + pcm[start : start + CHUNK_BYTES])
         prefix = b""
     await responder.end()

@@ -13,7 +13,7 @@ import openai
 import pytest
 from openai.types.audio import Transcription, TranscriptionTextDeltaEvent, TranscriptionTextDoneEvent
 
-from agentcli.sim import speech
+from agentcli.sim import audio_api, speech
 from agentcli.sim.script import parse_script
 from agentcli.sim.server import SimServer
 from tests.sim.helpers import client_for, parse_sse
@@ -156,6 +156,34 @@ async def test_speech_first_byte_knob_and_disconnect_fault() -> None:
             async for _chunk in response.iter_bytes():
                 break
         assert time.perf_counter() - t0 >= 0.25
+
+
+SPOKEN = "This is about two seconds of speech."  # ~2.2 s (espeak-ng), ~2.5 s (the synthetic voice)
+
+
+async def _timed_speak(client: openai.AsyncOpenAI) -> tuple[bytes, float]:
+    t0 = time.perf_counter()
+    data, _ = await _speak(client, SPOKEN)
+    return data, time.perf_counter() - t0
+
+
+async def test_speech_pace_streams_like_real_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AGENT_SIM_SPEECH_PACE", raising=False)
+    async with SimServer() as sim, client_for(sim) as client:
+        unpaced, _ = await _timed_speak(client)  # synthesizes (and caches) the speech
+        seconds = len(unpaced) / (2 * speech.RATE)
+        assert seconds >= 1.9
+        again, fast = await _timed_speak(client)
+        assert again == unpaced and fast < 0.3  # unpaced: as fast as the socket takes it
+        monkeypatch.setenv("AGENT_SIM_SPEECH_PACE", "4")
+        paced, slow = await _timed_speak(client)
+        assert paced == unpaced  # the same bytes, only later
+        chunks = -(-len(unpaced) // audio_api.CHUNK_BYTES)
+        assert slow >= (chunks - 1) * audio_api.CHUNK_MS / 1000 / 4 >= 0.45
+        for bad in ("fast", "-2", "nan", "0"):
+            monkeypatch.setenv("AGENT_SIM_SPEECH_PACE", bad)
+            data, fast = await _timed_speak(client)
+            assert data == unpaced and fast < 0.3  # ignored: unpaced
 
 
 def test_synthetic_voice_without_espeak(monkeypatch: pytest.MonkeyPatch) -> None:
