@@ -1,5 +1,20 @@
 """The simulator's script: what the fake model says, hears, and how it misbehaves (a YAML file).
 
+Top-level keys: `turns` (a `match` regex and the `reply` list), `hear` (what transcriptions hear, in
+order), `latency` (`first_token_ms`, `stt_ms`, `tts_first_byte_ms`), `api_key`, and `faults`.
+
+Faults are one queue: each HTTP request and each websocket upgrade takes the next fault (an entry serves
+`times` takes, default 1). A fault gives `status` (400-599) or `disconnect_after_events: N` (not both),
+and/or `latency_ms`; `retry_after_ms` and `message` go with `status`:
+- HTTP: `latency_ms` delays the answer; `status` answers with that API-shaped error (and a
+  `retry-after-ms` header); `disconnect_after_events: N` cuts the TCP connection after N chunks of a
+  streamed answer (SSE events, speech chunks), or after the headers of a non-streamed one.
+- Realtime WebSocket (`/v1/realtime`): the fault is taken by the handshake. `latency_ms` delays the
+  connection (the 101 is sent that much later); `status` rejects the handshake with that HTTP error
+  status instead of 101; `disconnect_after_events: N` lets the socket open, then cuts it after N server
+  events (`session.created` is the first; 0 = before it) with no close frame: the client sees an abnormal
+  close (1006).
+
 Kept as plain dataclasses with hand-written checks so that loading a script costs no pydantic import;
 every problem becomes one line via UsageError (exit 2).
 """
