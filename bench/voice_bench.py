@@ -6,13 +6,15 @@
 - barge-in: the first voiced frame of the user's interruption -> silent output (target <= 60 ms);
 - CPU while listening hands-free (target <= 5 % of one core).
 
-Run: python bench/voice_bench.py [--runs N]. Needs PulseAudio + PortAudio (the test rig) and espeak-ng.
+Run: python bench/voice_bench.py [--runs N] [--only ttfa|file|barge|cpu]. Needs PulseAudio + PortAudio (the
+test rig) and espeak-ng; the measures on the virtual devices hold the rig lock (tests/pulse.py: rig_lock).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -27,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.pulse import RigUnavailable, get_rig  # noqa: E402
+from tests.pulse import RigUnavailable, get_rig, rig_lock  # noqa: E402
 from tests.voice.e2e import espeak_wav, write_script  # noqa: E402
 
 QUESTION = "what is the weather in Paris"
@@ -227,9 +229,17 @@ def main() -> None:
 
     silence = VadSettings().silence_ms
     rows: list[tuple[str, list[float], str]] = []
-    with tempfile.TemporaryDirectory() as d:
-        tmp = Path(d)
-        want = {args.only} if args.only else {"ttfa", "file", "barge", "cpu"}
+    want = {args.only} if args.only else {"ttfa", "file", "barge", "cpu"}
+    # ttfa, barge and cpu play into / record from the virtual devices: other tests and benches on this
+    # machine use them too, so hold the cross-process rig lock meanwhile (file mode needs no devices)
+    with contextlib.ExitStack() as held:
+        if want & {"ttfa", "barge", "cpu"}:
+            try:
+                held.enter_context(rig_lock(timeout=600))
+            except TimeoutError as e:
+                raise SystemExit(f"voice bench: {e}") from None
+            rig.wait_silence()  # whatever the last holder played has drained
+        tmp = Path(held.enter_context(tempfile.TemporaryDirectory()))
         if "ttfa" in want:
             rows.append(("time to first audio", time_to_first_audio(rig, tmp, args.runs, silence), "ms"))
         if "file" in want:
