@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from abc import abstractmethod
 from collections.abc import AsyncIterator
@@ -62,6 +63,16 @@ def dropped(url: str) -> ModelError:
     return ModelError(f"the connection to {url} dropped mid-answer")
 
 
+async def _drain(wire: Any) -> None:
+    """Read what is left of the stream after the final event (the body's end), so the pooled connection
+    is reused by the next call; closing an unfinished response would drop it (a TCP connect per call).
+    Bounded: a server that keeps talking after its final event is cut off."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(0.25):
+            async for _ in wire:
+                pass
+
+
 class OpenAIModel(Model):
     """A streaming model over an openai.AsyncOpenAI client. Subclasses build the request and turn
     the wire events into ModelEvents; this class maps every failure to a one-line ModelError."""
@@ -116,6 +127,7 @@ class OpenAIModel(Model):
         try:
             async for event in self._events(wire):
                 yield event
+            await _drain(wire)
         except ModelError:
             raise
         except Exception as e:
