@@ -143,7 +143,7 @@ def first_answer_byte(ctx: Ctx) -> list[Row]:
             target=Target(abs=0.7)),
         Row("3", "  of which `import openai` alone (its import minus a bare interpreter start)", "s", openai_cost,
             note=f"{openai_cost.median / first.median:.0%} of the median first answer byte"),
-        Row("3", "  `import openai` + a client's typed Responses resource (which agentcli no longer loads), the same way",
+        Row("3", "  `import openai` + a client's typed Responses resource (agentcli skips it), the same way",
             "s", responses_cost, note=f"{responses_cost.median / first.median:.0%}"),
         Row("3", "  a bare interpreter start (`python -c pass`), the floor under every row", "s",
             c.Stats.of(python_only)),
