@@ -178,8 +178,8 @@ def _new_session_name() -> str:
 
 def _renderers(spec: Spec, opts: ChatOptions, session: str | None) -> tuple[Any, Any]:
     """The renderer for this run, and a function to call once the one-shot turn is over."""
-    from agentcli.cli.common import color_allowed
     from agentcli.cli.render import JsonCollector, JsonlRenderer, PlainRenderer
+    from agentcli.cli.term import color_allowed
 
     if opts.jsonl:
         return JsonlRenderer(), lambda: None

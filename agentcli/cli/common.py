@@ -27,10 +27,6 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def color_allowed(stream: Any = None) -> bool:
-    """Colour and live rendering only on a TTY and without NO_COLOR."""
-    stream = stream or sys.stdout
-    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
 def load_spec_arg(spec_arg: str | None, *, stdin_text: str | None = None) -> Spec:

@@ -9,7 +9,8 @@ import json
 import sys
 from typing import Any
 
-from agentcli.cli.common import color_allowed, fail
+from agentcli.cli.common import fail
+from agentcli.cli.term import color_allowed
 
 
 def _rows(devices: list[Any]) -> list[tuple[str, str, str, str, str, str]]:

@@ -29,8 +29,9 @@ def _fail(e: AgentCliError) -> typer.Exit:
 
 
 def _color() -> bool:
-    # the rule of cli.common.color_allowed, without importing that module (asyncio) on this fast path
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+    from agentcli.cli.term import color_allowed
+
+    return color_allowed(sys.stdout)
 
 
 def _width() -> int:
@@ -54,6 +55,17 @@ def _store() -> Any:
     from agentcli.tracing.store import TraceStore
 
     return TraceStore.open_existing()
+
+
+def _load(trace_id: str) -> Any:
+    """The trace `trace_id` names (an id, a unique prefix, or latest), or a one-line error and exit code."""
+    from agentcli.tracing import query
+
+    try:
+        store = _store()
+        return query.load(store, query.resolve(store, trace_id))
+    except AgentCliError as e:
+        raise _fail(e) from None
 
 
 @app.command("list")
@@ -104,13 +116,9 @@ def show_cmd(
     json_out: bool = typer.Option(False, "--json", help="{trace, spans} as JSON (see tracing/README.md)."),
 ) -> None:
     """Show one run: its span tree and a waterfall timeline."""
-    from agentcli.tracing import query, render
+    from agentcli.tracing import render
 
-    try:
-        store = _store()
-        doc = query.load(store, query.resolve(store, trace_id))
-    except AgentCliError as e:
-        raise _fail(e) from None
+    doc = _load(trace_id)
     if json_out:
         _print_json(doc)
         return
@@ -138,13 +146,7 @@ def export_cmd(
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
 ) -> None:
     """Export one run as JSON or OTLP/JSON."""
-    from agentcli.tracing import query
-
-    try:
-        store = _store()
-        doc = query.load(store, query.resolve(store, trace_id))
-    except AgentCliError as e:
-        raise _fail(e) from None
+    doc = _load(trace_id)
     if fmt is ExportFormat.otlp:
         from agentcli.tracing.otlp import to_otlp_json
 

@@ -26,7 +26,7 @@ Meter = Callable[[], tuple[bool, float]]
 
 def make_renderer(opts: Any, live: bool = True, hold: bool = False) -> Any:
     """--jsonl: events as JSON lines; a colour TTY in a live session: VoiceView; else plain lines."""
-    from agentcli.cli.common import color_allowed
+    from agentcli.cli.term import color_allowed
 
     if getattr(opts, "jsonl", False):
         return JsonlRenderer()
