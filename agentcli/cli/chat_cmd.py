@@ -86,6 +86,8 @@ def _one_shot_text(stdin_text: str | None, message: str | None) -> str | None:
 
 
 async def _chat(spec: Spec, opts: ChatOptions) -> int:
+    import asyncio
+
     from agentcli import events as ev
     from agentcli.cli.common import EventFanout, make_approver, model_endpoint, open_trace, trace_settings
     from agentcli.errors import ToolError, UsageError
@@ -93,7 +95,7 @@ async def _chat(spec: Spec, opts: ChatOptions) -> int:
     from agentcli.runtime.sessions import SessionStore
 
     store = SessionStore()
-    conversation = _open_conversation(store, spec, opts)
+    conversation = store.open_or_start(spec, opts.session, kind="chat", latest=opts.resume_latest)
     renderer, finish = _renderers(spec, opts, conversation.name)
     trace_on, content = trace_settings(spec, opts.no_trace, opts.no_trace_content)
     ask = getattr(renderer, "ask", None)
@@ -122,19 +124,13 @@ async def _chat(spec: Spec, opts: ChatOptions) -> int:
             await Repl(runner, conversation, fanout, renderer, store, spec).run()
             return 0
         except BaseException as e:
-            status = "interrupted" if isinstance(e, (KeyboardInterrupt, _cancelled())) else "error"
+            status = "interrupted" if isinstance(e, (KeyboardInterrupt, asyncio.CancelledError)) else "error"
             error = str(e) or type(e).__name__
             raise
         finally:
             fanout.emit(ev.SessionEnded(status=status, error=error))
             if recorder:
                 recorder.close(status, error)
-
-
-def _cancelled() -> type[BaseException]:
-    import asyncio
-
-    return asyncio.CancelledError
 
 
 async def _one_turn(runner: Any, conversation: Any, text: str, fanout: Any, store: Any) -> Any:
@@ -149,31 +145,6 @@ async def _one_turn(runner: Any, conversation: Any, text: str, fanout: Any, stor
     store.save(conversation)
     assert done is not None, "the runner always ends a turn with TurnDone"
     return done
-
-
-def _open_conversation(store: Any, spec: Spec, opts: ChatOptions) -> Any:
-    from agentcli.errors import UsageError
-    from agentcli.runtime.conversation import Conversation
-
-    conversation = None
-    if opts.resume_latest:
-        conversation = store.latest()
-        if conversation is None:
-            raise UsageError("no conversation to continue yet (start one with `agent chat`)")
-    elif opts.session:
-        conversation = store.load(opts.session)
-    if conversation is None:
-        return Conversation(items=[], agent=spec.entry, name=opts.session or _new_session_name())
-    if conversation.agent not in spec.agents:
-        conversation.agent = spec.entry  # the spec changed since; start from its entry agent
-    return conversation
-
-
-def _new_session_name() -> str:
-    import secrets
-    import time
-
-    return time.strftime("chat-%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
 def _renderers(spec: Spec, opts: ChatOptions, session: str | None) -> tuple[Any, Any]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from agentcli.errors import AgentCliError, UsageError
+from agentcli.errors import AgentCliError
 
 if TYPE_CHECKING:
     from agentcli.events import Event
@@ -151,13 +151,3 @@ def run_async(coro: Coroutine[Any, Any, int]) -> int:
     if code:
         raise typer.Exit(code)
     return 0
-
-
-def read_stdin_if_piped() -> str | None:
-    if sys.stdin is None or sys.stdin.isatty():
-        return None
-    return sys.stdin.read()
-
-
-def usage(message: str) -> NoReturn:
-    raise UsageError(message)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-import time
 from typing import Any
 
 from agentcli import events as ev
@@ -37,7 +36,7 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Any = None, on_
         raise UsageError("--record is not available with --realtime (use --output FILE.wav for the answers)")
     source = _file_source(opts)  # a bad file fails before anything starts
     store = SessionStore()
-    conversation = _open_conversation(store, spec, opts)
+    conversation = store.open_or_start(spec, opts.session, kind="realtime")
     agent = spec.entry_agent
     model = opts.model or agent.realtime.model
     if renderer is None:
@@ -237,20 +236,6 @@ def _mode(opts: VoiceOptions) -> str:
     if opts.input_wav is not None:
         return "file"
     return "ptt" if opts.ptt else ("text" if opts.text_only else "vad")
-
-
-def _open_conversation(store: Any, spec: Spec, opts: VoiceOptions) -> Any:
-    import secrets
-
-    from agentcli.runtime.conversation import Conversation
-
-    conversation = store.load(opts.session) if opts.session else None
-    if conversation is None:
-        name = opts.session or time.strftime("realtime-%Y%m%d-%H%M%S-") + secrets.token_hex(2)
-        return Conversation(items=[], agent=spec.entry, name=name)
-    if conversation.agent not in spec.agents:
-        conversation.agent = spec.entry
-    return conversation
 
 
 def _renderer(opts: VoiceOptions, live: bool, hold: bool) -> Any:

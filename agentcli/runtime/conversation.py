@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Any
 
 
-def auto_session_name(when: datetime | None = None) -> str:
-    """A name for an unnamed conversation, like "chat-20261121-101530-ab12"."""
+def auto_session_name(when: datetime | None = None, kind: str = "chat") -> str:
+    """A name for an unnamed conversation, like "chat-20261121-101530-ab12" (kind: chat, voice, realtime)."""
     stamp = (when or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    return f"chat-{stamp}-{secrets.token_hex(2)}"
+    return f"{kind}-{stamp}-{secrets.token_hex(2)}"
 
 
 @dataclass

@@ -15,11 +15,14 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from agentcli.errors import AgentCliError
+from agentcli.errors import AgentCliError, UsageError
 from agentcli.paths import agent_home
 from agentcli.runtime.conversation import Conversation, auto_session_name
+
+if TYPE_CHECKING:
+    from agentcli.spec.model import Spec
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -84,6 +87,22 @@ class SessionStore:
         finally:
             conn.close()
         self._ready = True
+
+    def open_or_start(self, spec: Spec, name: str | None = None, *, kind: str = "chat",
+                      latest: bool = False) -> Conversation:
+        """The conversation saved as `name` (or the latest one), else a new one named `name` or an auto name
+        of this kind. A resumed conversation whose agent the spec no longer has restarts from the entry."""
+        if latest:
+            conversation = self.latest()
+            if conversation is None:
+                raise UsageError(f"no conversation to continue yet (start one with `agent {kind}`)")
+        else:
+            conversation = self.load(name) if name else None
+        if conversation is None:
+            return Conversation(items=[], agent=spec.entry, name=name or auto_session_name(kind=kind))
+        if conversation.agent not in spec.agents:
+            conversation.agent = spec.entry
+        return conversation
 
     def save(self, conv: Conversation) -> str:
         """Insert or replace the conversation under its name (given an auto name if it has none)."""

@@ -29,7 +29,7 @@ async def run_voice(spec: Spec, opts: VoiceOptions, renderer: Any = None,
     if opts.output_wav is not None:
         _check_writable(opts.output_wav)
     store = SessionStore()
-    conversation = _open_conversation(store, spec, opts)
+    conversation = store.open_or_start(spec, opts.session, kind="voice")
     if renderer is None:
         from agentcli.cli.voice_view import make_renderer
 
@@ -164,24 +164,6 @@ def _recording(opts: VoiceOptions, conversation: Any, spec: Spec, assistant_rate
 
     return SessionRecording(opts.record_dir, conversation.name, user_rate=STT_RATE,
                             assistant_rate=assistant_rate, agent=spec.entry)
-
-
-def _open_conversation(store: Any, spec: Spec, opts: VoiceOptions) -> Any:
-    from agentcli.runtime.conversation import Conversation
-
-    conversation = store.load(opts.session) if opts.session else None
-    if conversation is None:
-        name = opts.session or time.strftime("voice-%Y%m%d-%H%M%S-") + _token()
-        return Conversation(items=[], agent=spec.entry, name=name)
-    if conversation.agent not in spec.agents:
-        conversation.agent = spec.entry
-    return conversation
-
-
-def _token() -> str:
-    import secrets
-
-    return secrets.token_hex(2)
 
 
 async def _file_turn(ctx: Any, audio: Any, recording: Any) -> int:

@@ -78,3 +78,26 @@ def test_several_processes_write_at_once(tmp_path: Path) -> None:
     assert [p.exitcode for p in procs] == [0, 0, 0, 0]
     names = {s.name for s in SessionStore(path).list()}
     assert names == {f"w{w}-{i}" for w in range(4) for i in range(15)} | {"shared"}
+
+
+def test_open_or_start_resumes_starts_and_falls_back_to_the_entry_agent(tmp_path: Path) -> None:
+    import pytest
+
+    from agentcli.errors import UsageError
+    from agentcli.spec.model import AgentSpec, Spec
+
+    spec = Spec(agents={"triage": AgentSpec(name="triage"), "helper": AgentSpec(name="helper")}, entry="triage",
+                path=None)
+    store = SessionStore(tmp_path / "s.db")
+    with pytest.raises(UsageError, match="agent voice"):
+        store.open_or_start(spec, kind="voice", latest=True)
+    fresh = store.open_or_start(spec, kind="realtime")
+    assert re.fullmatch(r"realtime-\d{8}-\d{6}-[0-9a-f]{4}", fresh.name or "") and fresh.agent == "triage"
+    named = store.open_or_start(spec, "work")
+    assert (named.name, named.items, named.agent) == ("work", [], "triage")
+    named.agent, named.turns = "helper", 1
+    store.save(named)
+    assert store.open_or_start(spec, "work").agent == "helper"  # resumed after a handoff
+    assert store.open_or_start(spec, latest=True).name == "work"
+    store.save(Conversation(items=[], agent="gone", name="old"))
+    assert store.open_or_start(spec, "old").agent == "triage"  # the spec no longer has that agent
