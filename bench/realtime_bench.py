@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import fcntl
 import gc
 import json
 import os
@@ -275,15 +274,13 @@ async def soak(url: str, spec_path: Path, minutes: float) -> dict[str, float]:
 
 @contextlib.contextmanager
 def rig_lock() -> Any:
-    from tests.pulse import _LOCK_PATH, get_rig
+    """The virtual devices, held exclusively through tests/pulse.py's lock (waiting as long as it takes)."""
+    from tests.pulse import get_rig
+    from tests.pulse import rig_lock as hold_rig
 
     rig = get_rig()
-    with open(_LOCK_PATH, "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield rig
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with hold_rig(timeout=float("inf")):
+        yield rig
 
 
 def stats(values: list[float]) -> dict[str, float]:
