@@ -117,20 +117,21 @@ class ResponseHandling:
             return None
         return state
 
-    def _first_delta(self: RealtimeSession, state: ResponseState) -> None:
+    def _first_delta(self: RealtimeSession, state: ResponseState, at: float | None = None) -> None:
         if state.first_delta is None:
-            state.first_delta = time.perf_counter()
+            state.first_delta = at or time.perf_counter()
             self.mark("first_token", state.first_delta)
 
     async def _on_response_output_audio_delta(self: RealtimeSession, event: dict[str, Any]) -> None:
+        received = time.perf_counter()  # before the write: the audio thread may play it at once
         state = self._live(event)
         if state is None or self.output is None:
             return
         first = self.output.current is None or self.output.current.item_id != event.get("item_id")
         playing = self.output.write(str(event.get("item_id")), state.id, str(event.get("delta") or ""))
         if first:
-            self._first_delta(state)
-            self.mark("first_audio_byte")  # the first audio delta received
+            self._first_delta(state, received)
+            self.mark("first_audio_byte", received)  # the first audio delta received
             if self.turn is not None:
                 self.turn.utterance = playing.utterance
             self.emit(ev.StateChanged(state="speaking"))
