@@ -20,7 +20,8 @@ Other test folders use it by importing the fixture in their conftest.py:
 
     from tests.pulse import pulse_rig  # noqa: F401
 
-Tests that take `pulse_rig` skip with the reason when PulseAudio or PortAudio is missing. A file lock
+Tests that take `pulse_rig` skip with the reason when PulseAudio or PortAudio is missing, and fail instead
+when AGENT_TEST_REQUIRE_AUDIO=1 (tests/run.sh sets it, so CI never passes with the audio tests skipped). A file lock
 serialises rig users across concurrent pytest processes on one machine (the sinks are global).
 """
 
@@ -44,6 +45,8 @@ _TOOLS = ("pulseaudio", "pactl", "paplay", "parecord")
 _LOCK_PATH = "/tmp/agentcli-pulse-rig.lock"
 _KEEPALIVE = "agentcli-rig-keepalive"
 _KEEPALIVES: list[subprocess.Popen[bytes]] = []
+# tests/run.sh (and so CI) sets this: there the rig must work, and a missing rig fails the tests that need it.
+REQUIRE_ENV = "AGENT_TEST_REQUIRE_AUDIO"
 
 
 class RigUnavailable(Exception):
@@ -51,7 +54,9 @@ class RigUnavailable(Exception):
 
 
 def _pactl(*args: str, timeout: float = 5) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["pactl", *args], capture_output=True, text=True, timeout=timeout)
+    # LC_ALL=C: the rig parses pactl's listings, whose labels are translated in other locales.
+    env = {**os.environ, "LC_ALL": "C"}
+    return subprocess.run(["pactl", *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def _server_up() -> bool:
@@ -83,6 +88,19 @@ def _sink_inputs() -> list[dict[str, str]]:
         elif inputs and line.startswith("media.name ="):
             inputs[-1]["media"] = line.split("=", 1)[1].strip().strip('"')
     return inputs
+
+
+def _sink_latencies_ms() -> dict[str, float]:
+    """Each sink's current latency (what it has rendered ahead), from `pactl list sinks`."""
+    latency: dict[str, float] = {}
+    name = ""
+    for line in _pactl("list", "sinks").stdout.splitlines():
+        line = line.strip()
+        if line.startswith("Name:"):
+            name = line.split(":", 1)[1].strip()
+        elif line.startswith("Latency:") and name:
+            latency[name] = float(line.split()[1]) / 1000.0  # "Latency: 1844498 usec, configured ..."
+    return latency
 
 
 class SpeakerRecording:
@@ -158,6 +176,7 @@ class PulseRig:
                     raise RigUnavailable(f"cannot load null sink {name}: {r.stderr.strip()}")
         for name in (MIC_SINK, SPEAKER_SINK):
             self._ensure_keepalive(name)
+        self._wait_settled()
         _pactl("set-default-source", f"{MIC_SINK}.monitor")
         _pactl("set-default-sink", SPEAKER_SINK)
         self._check_portaudio()
@@ -194,11 +213,29 @@ class PulseRig:
             time.sleep(0.05)
 
     @staticmethod
+    def _wait_settled(timeout: float = 5.0) -> None:
+        """Wait until both sinks play with low latency. A freshly loaded null sink has already rendered a
+        2-second block before the keepalive's request took effect; a stream opened before that block is
+        used up stalls for its remainder (a first test's player would hear nothing for ~2 s)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            latency = _sink_latencies_ms()
+            if all(latency.get(name, 1e9) < 100 for name in (MIC_SINK, SPEAKER_SINK)):
+                return
+            if time.monotonic() > deadline:
+                raise RigUnavailable(f"the null sinks did not settle to low latency: {latency} ms")
+            time.sleep(0.05)
+
+    @staticmethod
     def _check_portaudio() -> None:
         try:
             import sounddevice as sd
         except OSError as e:
             raise RigUnavailable(f"PortAudio missing ({e}): apt-get install libportaudio2") from e
+        # PortAudio lists devices once, when it initialises: if this process touched it before the daemon
+        # was up (an earlier test), it saw nothing. Re-initialising makes it look again.
+        sd._terminate()
+        sd._initialize()
         names = [d["name"] for d in sd.query_devices()]
         if not any(n in ("pulse", "default") for n in names):
             raise RigUnavailable(f"PortAudio sees no pulse/default device (has {names}): install libasound2-plugins")
@@ -286,6 +323,8 @@ def pulse_rig() -> Iterator[PulseRig]:
     try:
         rig = get_rig()
     except RigUnavailable as e:
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"PulseAudio rig unavailable ({REQUIRE_ENV}=1): {e}")
         pytest.skip(f"PulseAudio rig unavailable: {e}")
     try:
         with rig_lock():
