@@ -8,27 +8,30 @@ devices are PulseAudio's default source and sink. The rig makes those two null s
 - `vspk`: the default sink, where our Player's audio goes; `vspk.monitor` records what was played.
 
 A null sink that no client asks for low latency renders ahead in 2-second blocks, so a new stream (our
-PortAudio player, paplay) waits up to 2 s before it starts, and PortAudio callbacks stall. The rig keeps
-one silent low-latency `pacat` playing into each sink ("keepalive") so both always run with ~10 ms
-blocks; it costs PulseAudio ~3% of a core.
+PortAudio player, paplay) waits up to 2 s before it starts, and PortAudio callbacks stall; a new recording
+from a monitor can wait as long for its first block. The rig keeps one silent low-latency `pacat` playing
+into each sink and one recording from each monitor ("keepalives"), and waits until both directions answer
+promptly before any test runs; they cost PulseAudio a few % of a core.
 
-Starting the daemon as root works with a warning: `pulseaudio -D --exit-idle-time=-1 --disallow-exit`
-(no --system: a per-user daemon under /tmp/pulse-*, reachable through ~/.config/pulse). Everything is
-idempotent: an already running daemon (from an earlier session) and already loaded sinks are reused.
+Starting the daemon as root works with a warning: `pulseaudio -D -n --load=module-native-protocol-unix
+--exit-idle-time=-1` (no --system: a per-user daemon under /tmp/pulse-*, reachable through ~/.config/pulse).
+Everything is idempotent: an already running daemon (from an earlier session) and already loaded sinks and
+keepalives are reused.
 
 Other test folders use it by importing the fixture in their conftest.py:
 
     from tests.pulse import pulse_rig  # noqa: F401
 
 Tests that take `pulse_rig` skip with the reason when PulseAudio or PortAudio is missing, and fail instead
-when AGENT_TEST_REQUIRE_AUDIO=1 (tests/run.sh sets it, so CI never passes with the audio tests skipped). A file lock
-serialises rig users across concurrent pytest processes on one machine (the sinks are global).
+when AGENT_TEST_REQUIRE_AUDIO=1 (tests/run.sh sets it, so CI never passes with the audio tests skipped).
+A file lock serialises rig users across concurrent pytest processes on one machine (the sinks are global).
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -71,23 +74,47 @@ def _short_list(what: str) -> list[str]:
     return [line.split("\t")[1] for line in out.stdout.splitlines() if "\t" in line]
 
 
-def _sink_inputs() -> list[dict[str, str]]:
-    """Streams playing into sinks: {"sink": sink name, "media": media.name}."""
+def _streams(kind: str, header: str, device_label: str, devices: str) -> list[dict[str, str]]:
+    """Streams of a kind ("sink-inputs", "source-outputs"): {"device": sink/source name, "media": media.name}."""
     names = {}
-    for line in _pactl("list", "short", "sinks").stdout.splitlines():
+    for line in _pactl("list", "short", devices).stdout.splitlines():
         cols = line.split("\t")
         if len(cols) > 1:
             names[cols[0]] = cols[1]
-    inputs: list[dict[str, str]] = []
-    for line in _pactl("list", "sink-inputs").stdout.splitlines():
+    streams: list[dict[str, str]] = []
+    for line in _pactl("list", kind).stdout.splitlines():
         line = line.strip()
-        if line.startswith("Sink Input #"):
-            inputs.append({"sink": "", "media": ""})
-        elif inputs and line.startswith("Sink:"):
-            inputs[-1]["sink"] = names.get(line.split(":", 1)[1].strip(), "")
-        elif inputs and line.startswith("media.name ="):
-            inputs[-1]["media"] = line.split("=", 1)[1].strip().strip('"')
-    return inputs
+        if line.startswith(header):
+            streams.append({"device": "", "media": ""})
+        elif streams and line.startswith(device_label):
+            streams[-1]["device"] = names.get(line.split(":", 1)[1].strip(), "")
+        elif streams and line.startswith("media.name ="):
+            streams[-1]["media"] = line.split("=", 1)[1].strip().strip('"')
+    return streams
+
+
+def _sink_inputs() -> list[dict[str, str]]:
+    """Streams playing into sinks."""
+    return _streams("sink-inputs", "Sink Input #", "Sink:", "sinks")
+
+
+def _source_outputs() -> list[dict[str, str]]:
+    """Streams recording from sources (monitors included)."""
+    return _streams("source-outputs", "Source Output #", "Source:", "sources")
+
+
+def _first_capture_s(source: str) -> float:
+    """Seconds a new low-latency recording from `source` waits for its first 20 ms (10 if none comes)."""
+    argv = ["parecord", f"--device={source}", "--raw", "--latency-msec=20", "--rate=16000", "--channels=1"]
+    proc = subprocess.Popen([*argv, "--format=s16le"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    t0 = time.monotonic()
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 10.0)
+        return time.monotonic() - t0 if ready and os.read(proc.stdout.fileno(), 640) else 10.0
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def _sink_latencies_ms() -> dict[str, float]:
@@ -154,7 +181,15 @@ class PulseRig:
         if not _server_up():
             # A per-user daemon that never exits on idle; as root PulseAudio only warns.
             subprocess.run(
-                ["pulseaudio", "-D", "--exit-idle-time=-1", "--disallow-exit", "--log-target=stderr"],
+                [
+                    "pulseaudio",
+                    "-D",
+                    "-n",  # no default.pa: no hardware probing, no restore databases; only what the rig loads
+                    "--load=module-native-protocol-unix",
+                    "--exit-idle-time=-1",
+                    "--disallow-exit",
+                    "--log-target=stderr",
+                ],
                 capture_output=True,
                 timeout=15,
             )
@@ -174,32 +209,31 @@ class PulseRig:
                 )
                 if r.returncode != 0:
                     raise RigUnavailable(f"cannot load null sink {name}: {r.stderr.strip()}")
-        for name in (MIC_SINK, SPEAKER_SINK):
-            self._ensure_keepalive(name)
-        self._wait_settled()
+        # Defaults first: PulseAudio moves streams that sit on the old default sink when it changes.
         _pactl("set-default-source", f"{MIC_SINK}.monitor")
         _pactl("set-default-sink", SPEAKER_SINK)
+        for name in (MIC_SINK, SPEAKER_SINK):
+            self._ensure_keepalive(name, "playback")
+            self._ensure_keepalive(f"{name}.monitor", "record")
+        self._wait_settled()
+        self._wait_monitors_deliver()
         self._check_portaudio()
         self.ready = True
 
     @staticmethod
-    def _ensure_keepalive(sink: str) -> None:
-        """A silent, low-latency stream into `sink`, left running (like the daemon) for later sessions."""
-        if any(i["media"] == f"{_KEEPALIVE}-{sink}" for i in _sink_inputs()):
+    def _ensure_keepalive(device: str, direction: str) -> None:
+        """A silent, low-latency stream playing into a sink or recording from a monitor ("playback" or
+        "record"), left running (like the daemon) for later sessions."""
+        listing = _sink_inputs if direction == "playback" else _source_outputs
+        stream = f"{_KEEPALIVE}-{direction}-{device}"
+        if any(i["media"] == stream and i["device"] == device for i in listing()):
             return
+        argv = ["pacat", f"--{direction}", f"--device={device}", "--latency-msec=40", "--rate=48000"]
+        argv += ["--channels=1", "--format=s16le", f"--client-name={_KEEPALIVE}", f"--stream-name={stream}"]
+        if direction == "playback":
+            argv.append("/dev/zero")
         proc = subprocess.Popen(
-            [
-                "pacat",
-                "--playback",
-                f"--device={sink}",
-                "--latency-msec=40",
-                "--rate=48000",
-                "--channels=1",
-                "--format=s16le",
-                f"--client-name={_KEEPALIVE}",
-                f"--stream-name={_KEEPALIVE}-{sink}",
-                "/dev/zero",
-            ],
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -207,10 +241,21 @@ class PulseRig:
         )
         _KEEPALIVES.append(proc)  # referenced, so no "still running" warning when it is collected
         deadline = time.monotonic() + 5
-        while not any(i["media"] == f"{_KEEPALIVE}-{sink}" for i in _sink_inputs()):
+        while not any(i["media"] == stream and i["device"] == device for i in listing()):
             if time.monotonic() > deadline:
-                raise RigUnavailable(f"the keepalive stream for {sink} did not start (pacat)")
+                raise RigUnavailable(f"the keepalive stream {stream} did not start (pacat)")
             time.sleep(0.05)
+
+    @staticmethod
+    def _wait_monitors_deliver(timeout: float = 8.0) -> None:
+        """Wait until a new recording from each monitor gets its first audio at once. Until a monitor has
+        run for a while at low latency, a new capture stream (our Recorder, parecord) can wait ~2 s for
+        its first block; the record keepalives keep that from coming back once it has passed."""
+        deadline = time.monotonic() + timeout
+        for sink in (MIC_SINK, SPEAKER_SINK):
+            while _first_capture_s(f"{sink}.monitor") > 0.3:
+                if time.monotonic() > deadline:
+                    raise RigUnavailable(f"{sink}.monitor is slow to deliver audio to new recordings")
 
     @staticmethod
     def _wait_settled(timeout: float = 5.0) -> None:
@@ -269,7 +314,7 @@ class PulseRig:
         """Wait until nothing plays into `sink` any more (no sink inputs on it); False on timeout."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not [i for i in _sink_inputs() if i["sink"] == sink and not i["media"].startswith(_KEEPALIVE)]:
+            if not [i for i in _sink_inputs() if i["device"] == sink and not i["media"].startswith(_KEEPALIVE)]:
                 return True
             time.sleep(0.05)
         return False
