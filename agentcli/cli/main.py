@@ -53,11 +53,31 @@ app.add_typer(sim_cmd.app, name="sim")
 app.add_typer(trace_cmd.app, name="trace")
 
 
+# Options whose value may be left out, and what it then is. Click can do this, but typer's options
+# cannot, so the value is filled in before parsing: `--record` alone means `--record recordings`.
+OPTIONAL_VALUES = {"--record": "recordings"}
+
+
+def fill_optional_values(argv: list[str]) -> list[str]:
+    """argv with the default value after each option of OPTIONAL_VALUES given without one (last, or
+    followed by another option). Everything after `--` is left alone."""
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            return out + argv[i:]
+        out.append(arg)
+        if arg in OPTIONAL_VALUES:
+            following = argv[i + 1] if i + 1 < len(argv) else None
+            if following is None or (following.startswith("-") and following != "-"):
+                out.append(OPTIONAL_VALUES[arg])
+    return out
+
+
 def main() -> None:
     from agentcli.errors import AgentCliError
 
     try:
-        app()
+        app(args=fill_optional_values(sys.argv[1:]))
     except AgentCliError as e:
         print(f"agent: error: {e}", file=sys.stderr)
         sys.exit(e.exit_code)

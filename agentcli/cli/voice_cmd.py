@@ -30,8 +30,9 @@ def voice(
     output_wav: Path | None = typer.Option(None, "--output", metavar="FILE.wav",
                                            help="Write the reply audio to this WAV instead of playing it."),
     fast: bool = typer.Option(False, "--fast", help="Realtime --input: send the file faster than real time."),
-    record_dir: Path | None = typer.Option(None, "--record", metavar="DIR",
-                                           help="Save each turn's audio (WAV) and turns.json into DIR."),
+    record_dir: Path | None = typer.Option(None, "--record", metavar="[DIR]",
+                                           help="Save the session's audio (WAV) and turns.json into "
+                                                "DIR/<session>/; DIR defaults to recordings."),
     input_device: str | None = typer.Option(None, "--input-device", help="Microphone: id or name part."),
     output_device: str | None = typer.Option(None, "--output-device", help="Speaker: id or name part."),
     jsonl: bool = typer.Option(False, "--jsonl", help="The event stream, one JSON object per line."),

@@ -86,6 +86,17 @@ def test_file_mode_jsonl_and_recording(tmp_path: Path, question_wav: Path, scrip
         assert SECRET.encode() not in f.read_bytes(), f
 
 
+def test_record_without_a_folder_saves_into_recordings(tmp_path: Path, question_wav: Path, script: Path) -> None:
+    out = tmp_path / "reply.wav"
+    r = run_agent("voice", "--sim-script", str(script), "--input", str(question_wav), "--output", str(out),
+                  "--record", "-q", "--session", "default-dir", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""  # -q was taken as a flag, not as the folder
+    folder = tmp_path / "recordings" / "default-dir"
+    turns = json.loads((folder / "turns.json").read_text())["turns"]
+    assert turns[0]["user_text"] == QUESTION and (folder / turns[0]["user_wav"]).is_file()
+
+
 def test_file_mode_with_jfk(tmp_path: Path) -> None:
     if not JFK.is_file():
         pytest.skip(f"{JFK} is absent (shared test data)")
