@@ -83,9 +83,14 @@ def to_realtime(item: dict[str, Any]) -> dict[str, Any] | None:
 def replayable(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The realtime items to recreate a history on a fresh session: messages with text, and only
     function calls whose output is also there (a call without an output would be an open call)."""
+    return [converted for _, converted in replayable_pairs(items)]
+
+
+def replayable_pairs(items: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """`replayable`, each realtime item with the history entry it came from."""
     outputs = {i.get("call_id") for i in items if i.get("type") == "function_call_output"}
     calls = {i.get("call_id") for i in items if i.get("type") == "function_call"}
-    out: list[dict[str, Any]] = []
+    out: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for item in items:
         kind = item.get("type", "message")
         if kind == "function_call" and item.get("call_id") not in outputs:
@@ -96,7 +101,7 @@ def replayable(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         converted = to_realtime(item)
         if converted is not None:
-            out.append(converted)
+            out.append((item, converted))
     return out
 
 

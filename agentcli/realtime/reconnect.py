@@ -11,7 +11,7 @@ import secrets
 import time
 from typing import Any
 
-from agentcli.realtime.items import replayable
+from agentcli.realtime.items import replayable_pairs
 
 GIVE_UP_ENV = "AGENT_REALTIME_GIVE_UP_S"
 DEFAULT_GIVE_UP_S = 30.0
@@ -49,6 +49,15 @@ def new_item_id() -> str:
     return "item_ac" + secrets.token_hex(8)
 
 
+def replay_plan(history: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(history entry, `conversation.item.create` event) pairs that recreate `history` (neutral items) as
+    text; the entries are the history's own dicts, so a later change to one can be sent again."""
+    return [
+        (entry, {"type": "conversation.item.create", "item": {"id": new_item_id(), **item}})
+        for entry, item in replayable_pairs(history)
+    ]
+
+
 def replay_events(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`conversation.item.create` events that recreate `history` (neutral items) as text."""
-    return [{"type": "conversation.item.create", "item": {"id": new_item_id(), **item}} for item in replayable(history)]
+    return [event for _, event in replay_plan(history)]

@@ -291,6 +291,8 @@ class ResponseHandling:
             if entry is not None:
                 entry["content"] = heard_text
                 entry["_interrupted"] = True
+                if cut.stale:  # replayed in full after a reconnect: the new server session gets the heard part
+                    await self.rewrite_replayed(entry)
             self.emit(ev.Interrupted(heard_ms=round(cut.heard_ms, 1), heard_text=heard_text, item_id=cut.item_id))
         if self.turn is not None and (cut is not None or state is not None):
             self.turn.output = heard_text

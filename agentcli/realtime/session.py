@@ -20,7 +20,8 @@ from agentcli.errors import ModelError
 from agentcli.realtime.audio_io import OutputAudio
 from agentcli.realtime.config import agent_part, server_cancels_on_speech, session_config
 from agentcli.realtime.connection import ConnectionLost, EventLog, RealtimeConnection, Validator
-from agentcli.realtime.reconnect import Backoff, new_item_id, replay_events
+from agentcli.realtime.items import replayable_pairs
+from agentcli.realtime.reconnect import Backoff, new_item_id, replay_plan
 from agentcli.realtime.responses import ResponseHandling
 from agentcli.realtime.tools import AgentTools
 from agentcli.realtime.turns import TurnHandling, TurnState
@@ -77,6 +78,8 @@ class RealtimeSession(TurnHandling, ResponseHandling):
         self.turn: TurnState | None = None
         self.by_id: dict[str, dict[str, Any]] = {}  # realtime item id -> its history entry
         self.own_ids: set[str] = set()  # items we created: their echo is not news
+        # what the last replay created on the server: (history entry, server item id), in order
+        self.replayed: list[tuple[dict[str, Any], str]] = []
         self.user_speaking = False
         self.awaiting_reply = False  # a user turn went in and its response has not started
         self.talking = False  # push-to-talk held
@@ -135,12 +138,33 @@ class RealtimeSession(TurnHandling, ResponseHandling):
 
     def _on_drop(self) -> None:
         self.ready.clear()
+        self.replayed = []  # those items were on the server session that is gone
         self.emit(ev.Notice(message="the realtime connection dropped; reconnecting…", level="warning"))
         self._drop_responses()
         self.user_speaking = self.talking = False
         if self.awaiting_reply or (self.turn is not None and self.turn.closer is None):
             self.awaiting_reply = False
             self.finish_turn("error", error="the realtime connection dropped mid-answer")
+
+    async def rewrite_replayed(self, entry: dict[str, Any]) -> None:
+        """A replayed history entry changed after the replay: a barge-in cut an answer that was still
+        playing from the dropped connection, so the server holds all of its text while the user heard a
+        part. Swap the server's copy for the entry as it is now, at the same place in the conversation."""
+        index = next((i for i, (replayed, _) in enumerate(self.replayed) if replayed is entry), None)
+        if index is None:
+            return
+        await self.send_soft({"type": "conversation.item.delete", "item_id": self.replayed[index][1]})
+        converted = replayable_pairs([entry])
+        if not converted:  # nothing was heard: the answer leaves the conversation
+            del self.replayed[index]
+            return
+        item_id = new_item_id()
+        previous = self.replayed[index - 1][1] if index else "root"
+        self.own_ids.add(item_id)
+        self.replayed[index] = (entry, item_id)
+        event = {"type": "conversation.item.create", "previous_item_id": previous, "item": {"id": item_id}}
+        event["item"].update(converted[0][1])
+        await self.send_soft(event)
 
     async def send(self, event: dict[str, Any]) -> None:
         if self.conn is None:
@@ -178,9 +202,11 @@ class RealtimeSession(TurnHandling, ResponseHandling):
             }
         )
         if self.reconnects or self._resumed:
-            replay = replay_events(self.conversation.items)
-            for item_event in replay:
+            replay = replay_plan(self.conversation.items)
+            self.replayed = []
+            for entry, item_event in replay:
                 self.own_ids.add(item_event["item"]["id"])
+                self.replayed.append((entry, item_event["item"]["id"]))
                 await self.send(item_event)
             what = "reconnected; conversation restored" if self.reconnects else "conversation resumed"
             self.emit(ev.Notice(message=f"{what} ({len(replay)} items)"))

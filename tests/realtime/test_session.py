@@ -277,6 +277,42 @@ async def test_reconnect_mid_answer_keeps_the_history(tmp_path: Path, monkeypatc
         h.validate_wire()
 
 
+async def test_barge_in_after_a_reconnect_rewrites_the_replayed_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer cut by the drop is replayed in full while its audio still plays; a barge-in then must
+    leave only the heard part on the new server session, where the old answer was."""
+    from functools import partial
+
+    from agentcli.sim.realtime import handle_realtime
+
+    calls = {"n": 0}
+
+    async def flaky(conn, request):  # the first connection drops mid-answer, with audio still to play
+        calls["n"] += 1
+        await handle_realtime(conn, request, disconnect_after=40 if calls["n"] == 1 else None)
+
+    long_answer = "This answer goes on for quite a while, " * 4 + "and then it ends."
+    script = {"hear": ["first question"], "turns": [{"match": ".*", "reply": [long_answer]}]}
+    async with harness(tmp_path, script, sink=ClockSink(), sim_route=partial(flaky)) as h:
+        await h.say()
+        await h.wait_for(lambda: h.session.reconnects == 1 and h.session.ready.is_set(), 10)
+        replayed = {e["item"]["role"]: e["item"]["id"] for e in h.sent("conversation.item.create")}
+        full = h.session.conversation.items[-1]["content"]
+        assert h.session.output is not None and h.session.output.playing, "the cut answer still plays"
+        await h.session.barge_in(local=True)
+        heard = h.of(ev.Interrupted)[-1].heard_text
+        assert heard and len(heard) < len(full) and full.startswith(heard)
+        assert [e["item_id"] for e in h.sent("conversation.item.delete")] == [replayed["assistant"]]
+        rewrite = h.sent("conversation.item.create")[-1]
+        assert rewrite["previous_item_id"] == replayed["user"]
+        assert rewrite["item"]["content"] == [{"type": "output_text", "text": heard}]
+        assert not h.sent("conversation.item.truncate")  # the cut item is not on this server session
+        await h.wait_for(lambda: h.received("conversation.item.done")[-1]["item"]["id"] == rewrite["item"]["id"])
+        assert not h.received("error"), h.received("error")
+        h.validate_wire()
+
+
 async def test_gives_up_reconnecting_with_a_clear_error(tmp_path: Path) -> None:
     from agentcli.errors import ModelError
 
