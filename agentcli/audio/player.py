@@ -22,6 +22,10 @@ from agentcli.audio.resample import Resampler, as_float32, rms, to_mono
 from agentcli.audio.sink import Utterance
 from agentcli.errors import AudioError
 
+# An output stream costs CPU even when it plays silence (PortAudio's and the sound server's threads, our
+# callback): after this long with nothing to play it is paused, and the next write() restarts it, which
+# takes about a millisecond.
+IDLE_PAUSE_S = 1.0
 _ENERGY_WINDOW_MS = 100  # playback energy is the loudest block over the output latency plus this
 
 
@@ -71,6 +75,8 @@ class Player(StartStop):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._drained = asyncio.Event()
         self._flushed = False
+        self._paused = False  # stopped while idle (loop thread only)
+        self._pause_asked = False  # the callback asked the loop thread to pause the stream
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -159,7 +165,28 @@ class Player(StartStop):
         if frames.size:
             with self._lock:
                 self._append(frames.astype(np.float32, copy=False), utt)
+            if self._paused:
+                self._paused = False
+                self._stream.start()
         return samples.shape[0] * 1000.0 / self.rate
+
+    @property
+    def paused(self) -> bool:
+        """The stream is stopped because nothing has played for IDLE_PAUSE_S (write() restarts it)."""
+        return self._paused
+
+    def _pause_if_idle(self) -> None:
+        """Loop thread: stop the stream if it still has nothing to play (a write() may have come first)."""
+        self._pause_asked = False
+        stream = self._stream
+        if stream is None or self._paused:
+            return
+        with self._lock:
+            if self._chunks or self._flushed:
+                return
+            self._paused = True
+            self._energies.clear()
+        stream.abort()  # nothing is queued: no need to wait for PortAudio's buffers (all silence)
 
     def flush(self) -> float:
         """Drop everything queued; the next callback outputs silence. Returns the ms dropped.
@@ -295,6 +322,14 @@ class Player(StartStop):
             self._last_cb_time = now
             self._last_cb_frames = frames
             self._energies.append(rms(out) if n else 0.0)
+            quiet_for = (self._pos - self._last_end_pos) / self.device_rate  # seconds since the last sound
+            idle = not self._chunks and quiet_for > self.latency_s + IDLE_PAUSE_S
+            if idle and not self._pause_asked and self._loop is not None:
+                self._pause_asked = True
+                try:
+                    self._loop.call_soon_threadsafe(self._pause_if_idle)
+                except RuntimeError:  # loop closed
+                    pass
         if self._channels == 1:
             outdata[:, 0] = out
         else:

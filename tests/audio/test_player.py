@@ -181,3 +181,27 @@ def test_unknown_output_device_is_one_line_error(pulse_rig: PulseRig) -> None:
 def test_write_before_start_is_an_error_not_a_silent_rate_mismatch() -> None:
     with pytest.raises(AudioError, match="before start"):
         Player().write(_tone(0.1))
+
+
+@pytest.mark.audio
+def test_idle_stream_pauses_and_the_next_write_plays_in_full(pulse_rig: PulseRig, tmp_path: Path) -> None:
+    async def run() -> tuple[bool, bool, float, float]:
+        async with Player(rate=RATE) as player:
+            await asyncio.sleep(player_mod.IDLE_PAUSE_S + player.latency_s + 0.3)
+            paused = player.paused  # nothing played yet: the stream stopped to save CPU
+            rec = pulse_rig.start_speaker_recording(tmp_path / "spk.wav")
+            utt = player.begin_utterance("after-pause")
+            t0 = time.perf_counter()
+            player.write(_tone(0.5))
+            resumed = not player.paused
+            await player.wait_drained()
+            rec.stop()
+            assert utt.first_sample_time is not None
+            return paused, resumed, utt.first_sample_time - t0, utt.heard_ms
+
+    paused, resumed, first_sample_s, heard = asyncio.run(run())
+    assert paused and resumed
+    assert first_sample_s < 0.05
+    assert heard == pytest.approx(500.0, abs=1)
+    loud, _ = _loud_ms(tmp_path / "spk.wav")
+    assert loud == pytest.approx(500, abs=40)
