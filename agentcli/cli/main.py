@@ -53,23 +53,27 @@ app.add_typer(sim_cmd.app, name="sim")
 app.add_typer(trace_cmd.app, name="trace")
 
 
-# Options whose value may be left out, and what it then is. Click can do this, but typer's options
-# cannot, so the value is filled in before parsing: `--record` alone means `--record recordings`.
-OPTIONAL_VALUES = {"--record": "recordings"}
+# Options whose value may be left out, per command, and what it then is. Click can do this, but typer's
+# options cannot, so the value is filled in before parsing: `voice --record` means `--record recordings`.
+OPTIONAL_VALUES = {"voice": {"--record": "recordings"}}
 
 
 def fill_optional_values(argv: list[str]) -> list[str]:
-    """argv with the default value after each option of OPTIONAL_VALUES given without one (last, or
-    followed by another option). Everything after `--` is left alone."""
+    """argv with the default value after each optional-value option of its command given without one
+    (last, or followed by another option). Everything after `--` is left alone."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    optional = OPTIONAL_VALUES.get(command or "", {})
+    if not optional:
+        return argv
     out: list[str] = []
     for i, arg in enumerate(argv):
         if arg == "--":
             return out + argv[i:]
         out.append(arg)
-        if arg in OPTIONAL_VALUES:
+        if arg in optional:
             following = argv[i + 1] if i + 1 < len(argv) else None
             if following is None or (following.startswith("-") and following != "-"):
-                out.append(OPTIONAL_VALUES[arg])
+                out.append(optional[arg])
     return out
 
 

@@ -16,7 +16,8 @@ from agentcli.cli.main import fill_optional_values
         (["voice", "--record", "out", "--vad"], ["voice", "--record", "out", "--vad"]),
         (["voice", "--record=out"], ["voice", "--record=out"]),
         (["voice", "--record", "-"], ["voice", "--record", "-"]),
-        (["chat", "--", "--record"], ["chat", "--", "--record"]),
+        (["voice", "--", "--record"], ["voice", "--", "--record"]),
+        (["chat", "-m", "--record"], ["chat", "-m", "--record"]),  # only voice has the option
     ],
 )
 def test_record_value_is_filled_in_only_when_left_out(argv: list[str], expected: list[str]) -> None:
