@@ -3,7 +3,7 @@
 `MicPump` reads the microphone (or a WAV as one) and hands each block to the session as PCM, through the
 echo guard while the assistant plays and only while push-to-talk is held. `OutputAudio` plays response
 audio deltas on a sink (Player or FileSink) and knows, per item, how much was received and heard, which
-is what a barge-in truncates the item to.
+is what a barge-in truncates the item to; its `tap` (--record) sees every delta it queues.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class OutputAudio:
         self.sink = sink  # agentcli.audio.sink.AudioSink
         self.current: PlayingItem | None = None
         self.first_delta_at: float | None = None  # perf_counter of the current item's first delta
+        self.tap: Callable[[bytes], None] | None = None  # --record: the answer audio as received
 
     def write(self, item_id: str, response_id: str, b64: str) -> PlayingItem:
         """Queue one `response.output_audio.delta`; a new item id begins a new utterance."""
@@ -56,6 +57,8 @@ class OutputAudio:
         if pcm:
             self.sink.write(pcm)
             cur.received_ms += len(pcm) / BYTES_PER_MS
+            if self.tap is not None:
+                self.tap(pcm)
         return cur
 
     def orphan(self) -> None:

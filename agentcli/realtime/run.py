@@ -32,11 +32,10 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Any = None, on_
 
     if opts.text_only and opts.output_wav is not None:
         raise UsageError("--text-only answers in text: there is no audio for --output")
-    if opts.record_dir is not None:
-        raise UsageError("--record is not available with --realtime (use --output FILE.wav for the answers)")
     source = _file_source(opts)  # a bad file fails before anything starts
     store = SessionStore()
     conversation = store.open_or_start(spec, opts.session, kind="realtime")
+    recording = _recording(opts, conversation.name, spec)  # a folder that cannot be made: before anything starts
     agent = spec.entry_agent
     model = opts.model or agent.realtime.model
     if renderer is None:
@@ -57,7 +56,8 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Any = None, on_
             model=model,
             voice=agent.realtime.voice,
         )
-        fanout = EventFanout([renderer] + ([recorder.on_event] if recorder else []))
+        consumers = [renderer] + ([recorder.on_event] if recorder else [])
+        fanout = EventFanout(consumers + ([recording.on_event] if recording else []))
         sink = None
         status, error = "ok", None
         try:
@@ -72,7 +72,7 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Any = None, on_
                 api_key_env=agent.provider.api_key_env,
                 options=SessionOptions(text_only=opts.text_only, ptt=opts.ptt),
                 save=store.save,
-                log=log,
+                log=recording.wire(log) if recording else log,  # where speech sits in user.wav
                 validate=validator_from_env(),
             )
         except ToolError as e:
@@ -92,9 +92,11 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Any = None, on_
                 from agentcli.realtime.audio_io import OutputAudio
 
                 session.output = OutputAudio(sink)
+                if recording is not None:
+                    session.output.tap = recording.assistant_audio
             if on_session is not None:
                 on_session(session)
-            return await _serve(session, opts, source, spec)
+            return await _serve(session, opts, source, spec, recording)
         except BaseException as e:
             status = "interrupted" if isinstance(e, KeyboardInterrupt | asyncio.CancelledError) else "error"
             error = str(e) or type(e).__name__
@@ -107,7 +109,7 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Any = None, on_
             if sink is not None:
                 sink.stop()
             store.save(conversation)
-            fanout.emit(ev.SessionEnded(status=status, error=error))
+            fanout.emit(ev.SessionEnded(status=status, error=error))  # also closes the recording
             if recorder:
                 recorder.close(status, error)
             close = getattr(renderer, "close", None)
@@ -117,7 +119,7 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Any = None, on_
                 log.close()
 
 
-async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec) -> int:
+async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec, recording: Any = None) -> int:
     """Run the session with its inputs until one of them ends it; 0 on a clean end."""
     from agentcli.realtime.inputs import TerminalInput, piped_lines
 
@@ -132,7 +134,8 @@ async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec) -> i
             mic = _microphone(opts)
         if mic is not None:
             mic.start()
-            tasks.append(asyncio.ensure_future(_pump(session, mic, opts, spec, stop, is_file=source is not None)))
+            pump = _pump(session, mic, opts, spec, stop, is_file=source is not None, recording=recording)
+            tasks.append(asyncio.ensure_future(pump))
         if sys.stdin is not None and sys.stdin.isatty():
             terminal = _TERMINAL["input"] = TerminalInput(session, stop, ptt=session.manual)
             terminal.start()
@@ -178,7 +181,14 @@ async def _until_ready(session: Any, runner: asyncio.Task[Any]) -> None:
 
 
 async def _pump(
-    session: Any, source: Any, opts: VoiceOptions, spec: Spec, stop: asyncio.Event, *, is_file: bool
+    session: Any,
+    source: Any,
+    opts: VoiceOptions,
+    spec: Spec,
+    stop: asyncio.Event,
+    *,
+    is_file: bool,
+    recording: Any = None,
 ) -> None:
     from agentcli.audio.echo import EchoGuard
     from agentcli.realtime.audio_io import MicPump
@@ -189,9 +199,12 @@ async def _pump(
         guard = EchoGuard(spec.entry_agent.voice.vad.echo_ratio)
     if is_file and session.manual:  # the whole file is one push-to-talk turn
         await session.ptt_press()
+    send = session.send_audio
+    if recording is not None:  # user.wav: the blocks as sent (not the silence input_ended adds after a file)
+        send = recording.mic_tap(send, session.ready.is_set)
     pump = MicPump(
         source,
-        session.send_audio,
+        send,
         gate=session.gate,
         echo_guard=guard,
         playback_energy=(lambda: output.sink.energy) if output is not None else (lambda: 0.0),
@@ -203,6 +216,14 @@ async def _pump(
         await session.input_ended()
         await session.wait_quiet()
         stop.set()
+
+
+def _recording(opts: VoiceOptions, session: str, spec: Spec) -> Any:
+    if opts.record_dir is None:
+        return None
+    from agentcli.realtime.recording import RealtimeRecording
+
+    return RealtimeRecording(opts.record_dir, session, agent=spec.entry_agent.name)
 
 
 def _file_source(opts: VoiceOptions) -> Any:

@@ -1,7 +1,8 @@
 """`--record DIR`: each turn's audio as WAV files (user and assistant) plus turns.json with timings.
 
 Everything goes to DIR/<session name>/. Only audio, text and timings are written: never a key, a URL
-with credentials, or the environment.
+with credentials, or the environment. The realtime variant (one continuous user.wav) builds on the
+helpers here: agentcli/realtime/recording.py.
 """
 
 from __future__ import annotations
@@ -16,13 +17,31 @@ import numpy as np
 from agentcli.errors import AudioError
 
 
+def session_dir(root: Path, session: str, *, fresh: bool = False) -> Path:
+    """Create DIR/<session>/ (AudioError, one line, when it cannot be). `fresh`: when that folder already
+    holds a recording (a resumed --session), use <session>-2, -3... rather than overwrite it."""
+    base = Path(root) / session
+    path, n = base, 1
+    while fresh and (path / "turns.json").exists():
+        n += 1
+        path = base.with_name(f"{session}-{n}")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise AudioError(f"--record {root}: cannot create {path}: {e.strerror or e}") from None
+    return path
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Replace `path` in one step: a reader (or a crash) never sees half a file."""
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
 class SessionRecording:
     def __init__(self, root: Path, session: str, *, user_rate: int, assistant_rate: int, agent: str) -> None:
-        self.dir = Path(root) / session
-        try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise AudioError(f"--record {root}: cannot create {self.dir}: {e.strerror or e}") from None
+        self.dir = session_dir(root, session)
         self.user_rate = user_rate
         self.assistant_rate = assistant_rate
         self.meta: dict[str, Any] = {"session": session, "agent": agent, "turns": []}
@@ -56,7 +75,4 @@ class SessionRecording:
         return entry
 
     def _write_json(self) -> None:
-        path = self.dir / "turns.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.meta, indent=2, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
+        write_json_atomic(self.dir / "turns.json", self.meta)

@@ -247,9 +247,13 @@ def test_text_only_with_output_is_a_usage_error(tmp_path: Path) -> None:
     assert r.stderr.count("\n") == 1 and "--text-only" in r.stderr
 
 
-def test_record_is_a_usage_error(tmp_path: Path) -> None:
-    r = run_agent("voice", str(SPEC), "--realtime", "--sim", "--record", str(tmp_path))
-    assert r.returncode == 2 and "--record" in r.stderr and "Traceback" not in r.stderr
+def test_record_saves_the_session(tmp_path: Path) -> None:
+    """--record works with --realtime (tests/realtime/test_record.py checks what it writes in detail)."""
+    r = run_agent("voice", str(SPEC), "--realtime", "--text-only", "--sim", "--record", str(tmp_path),
+                  "--session", "rec", input="hi\n", timeout=60)
+    assert r.returncode == 0, r.stderr
+    turns = json.loads((tmp_path / "rec" / "turns.json").read_text())["turns"]
+    assert [(t["turn"], t["user_text"], t["status"]) for t in turns] == [(1, "hi", "ok")]
 
 
 def test_unreachable_server_is_one_line(tmp_path: Path) -> None:
