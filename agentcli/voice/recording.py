@@ -41,7 +41,7 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
 
 class SessionRecording:
     def __init__(self, root: Path, session: str, *, user_rate: int, assistant_rate: int, agent: str) -> None:
-        self.dir = session_dir(root, session)
+        self.dir = session_dir(root, session, fresh=True)  # a resumed session never overwrites a recording
         self.user_rate = user_rate
         self.assistant_rate = assistant_rate
         self.meta: dict[str, Any] = {"session": session, "agent": agent, "turns": []}

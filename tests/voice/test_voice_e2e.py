@@ -97,6 +97,19 @@ def test_record_without_a_folder_saves_into_recordings(tmp_path: Path, question_
     assert turns[0]["user_text"] == QUESTION and (folder / turns[0]["user_wav"]).is_file()
 
 
+def test_a_resumed_session_records_beside_the_earlier_recording(
+    tmp_path: Path, question_wav: Path, script: Path
+) -> None:
+    args = ["voice", "--sim-script", str(script), "--input", str(question_wav), "--output", str(tmp_path / "a.wav"),
+            "--record", str(tmp_path / "rec"), "--session", "again"]
+    assert run_agent(*args).returncode == 0
+    first = (tmp_path / "rec" / "again" / "turn-001-user.wav").read_bytes()
+    r = run_agent(*args)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "rec" / "again" / "turn-001-user.wav").read_bytes() == first  # not overwritten
+    assert json.loads((tmp_path / "rec" / "again-2" / "turns.json").read_text())["turns"][0]["user_text"] == QUESTION
+
+
 def test_file_mode_with_jfk(tmp_path: Path) -> None:
     if not JFK.is_file():
         pytest.skip(f"{JFK} is absent (shared test data)")
