@@ -129,14 +129,15 @@ class Recorder(_BlockQueue):
         self.device: DeviceInfo | None = None
         self.device_rate = rate
         self.overflows = 0  # PortAudio reported lost input (the OS dropped samples)
-        self._level = -120.0
+        self._last: np.ndarray | None = None  # the latest block, for `level`
         self._stream: Any = None
         self._resampler: Resampler | None = None
 
     @property
     def level(self) -> float:
         """RMS level in dBFS of the latest captured block (-120 when silent or not started)."""
-        return self._level
+        last = self._last
+        return dbfs(last) if last is not None else -120.0
 
     @property
     def running(self) -> bool:
@@ -147,7 +148,7 @@ class Recorder(_BlockQueue):
         if status and status.input_overflow:
             self.overflows += 1
         block = to_mono(indata).astype(np.float32, copy=True)
-        self._level = dbfs(block)
+        self._last = block  # its level is computed when asked for (a meter), not here on every block
         self._push(block)
 
     def _on_finished(self) -> None:
