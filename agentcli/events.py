@@ -258,6 +258,16 @@ class TurnLatency(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class UserSpeech(Event):
+    """Realtime: where one stretch of the user's speech lies in the audio sent this session, in ms from
+    its first block (one timeline across reconnects). From the server's VAD, or push-to-talk."""
+
+    type: Literal["user_speech"] = "user_speech"
+    start_ms: float = 0.0
+    end_ms: float = 0.0
+
+
+@dataclass(slots=True, kw_only=True)
 class Notice(Event):
     """Status for humans (reconnecting, approval refused, ...): shown on stderr, traced as metadata."""
 

@@ -8,13 +8,10 @@
   (ok, interrupted, error, guardrail), what was heard of an interrupted answer, where the user's speech
   sits in user.wav, the answer's length and the latency marks.
 
-Turn data comes from the run's events (`on_event`, one more consumer of the EventFanout); audio from two
-taps: `mic_tap` around the pump's send and `OutputAudio.tap`. Where speech sits in user.wav comes from the
-wire (`WireTap` stands in for the session's event log): the server's own VAD offsets (speech_started
-`audio_start_ms`, speech_stopped `audio_end_ms`, counted over the audio its connection received) moved by
-where user.wav stood when that connection began; with manual turns (push-to-talk, turn_detection none)
-where user.wav stood when the input buffer was cleared and committed. Only audio, text and timings are
-written: never a key, a URL or the environment.
+Turn data comes from the run's events (`on_event`, one more consumer of the EventFanout), where the user's
+speech sits in user.wav included (`UserSpeech`: the session places it on the timeline of the audio it sent,
+from the server's VAD offsets or push-to-talk); audio from two taps: `mic_tap` around the pump's send and
+`OutputAudio.tap`. Only audio, text and timings are written: never a key, a URL or the environment.
 """
 
 from __future__ import annotations
@@ -34,18 +31,10 @@ from agentcli.voice.recording import session_dir, write_json_atomic
 
 USER_WAV = "user.wav"
 Send = Callable[[bytes], Awaitable[None]]
-# the wire events that place the user's speech in user.wav
-_WIRE = {
-    ("received", "session.created"),
-    ("received", "input_audio_buffer.speech_started"),
-    ("received", "input_audio_buffer.speech_stopped"),
-    ("sent", "input_audio_buffer.clear"),
-    ("sent", "input_audio_buffer.commit"),
-}
 
 
-def _samples(ms: Any) -> int:
-    return int(ms or 0) * RATE // 1000
+def _samples(ms: float) -> int:
+    return round(ms * RATE / 1000)
 
 
 def _ms(samples: int) -> float:
@@ -62,8 +51,6 @@ class RealtimeRecording:
         self.closed = False
         self._user: WavWriter | None = None
         self._frames = 0  # samples in user.wav
-        self._base = 0  # user.wav samples when the current connection began: its server offsets start there
-        self._speech_start: int | None = None  # user.wav sample where the speech in progress began
         self._spans: deque[tuple[int, int]] = deque()  # finished speech not yet given to a turn
         self._awaiting: deque[dict[str, Any]] = deque()  # spoken turns whose transcript has not come yet
         self._turn: dict[str, Any] | None = None  # the turn in progress
@@ -112,29 +99,6 @@ class RealtimeRecording:
         except (OSError, AudioError) as e:
             self._fail(e)
 
-    def on_wire(self, direction: str, event: dict[str, Any]) -> None:
-        kind = event.get("type")
-        if kind == "session.created":  # a (re)connection: the server counts its audio from here
-            self._base, self._speech_start = self._frames, None
-            self._spans.clear()  # speech a dropped connection never made into an item
-        elif kind == "input_audio_buffer.speech_started":
-            self._speech_start = self._base + _samples(event.get("audio_start_ms"))
-        elif kind == "input_audio_buffer.speech_stopped":
-            end = self._base + _samples(event.get("audio_end_ms"))
-            start = end if self._speech_start is None else min(self._speech_start, end)
-            self._spans.append((start, end))
-            self._speech_start = None
-        elif kind == "input_audio_buffer.clear":  # push-to-talk pressed (or a too-short press dropped)
-            self._speech_start = self._frames
-        elif kind == "input_audio_buffer.commit":  # push-to-talk released: the turn's audio ends here
-            start = self._frames if self._speech_start is None else self._speech_start
-            self._spans.append((start, self._frames))
-            self._speech_start = None
-
-    def wire(self, log: Any) -> WireTap:
-        """What to hand the session as its event log (`log`, the real one or None, still gets everything)."""
-        return WireTap(log, self)
-
     # --- turns from the events -------------------------------------------------------------------------
 
     def on_event(self, event: ev.Event) -> None:
@@ -149,6 +113,8 @@ class RealtimeRecording:
         if isinstance(event, ev.SessionStarted):
             self.meta["agent"] = event.agent or self.meta["agent"]
             self.meta["model"] = event.metadata.get("model")
+        elif isinstance(event, ev.UserSpeech):
+            self._spans.append((_samples(event.start_ms), _samples(event.end_ms)))
         elif isinstance(event, ev.TurnStarted):
             turn = self._current()
             turn["user_text"] = turn["user_text"] or event.input
@@ -245,18 +211,3 @@ class RealtimeRecording:
             if writer is not None:
                 with contextlib.suppress(OSError):
                     writer.close()
-
-
-class WireTap:
-    """Stands in for the session's event log (AGENT_REALTIME_LOG): every record still goes to the real log,
-    if there is one, and the few events that place speech in user.wav go to the recording as well."""
-
-    def __init__(self, log: Any, recording: RealtimeRecording) -> None:
-        self.log = log
-        self.recording = recording
-
-    def write(self, direction: str, event: dict[str, Any]) -> None:
-        if self.log is not None:
-            self.log.write(direction, event)
-        if (direction, event.get("type")) in _WIRE:
-            self.recording.on_wire(direction, event)

@@ -72,7 +72,7 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Any = None, on_
                 api_key_env=agent.provider.api_key_env,
                 options=SessionOptions(text_only=opts.text_only, ptt=opts.ptt),
                 save=store.save,
-                log=recording.wire(log) if recording else log,  # where speech sits in user.wav
+                log=log,
                 validate=validator_from_env(),
             )
         except ToolError as e:

@@ -87,6 +87,10 @@ class RealtimeSession(TurnHandling, ResponseHandling):
         self._speech_stopped_at: float | None = None
         self._committed_ts: float | None = None  # when the user's audio went to transcription (events ts)
         self._audio_span: tuple[int, int] = (0, 0)
+        self.sent_ms = 0.0  # microphone audio sent this session, over every connection
+        self._connection_ms = 0.0  # sent_ms when this connection began: the server counts from there
+        self._speech_from_ms: float | None = None  # where the speech in progress began, on sent_ms's timeline
+        self._speech: tuple[float, float] | None = None  # finished speech waiting for the item it makes
         self._session_event = 0
         self._resumed = bool(conversation.items)  # a --session with history: recreate it on the server
         self._init_responses()
@@ -194,6 +198,8 @@ class RealtimeSession(TurnHandling, ResponseHandling):
 
     async def _on_session_created(self, event: dict[str, Any]) -> None:
         self._session_event += 1
+        # this server counts audio from here; speech a dropped connection never made into an item is gone
+        self._connection_ms, self._speech_from_ms, self._speech = self.sent_ms, None, None
         await self.send(
             {
                 "type": "session.update",
@@ -236,6 +242,7 @@ class RealtimeSession(TurnHandling, ResponseHandling):
             return
         if self.manual:
             self.ptt_ms += len(pcm) / 48
+        self.sent_ms += len(pcm) / 48  # 24 kHz pcm16: 48 bytes a millisecond
         await self.send_soft({"type": "input_audio_buffer.append", "audio": _b64(pcm)})
 
     def gate(self) -> bool:
@@ -247,6 +254,7 @@ class RealtimeSession(TurnHandling, ResponseHandling):
         await self.barge_in(local=True)
         self.ptt_ms = 0.0
         self.talking = True
+        self._speech_from_ms = self.sent_ms
         await self.send_soft({"type": "input_audio_buffer.clear"})
         self.emit(ev.StateChanged(state="hearing"))
 
@@ -260,6 +268,7 @@ class RealtimeSession(TurnHandling, ResponseHandling):
             return
         self._speech_stopped_at = time.perf_counter()
         self.awaiting_reply = True
+        self._speech_ended(self.sent_ms)
         await self.send_soft({"type": "input_audio_buffer.commit"})
         await self.request_response()
 
@@ -298,6 +307,7 @@ class RealtimeSession(TurnHandling, ResponseHandling):
     async def _on_input_audio_buffer_speech_started(self, event: dict[str, Any]) -> None:
         self.user_speaking = True
         self._audio_span = (int(event.get("audio_start_ms") or 0), 0)
+        self._speech_from_ms = self._connection_ms + self._audio_span[0]
         self.emit(ev.StateChanged(state="hearing"))
         if self.settings.turn_detection.interrupt_response:
             await self.barge_in(local=False)
@@ -306,9 +316,14 @@ class RealtimeSession(TurnHandling, ResponseHandling):
         self.user_speaking = False
         self._speech_stopped_at = time.perf_counter()
         self._audio_span = (self._audio_span[0], int(event.get("audio_end_ms") or 0))
+        self._speech_ended(self._connection_ms + self._audio_span[1])
         if self.settings.turn_detection.create_response:
             self.awaiting_reply = True
         self.emit(ev.StateChanged(state="thinking"))
+
+    def _speech_ended(self, end_ms: float) -> None:
+        start = end_ms if self._speech_from_ms is None else min(self._speech_from_ms, end_ms)
+        self._speech, self._speech_from_ms = (start, end_ms), None
 
     async def _on_conversation_item_added(self, event: dict[str, Any]) -> None:
         item = event.get("item") or {}
@@ -317,6 +332,10 @@ class RealtimeSession(TurnHandling, ResponseHandling):
             return
         if item.get("type") == "message" and item.get("role") == "user":
             self._committed_ts = ev.now()
+            if self._speech is not None:  # the speech this item was made of, just before its turn
+                start, end = self._speech
+                self.emit(ev.UserSpeech(start_ms=round(start, 1), end_ms=round(end, 1)))
+                self._speech = None
             self.start_turn(item_id, "", base=self._speech_stopped_at or time.perf_counter())
         elif item.get("type") == "message" and item.get("role") == "assistant":
             self.assistant_item(item_id, event)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from agentcli.events import Event
 
-_QUIET = frozenset({"text_delta", "transcript_delta", "state", "turn_latency", "notice", "retrying"})
+_QUIET = frozenset({"text_delta", "transcript_delta", "state", "turn_latency", "notice", "retrying", "user_speech"})
 
 
 class SpanRecord:

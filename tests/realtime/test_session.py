@@ -169,11 +169,14 @@ async def test_push_to_talk_commits_and_asks(tmp_path: Path) -> None:
     script = {"hear": ["pushed words"], "turns": [{"match": ".*", "reply": ["Heard: {input}"]}]}
     async with harness(tmp_path, script, options=SessionOptions(ptt=True)) as h:
         assert h.sent("session.update")[0]["session"]["audio"]["input"]["turn_detection"] is None
+        await h.say(0.2, silence_after=0.0)  # sent before the key went down: on the timeline, not the turn
         await h.session.ptt_press()
         await h.say(0.3, silence_after=0.1)
         await h.session.ptt_release()
         done = await h.turn_done(1)
         assert done.output == "Heard: pushed words"
+        [speech] = h.of(ev.UserSpeech)  # where the pushed words lie in the audio sent
+        assert (speech.start_ms, speech.end_ms) == (200.0, 600.0)
         kinds = [e["type"] for e in h.wire("sent") if e["type"] != "input_audio_buffer.append"]
         assert kinds[-2:] == ["input_audio_buffer.commit", "response.create"]
         # a tap too short to send is not committed
@@ -273,6 +276,9 @@ async def test_reconnect_mid_answer_keeps_the_history(tmp_path: Path, monkeypatc
         done = await h.wait_for(lambda: [d for d in h.of(ev.TurnDone) if d.status == "ok"])
         # the model saw both user turns: the history survived the drop
         assert done[0].output == "Answer number 2 to second question, spoken at some length."
+        # the speech of each turn on one timeline of the audio sent, though the server counted anew
+        first, second = [(s.start_ms, s.end_ms) for s in h.of(ev.UserSpeech)]
+        assert first[0] < first[1] <= 800.0 and 800.0 <= second[0] < second[1] <= 1600.0
         assert not h.received("error"), h.received("error")
         h.validate_wire()
 
