@@ -80,14 +80,10 @@ def to_realtime(item: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def replayable(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The realtime items to recreate a history on a fresh session: messages with text, and only
-    function calls whose output is also there (a call without an output would be an open call)."""
-    return [converted for _, converted in replayable_pairs(items)]
-
-
-def replayable_pairs(items: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """`replayable`, each realtime item with the history entry it came from."""
+def replayable(items: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The realtime items to recreate a history on a fresh session, each with the history entry it came
+    from: messages with text, and only function calls whose output is also there (a call without an
+    output would be an open call)."""
     outputs = {i.get("call_id") for i in items if i.get("type") == "function_call_output"}
     calls = {i.get("call_id") for i in items if i.get("type") == "function_call"}
     out: list[tuple[dict[str, Any], dict[str, Any]]] = []

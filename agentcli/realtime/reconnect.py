@@ -11,7 +11,7 @@ import secrets
 import time
 from typing import Any
 
-from agentcli.realtime.items import replayable_pairs
+from agentcli.realtime.items import replayable
 
 GIVE_UP_ENV = "AGENT_REALTIME_GIVE_UP_S"
 DEFAULT_GIVE_UP_S = 30.0
@@ -54,10 +54,5 @@ def replay_plan(history: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dic
     text; the entries are the history's own dicts, so a later change to one can be sent again."""
     return [
         (entry, {"type": "conversation.item.create", "item": {"id": new_item_id(), **item}})
-        for entry, item in replayable_pairs(history)
+        for entry, item in replayable(history)
     ]
-
-
-def replay_events(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`conversation.item.create` events that recreate `history` (neutral items) as text."""
-    return [event for _, event in replay_plan(history)]

@@ -20,7 +20,6 @@ from agentcli.errors import ModelError
 from agentcli.realtime.audio_io import OutputAudio
 from agentcli.realtime.config import agent_part, server_cancels_on_speech, session_config
 from agentcli.realtime.connection import ConnectionLost, EventLog, RealtimeConnection, Validator
-from agentcli.realtime.items import replayable_pairs
 from agentcli.realtime.reconnect import Backoff, new_item_id, replay_plan
 from agentcli.realtime.responses import ResponseHandling
 from agentcli.realtime.tools import AgentTools
@@ -158,16 +157,14 @@ class RealtimeSession(TurnHandling, ResponseHandling):
         if index is None:
             return
         await self.send_soft({"type": "conversation.item.delete", "item_id": self.replayed[index][1]})
-        converted = replayable_pairs([entry])
-        if not converted:  # nothing was heard: the answer leaves the conversation
+        plan = replay_plan([entry])
+        if not plan:  # nothing was heard: the answer leaves the conversation
             del self.replayed[index]
             return
-        item_id = new_item_id()
-        previous = self.replayed[index - 1][1] if index else "root"
-        self.own_ids.add(item_id)
-        self.replayed[index] = (entry, item_id)
-        event = {"type": "conversation.item.create", "previous_item_id": previous, "item": {"id": item_id}}
-        event["item"].update(converted[0][1])
+        _, event = plan[0]
+        event["previous_item_id"] = self.replayed[index - 1][1] if index else "root"
+        self.own_ids.add(event["item"]["id"])
+        self.replayed[index] = (entry, event["item"]["id"])
         await self.send_soft(event)
 
     async def send(self, event: dict[str, Any]) -> None:
@@ -209,10 +206,9 @@ class RealtimeSession(TurnHandling, ResponseHandling):
         )
         if self.reconnects or self._resumed:
             replay = replay_plan(self.conversation.items)
-            self.replayed = []
-            for entry, item_event in replay:
+            self.replayed = [(entry, item_event["item"]["id"]) for entry, item_event in replay]
+            for _, item_event in replay:
                 self.own_ids.add(item_event["item"]["id"])
-                self.replayed.append((entry, item_event["item"]["id"]))
                 await self.send(item_event)
             what = "reconnected; conversation restored" if self.reconnects else "conversation resumed"
             self.emit(ev.Notice(message=f"{what} ({len(replay)} items)"))

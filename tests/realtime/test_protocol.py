@@ -19,7 +19,7 @@ from agentcli.realtime.protocol import (
     validate_client_event,
     validate_server_event,
 )
-from agentcli.realtime.reconnect import Backoff, replay_events
+from agentcli.realtime.reconnect import Backoff, replay_plan
 from agentcli.realtime.responses import heard_part
 from agentcli.spec.model import AgentSpec, TurnDetection
 
@@ -116,13 +116,14 @@ def test_history_replay_is_text_and_validates() -> None:
         {"type": "message", "role": "assistant", "content": "It is sunny.", "_interrupted": True},
         {"type": "message", "role": "user", "content": ""},  # nothing said: dropped
     ]
-    events = replay_events(history)
+    events = [event for _, event in replay_plan(history)]
     assert [e["item"]["type"] for e in events] == ["message", "function_call", "function_call_output", "message"]
     for event in events:
         validate_client_event(event)
     assert events[-1]["item"]["content"] == [{"type": "output_text", "text": "It is sunny."}]
     assert all("_" not in k[0] for e in events for k in e["item"])
-    assert [to_neutral(i) for i in replayable(history)][0] == {"type": "message", "role": "user", "content": "weather?"}
+    first_user = {"type": "message", "role": "user", "content": "weather?"}
+    assert [to_neutral(i) for _, i in replayable(history)][0] == first_user
 
 
 def test_backoff_grows_and_gives_up() -> None:
