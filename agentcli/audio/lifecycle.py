@@ -1,9 +1,23 @@
-"""`async with` for the audio streams: entering starts one, leaving stops it."""
+"""`async with` for the audio streams: entering starts one, leaving stops it; and the audio thread's way
+back into the event loop."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
+
+
+def call_in_loop(loop: asyncio.AbstractEventLoop | None, fn: Callable[[], object]) -> None:
+    """From a PortAudio callback thread: run `fn` on the loop's thread. A loop that is gone or closed has
+    nobody left to tell, so the call is dropped."""
+    if loop is None:
+        return
+    try:
+        loop.call_soon_threadsafe(fn)
+    except RuntimeError:  # the loop closed under us
+        pass
 
 
 class StartStop:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from agentcli.audio.devices import DeviceInfo, portaudio, resolve_device, stream_format
-from agentcli.audio.lifecycle import StartStop
+from agentcli.audio.lifecycle import StartStop, call_in_loop
 from agentcli.audio.resample import Resampler, as_float32, rms, to_mono
 from agentcli.audio.sink import Utterance
 from agentcli.errors import AudioError
@@ -269,14 +269,6 @@ class Player(StartStop):
 
     # --- the audio thread --------------------------------------------------------------------------
 
-    def _notify_drained(self) -> None:
-        if self._loop is None:
-            return
-        try:
-            self._loop.call_soon_threadsafe(self._drained.set)
-        except RuntimeError:  # loop closed
-            pass
-
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         now = time.perf_counter()
         out = np.zeros(frames, np.float32)
@@ -314,7 +306,7 @@ class Player(StartStop):
                     self._holding = True
                     self._held = 0
                     if n:
-                        self._notify_drained()
+                        call_in_loop(self._loop, self._drained.set)
             if self._flushed and n == 0:
                 self.last_silence_time = now
                 self._flushed = False
@@ -324,12 +316,9 @@ class Player(StartStop):
             self._energies.append(rms(out) if n else 0.0)
             quiet_for = (self._pos - self._last_end_pos) / self.device_rate  # seconds since the last sound
             idle = not self._chunks and quiet_for > self.latency_s + IDLE_PAUSE_S
-            if idle and not self._pause_asked and self._loop is not None:
+            if idle and not self._pause_asked:
                 self._pause_asked = True
-                try:
-                    self._loop.call_soon_threadsafe(self._pause_if_idle)
-                except RuntimeError:  # loop closed
-                    pass
+                call_in_loop(self._loop, self._pause_if_idle)
         if self._channels == 1:
             outdata[:, 0] = out
         else:

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from agentcli.audio.devices import DeviceInfo, portaudio, resolve_device, stream_format
-from agentcli.audio.lifecycle import StartStop
+from agentcli.audio.lifecycle import StartStop, call_in_loop
 from agentcli.audio.resample import Resampler, dbfs, to_mono
 from agentcli.audio.wavfile import read_wav
 from agentcli.errors import AudioError
@@ -83,10 +83,7 @@ class _BlockQueue(StartStop):
             if self._wake_pending or self._loop is None:
                 return
             self._wake_pending = True  # one wake-up call in flight at a time: the loop's queue stays small
-        try:
-            self._loop.call_soon_threadsafe(self._wake)
-        except RuntimeError:  # the loop closed under us: nobody is reading any more
-            pass
+        call_in_loop(self._loop, self._wake)
 
     def _end(self) -> None:
         self._ended = True
@@ -153,11 +150,7 @@ class Recorder(_BlockQueue):
 
     def _on_finished(self) -> None:
         # PortAudio thread: the stream ended (stopped, or the device went away): readers get None
-        if self._loop is not None:
-            try:
-                self._loop.call_soon_threadsafe(self._end)
-            except RuntimeError:  # loop closed
-                pass
+        call_in_loop(self._loop, self._end)
 
     def start(self) -> None:
         if self._stream is not None:
