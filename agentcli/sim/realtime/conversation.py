@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentcli.realtime.items import to_neutral
+from agentcli.sim.realtime.items import planner_item
 
 
 class ClientError(Exception):
@@ -33,7 +33,7 @@ class ConversationItems:
 
     async def on_conversation_item_create(self, event: dict[str, Any]) -> None:
         item = event["item"]
-        if not isinstance(item, dict) or to_neutral(item) is None:
+        if not isinstance(item, dict) or planner_item(item) is None:
             raise ClientError(
                 "Invalid 'item': expected a message, function_call or function_call_output.",
                 "invalid_value",

@@ -6,7 +6,6 @@ import asyncio
 import base64
 from typing import TYPE_CHECKING, Any
 
-from agentcli.realtime.items import text_of, to_neutral
 from agentcli.sim.planner import (
     PlannedText,
     PlannedToolCall,
@@ -15,6 +14,7 @@ from agentcli.sim.planner import (
     plan_reply,
     text_pieces,
 )
+from agentcli.sim.realtime.items import item_text, planner_item
 from agentcli.sim.realtime.vad import RATE
 from agentcli.sim.speech import synthesize_pcm
 
@@ -48,7 +48,7 @@ class ResponseWriter:
         try:
             await self.send({"type": "response.created", "response": {**base, "status": "in_progress", "output": []}})
             await asyncio.sleep(s.latency_s("first_token_ms"))
-            conversation = [n for n in (to_neutral(i) for i in s.items) if n is not None]
+            conversation = [n for n in (planner_item(i) for i in s.items) if n is not None]
             for planned in plan_reply(s.script, conversation):
                 if isinstance(planned, PlannedText):
                     await self._message(planned.text)
@@ -74,7 +74,7 @@ class ResponseWriter:
 
     def _usage(self) -> dict[str, int]:
         def tokens(item: dict[str, Any]) -> int:
-            return count_tokens(text_of(item) or item.get("arguments") or item.get("output") or "")
+            return count_tokens(item_text(item) or item.get("arguments") or item.get("output") or "")
 
         out_tokens = sum(tokens(i) for i in self.output)
         in_tokens = sum(tokens(i) for i in self.session.items) - out_tokens
