@@ -9,7 +9,6 @@ reached only through agentcli/realtime/model.py's RealtimeModel (OpenAI's is the
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from agentcli.realtime.answers import Answers
 from agentcli.realtime.audio_io import OutputAudio
 from agentcli.realtime.config import server_cancels_on_speech
 from agentcli.realtime.connection import ConnectionLost, EventLog, HandshakeRefused, Validator
+from agentcli.realtime.hearing import MIN_PTT_MS, Hearing
 from agentcli.realtime.items import replay_entries
 from agentcli.realtime.model import Connect, RealtimeModel, SessionSetup
 from agentcli.realtime.reconnect import Backoff, new_item_id
@@ -50,7 +50,7 @@ from agentcli.runtime.conversation import Conversation
 from agentcli.runtime.tools import Approver
 from agentcli.spec.model import Spec
 
-MIN_PTT_MS = 100  # the API refuses to commit less
+__all__ = ["MIN_PTT_MS", "RealtimeSession", "SessionOptions"]
 
 
 @dataclass
@@ -104,6 +104,9 @@ class RealtimeSession:
         self.turns = Turns(self.history, emit, lambda: self.tools.agent(self.agent).name, save)
         self.answers = Answers(
             self.link, self.history, self.user, self.turns, self.tools, emit, server_cancels=self.server_cancels
+        )
+        self.hearing = Hearing(
+            self.link, self.history, self.turns, self.answers, self.settings, emit, manual=self.manual
         )
         if sink is not None:
             self.answers.output = OutputAudio(sink)
@@ -232,7 +235,7 @@ class RealtimeSession:
     # --- the one dispatch of server events ---------------------------------------------------------------
 
     async def handle(self, event: ServerEvent) -> None:
-        a = self.answers
+        a, h = self.answers, self.hearing
         match event:
             case AudioDelta():  # response.output_audio.delta
                 a.audio_delta(event)
@@ -249,18 +252,18 @@ class RealtimeSession:
             case ResponseDone():  # response.done
                 await a.done(event)
             case ItemAdded():  # conversation.item.added
-                self._item_added(event)
+                h.item_added(event)
             case SpeechStarted():  # input_audio_buffer.speech_started
-                await self._speech_started(event)
+                await h.speech_started(event)
             case SpeechStopped():  # input_audio_buffer.speech_stopped
-                self._speech_stopped(event)
+                h.speech_stopped(event)
             case InputTimeout():  # input_audio_buffer.timeout_triggered
-                self._input_timeout(event)
+                h.input_timeout(event)
             case UserTranscriptDelta():  # conversation.item.input_audio_transcription.delta
                 if event.delta:
                     self.emit(ev.TranscriptDelta(role="user", delta=event.delta))
             case UserTranscriptDone():  # conversation.item.input_audio_transcription.completed
-                self._user_transcript(event)
+                h.user_transcript(event)
             case UserTranscriptFailed():  # conversation.item.input_audio_transcription.failed
                 self.emit(ev.Notice(message=f"could not transcribe what you said: {event.message}", level="warning"))
             case SessionCreated():  # session.created
@@ -302,133 +305,31 @@ class RealtimeSession:
             raise ModelError(f"the realtime server refused the session: {e.message}")
         self.emit(ev.Notice(message=f"realtime server: {e.message}", level="warning"))
 
-    # --- input -------------------------------------------------------------------------------------------
+    # --- input (agentcli/realtime/hearing.py) ----------------------------------------------------------
 
     async def send_audio(self, pcm: bytes) -> None:
-        """One microphone block (24 kHz pcm16); dropped while the connection is down."""
-        if not self.link.ready.is_set():
-            return
-        if self.manual:
-            self.user.ptt_ms += len(pcm) / 48
-        self.user.sent_ms += len(pcm) / 48  # 24 kHz pcm16: 48 bytes a millisecond
-        await self.link.soft(lambda m: m.append_audio(pcm))
+        await self.hearing.send_audio(pcm)
 
     def gate(self) -> bool:
-        """Whether microphone audio goes up now (manual turns: only while talking)."""
-        return self.user.talking or not self.manual
+        return self.hearing.gate()
 
     async def ptt_press(self) -> None:
-        """Push-to-talk pressed: cut off the assistant, start a fresh input buffer."""
-        await self.barge_in(local=True)
-        self.user.ptt_ms = 0.0
-        self.user.talking = True
-        self.user.speech_from_ms = self.user.sent_ms
-        await self.link.soft(lambda m: m.clear_audio())
-        self.emit(ev.StateChanged(state="hearing"))
+        await self.hearing.ptt_press()
 
     async def ptt_release(self) -> None:
-        """Push-to-talk released: commit what was said and ask for the answer."""
-        self.user.talking = False
-        if self.user.ptt_ms < MIN_PTT_MS:
-            await self.link.soft(lambda m: m.clear_audio())
-            self.emit(ev.Notice(message="too short to send; hold the key while you talk"))
-            self.emit(ev.StateChanged(state="listening"))
-            return
-        self.user.speech_stopped_at = time.perf_counter()
-        self.user.awaiting_reply = True
-        self.user.speech_ended(self.user.sent_ms)
-        await self.link.soft(lambda m: m.commit_audio())
-        await self.answers.request()
+        await self.hearing.ptt_release()
 
     async def send_text(self, text: str) -> None:
-        """A typed line: a user message, then an answer (after any answer in progress)."""
-        await self.barge_in(local=True)
-        item_id = new_item_id()
-        self.history.own_ids.add(item_id)
-        entry = self.turns.start(item_id, text, base=time.perf_counter())
-        self.user.awaiting_reply = True
-        self.user.unanswered = entry
-        await self.link.soft(lambda m: m.add_item(item_id, entry))
-        await self.answers.request()
+        await self.hearing.send_text(text)
 
     async def input_ended(self) -> None:
-        """The input file is over: with manual turns the buffer is committed; with server VAD, trailing
-        silence lets the server end the turn."""
-        if self.manual:
-            if self.user.talking:
-                await self.ptt_release()
-            return
-        silence = self.settings.turn_detection.silence_duration_ms or 500
-        await self.send_audio(bytes(48 * (silence + 300)))
+        await self.hearing.input_ended()
 
     async def barge_in(self, *, local: bool) -> None:
         await self.answers.barge_in(local=local)
 
     async def request_response(self) -> None:
         await self.answers.request()
-
-    # --- server events about the user's input ------------------------------------------------------------
-
-    async def _speech_started(self, e: SpeechStarted) -> None:
-        u = self.user
-        u.speaking = True
-        u.audio_span = (e.audio_start_ms, 0)
-        u.speech_from_ms = u.connection_ms + e.audio_start_ms
-        self.emit(ev.StateChanged(state="hearing"))
-        if self.settings.turn_detection.interrupt_response:
-            await self.barge_in(local=False)
-
-    def _speech_stopped(self, e: SpeechStopped) -> None:
-        u = self.user
-        u.speaking = False
-        u.speech_stopped_at = time.perf_counter()
-        u.audio_span = (u.audio_span[0], e.audio_end_ms)
-        u.speech_ended(u.connection_ms + e.audio_end_ms)
-        if self.settings.turn_detection.create_response:
-            u.awaiting_reply = True
-        self.emit(ev.StateChanged(state="thinking"))
-
-    def _input_timeout(self, e: InputTimeout) -> None:
-        """The user stayed silent for idle_timeout_ms: the server answers on its own, as a turn with no
-        input whose latency counts from now."""
-        if self.turns.current is None and not self.answers.state.busy():
-            self.turns.open(base=time.perf_counter())
-            self.user.awaiting_reply = True
-            ms = self.settings.turn_detection.idle_timeout_ms or 0
-            self.emit(ev.Notice(message=f"no speech for {ms / 1000:g} s; the assistant carries on"))
-            self.emit(ev.StateChanged(state="thinking"))
-
-    def _item_added(self, e: ItemAdded) -> None:
-        if self.history.known(e.item_id) or e.kind != "message":
-            return
-        if e.role == "user":
-            u = self.user
-            u.committed_ts = ev.now()
-            if u.speech is not None:  # the speech this item was made of, just before its turn
-                start, end = u.speech
-                self.emit(ev.UserSpeech(start_ms=round(start, 1), end_ms=round(end, 1)))
-                u.speech = None
-            u.unanswered = self.turns.start(e.item_id, "", base=u.speech_stopped_at or time.perf_counter())
-        elif e.role == "assistant":
-            self.answers.assistant_item(e.item_id)
-
-    def _user_transcript(self, e: UserTranscriptDone) -> None:
-        text = e.transcript.strip()
-        entry = self.history.by_id.get(e.item_id)
-        if entry is not None:
-            entry["content"] = text
-        t = self.turns.current
-        if t is not None and entry is not None and t.index == self.conversation.turns and not t.input:
-            t.input = text
-            self.turns.announce()
-        self.turns.mark("transcript_final")
-        start, end = self.user.audio_span
-        model = self.settings.transcription.model if self.settings.transcription else ""
-        self.emit(
-            ev.TranscriptDone(
-                role="user", text=text, model=model, audio_ms=float(max(0, end - start)), started=self.user.committed_ts
-            )
-        )
 
     # --- waiting for quiet ---------------------------------------------------------------------------------
 
