@@ -7,6 +7,7 @@ import base64
 import contextlib
 import json
 import os
+import time
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from agentcli.sim.realtime.responses import ResponseWriter
 from agentcli.sim.realtime.vad import RATE, EnergyVad
 
 MIN_COMMIT_MS = 100
+SESSION_LIFETIME_S = 60 * 60  # the API's sessions last at most an hour
 
 # client event type -> its required fields (the API answers a missing one with invalid_request_error)
 CLIENT_EVENTS: dict[str, tuple[str, ...]] = {
@@ -108,6 +110,8 @@ class RealtimeSimSession(ConversationItems):
         self.pace = float(os.environ.get("AGENT_SIM_REALTIME_PACE") or 0)
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle_timer: asyncio.TimerHandle | None = None
+        self.session_id = self.new_id("sess")
+        self.expires_at = int(time.time()) + SESSION_LIFETIME_S
         self._new_vad()
 
     # --- plumbing -------------------------------------------------------------------------------------
@@ -156,9 +160,13 @@ class RealtimeSimSession(ConversationItems):
         detection = self.config["audio"]["input"].get("turn_detection")
         self.vad = EnergyVad(detection) if detection else None
 
+    def session_object(self) -> dict[str, Any]:
+        """The session as the API shows it: the config plus its id, object and expiry."""
+        return {**self.config, "id": self.session_id, "object": "realtime.session", "expires_at": self.expires_at}
+
     async def run(self) -> None:
         try:
-            await self.send({"type": "session.created", "session": self.config})
+            await self.send({"type": "session.created", "session": self.session_object()})
             while True:
                 raw = await self.conn.recv()
                 await self.handle(raw)
@@ -225,7 +233,7 @@ class RealtimeSimSession(ConversationItems):
             )
         self.config = _merge(self.config, session)
         self._new_vad()
-        await self.send({"type": "session.updated", "session": self.config})
+        await self.send({"type": "session.updated", "session": self.session_object()})
 
     async def on_input_audio_buffer_append(self, event: dict[str, Any]) -> None:
         try:
@@ -383,7 +391,9 @@ class RealtimeSimSession(ConversationItems):
     def _start_response(self, params: dict[str, Any]) -> None:
         self._cancel_idle_timer()
         modalities = params.get("output_modalities") or self.config.get("output_modalities") or ["audio"]
-        writer = ResponseWriter(self, self.new_id("resp"), list(modalities))
+        tools = params.get("tools") if isinstance(params.get("tools"), list) else self.config.get("tools") or []
+        names = [str(t.get("name")) for t in tools if isinstance(t, dict) and t.get("type") == "function"]
+        writer = ResponseWriter(self, self.new_id("resp"), list(modalities), names)
         self.response = writer
         self._response_task = asyncio.ensure_future(writer.run())
 
