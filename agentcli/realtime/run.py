@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from agentcli import events as ev
-from agentcli.errors import ToolError, UsageError
+from agentcli.errors import AgentCliError, ToolError, UsageError
 from agentcli.realtime.config import RATE
 from agentcli.spec.model import Spec
 from agentcli.voice.options import VoiceOptions
@@ -145,6 +145,8 @@ async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec, reco
         done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if runner in done:
             runner.result()  # a ModelError (gave up reconnecting, refused session) surfaces here
+        if source is not None and not session.turns.finished:  # the file made no turn: say so, exit 1
+            raise AgentCliError(f"{opts.input_wav}: no turn was heard in the file; nothing was answered")
         return 0
     finally:
         if terminal is not None:
@@ -230,9 +232,12 @@ def _file_source(opts: VoiceOptions) -> Any:
     if opts.input_wav is None:
         return None
     from agentcli.audio.recorder import FileSource
+    from agentcli.realtime.inputs import check_input_audio
 
     # --fast is paced by the pump (10x, pausing for answers), so the file itself is read unpaced then
-    return FileSource(opts.input_wav, rate=RATE, block_ms=FILE_BLOCK_MS, fast=opts.fast)
+    source = FileSource(opts.input_wav, rate=RATE, block_ms=FILE_BLOCK_MS, fast=opts.fast)
+    check_input_audio(str(opts.input_wav), source.samples, RATE)  # empty, too short, silent: one clear error
+    return source
 
 
 def _microphone(opts: VoiceOptions) -> Any:

@@ -29,6 +29,7 @@ class Turns:
         self.agent_name = agent_name
         self.save = save
         self.current: TurnState | None = None
+        self.finished = 0  # turns ended this session (in any status)
 
     def start(self, item_id: str, text: str, base: float) -> dict[str, object]:
         """A user item reached the conversation: it opens a turn (ending one still open)."""
@@ -64,6 +65,7 @@ class Turns:
         t, self.current = self.current, None
         if t is None:
             return
+        self.finished += 1
         if t.closer is not None and t.closer is not asyncio.current_task():
             t.closer.cancel()
         self.announce(t)
