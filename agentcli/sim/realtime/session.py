@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from agentcli.sim.planner import text_pieces
+from agentcli.sim.realtime.config import SESSION_KEYS, default_session, merge_session
 from agentcli.sim.realtime.conversation import ClientError, ConversationItems
 from agentcli.sim.realtime.responses import ResponseWriter
 from agentcli.sim.realtime.vad import RATE, EnergyVad
@@ -34,61 +35,8 @@ CLIENT_EVENTS: dict[str, tuple[str, ...]] = {
     "response.create": (),
     "response.cancel": (),
 }
-SESSION_KEYS = {
-    "type",
-    "audio",
-    "include",
-    "instructions",
-    "max_output_tokens",
-    "model",
-    "output_modalities",
-    "prompt",
-    "tool_choice",
-    "tools",
-    "tracing",
-    "truncation",
-    "reasoning",
-    "parallel_tool_calls",
-}
-
-
-def default_session(model: str) -> dict[str, Any]:
-    pcm = {"type": "audio/pcm", "rate": RATE}
-    vad = {
-        "type": "server_vad",
-        "threshold": 0.5,
-        "prefix_padding_ms": 300,
-        "silence_duration_ms": 500,
-        "create_response": True,
-        "interrupt_response": True,
-    }
-    return {
-        "type": "realtime",
-        "model": model,
-        "instructions": "",
-        "output_modalities": ["audio"],
-        "audio": {
-            "input": {"format": pcm, "transcription": None, "noise_reduction": None, "turn_detection": vad},
-            "output": {"format": pcm, "voice": "marin", "speed": 1.0},
-        },
-        "tools": [],
-        "tool_choice": "auto",
-        "max_output_tokens": "inf",
-    }
-
-
 class FaultClose(ConnectionError):
     """The scripted fault dropped the connection."""
-
-
-def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("turn_detection", "format"):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 class RealtimeSimSession(ConversationItems):
@@ -231,7 +179,7 @@ class RealtimeSimSession(ConversationItems):
                 "cannot_update_voice",
                 "session.audio.output.voice",
             )
-        self.config = _merge(self.config, session)
+        self.config = merge_session(self.config, session)
         self._new_vad()
         await self.send({"type": "session.updated", "session": self.session_object()})
 
