@@ -139,3 +139,43 @@ def test_heard_part_cuts_at_a_word() -> None:
     assert heard_part(text, 1000, 1000) == text
     assert heard_part(text, 500, 1000) == "one two three"
     assert heard_part(text, 100, 0) == text
+
+
+def test_server_events_parse_to_typed_records_each_handled_once() -> None:
+    import inspect
+    from typing import get_args
+
+    from agentcli.realtime import server_events as se
+    from agentcli.realtime.session import RealtimeSession
+
+    wire = {
+        "response.output_audio.delta": se.AudioDelta,
+        "response.output_audio_transcript.delta": se.TextDelta,
+        "response.output_text.delta": se.TextDelta,
+        "response.output_audio_transcript.done": se.TextDone,
+        "response.output_text.done": se.TextDone,
+        "response.output_audio.done": se.AudioDone,
+        "response.function_call_arguments.done": se.FunctionCallDone,
+        "response.created": se.ResponseCreated,
+        "response.done": se.ResponseDone,
+        "conversation.item.added": se.ItemAdded,
+        "input_audio_buffer.speech_started": se.SpeechStarted,
+        "input_audio_buffer.speech_stopped": se.SpeechStopped,
+        "input_audio_buffer.timeout_triggered": se.InputTimeout,
+        "conversation.item.input_audio_transcription.delta": se.UserTranscriptDelta,
+        "conversation.item.input_audio_transcription.completed": se.UserTranscriptDone,
+        "conversation.item.input_audio_transcription.failed": se.UserTranscriptFailed,
+        "session.created": se.SessionCreated,
+        "error": se.ServerError,
+        "rate_limits.updated": se.Ignored,
+    }
+    for kind, cls in wire.items():
+        assert type(se.parse({"type": kind})) is cls, kind
+    source = inspect.getsource(RealtimeSession.handle)
+    for cls in get_args(se.ServerEvent):  # the one match names every record, with the wire types it stands for
+        assert source.count(f"case {cls.__name__}():") == 1, cls.__name__
+    for kind, cls in wire.items():
+        assert cls is se.Ignored or kind in source, kind
+    done = se.parse({"type": "response.done", "response": {"id": "r", "status": "failed", "status_details": {
+        "type": "failed", "error": {"type": "server_error", "code": "overloaded"}}}})  # fmt: skip
+    assert isinstance(done, se.ResponseDone) and done.error == "overloaded"  # no message: the code, not "failed"

@@ -147,9 +147,35 @@ class RealtimeSimSession(ConversationItems):
             for name in CLIENT_EVENTS[kind]:
                 if name not in event:
                     raise ClientError(f"Missing required parameter: '{name}'.", "missing_required_parameter", name)
-            await getattr(self, "on_" + kind.replace(".", "_"))(event)
+            await self.dispatch(kind, event)
         except ClientError as e:
             await self.error(str(e), e.code, e.param, event_id)
+
+    async def dispatch(self, kind: str, event: dict[str, Any]) -> None:
+        """One client event, checked already (a type in CLIENT_EVENTS, its required fields present)."""
+        match kind:
+            case "session.update":
+                await self.on_session_update(event)
+            case "input_audio_buffer.append":
+                await self.on_input_audio_buffer_append(event)
+            case "input_audio_buffer.commit":
+                await self.on_input_audio_buffer_commit(event)
+            case "input_audio_buffer.clear":
+                await self.on_input_audio_buffer_clear(event)
+            case "output_audio_buffer.clear":
+                await self.on_output_audio_buffer_clear(event)
+            case "conversation.item.create":
+                await self.on_conversation_item_create(event)
+            case "conversation.item.retrieve":
+                await self.on_conversation_item_retrieve(event)
+            case "conversation.item.truncate":
+                await self.on_conversation_item_truncate(event)
+            case "conversation.item.delete":
+                await self.on_conversation_item_delete(event)
+            case "response.create":
+                await self.on_response_create(event)
+            case "response.cancel":
+                await self.on_response_cancel(event)
 
     # --- session and input audio --------------------------------------------------------------------
 
