@@ -179,3 +179,15 @@ def test_server_events_parse_to_typed_records_each_handled_once() -> None:
     done = se.parse({"type": "response.done", "response": {"id": "r", "status": "failed", "status_details": {
         "type": "failed", "error": {"type": "server_error", "code": "overloaded"}}}})  # fmt: skip
     assert isinstance(done, se.ResponseDone) and done.error == "overloaded"  # no message: the code, not "failed"
+
+
+def test_output_token_limit_is_the_realtime_setting_not_max_tokens() -> None:
+    """model_settings.max_tokens counts text; in realtime the limit counts audio too, so a chat-sized
+    limit would cut spoken answers short: only realtime.max_output_tokens is sent."""
+    chat_limit = AgentSpec.model_validate({"name": "a", "model_settings": {"max_tokens": 50}})
+    assert "max_output_tokens" not in session_config(chat_limit, [])
+    own = AgentSpec.model_validate({"name": "a", "model_settings": {"max_tokens": 50},
+                                    "realtime": {"max_output_tokens": 1500}})  # fmt: skip
+    session = session_config(own, [])
+    assert session["max_output_tokens"] == 1500
+    validate_client_event({"type": "session.update", "session": session})
