@@ -182,6 +182,7 @@ class Answers:
         turn = self.turns.current
         if turn is not None:
             turn.usage.add(usage)
+        cut_short = f"the answer was cut short ({e.reason or 'incomplete'})"
         if state is None or state.cancelled:
             pass  # cut off by a barge-in, a guardrail or a drop: its turn was finished there
         elif e.status == "failed":
@@ -192,11 +193,12 @@ class Answers:
             self.turns.finish("interrupted", error=f"response cancelled: {e.reason or 'cancelled'}", interrupted=True)
         elif state.calls:  # completed, or incomplete: the calls it made still run
             if e.status == "incomplete":
-                self.emit(ev.Notice(message=f"the answer was cut short ({e.reason or 'incomplete'})", level="warning"))
+                self.emit(ev.Notice(message=cut_short, level="warning"))
             self.state.tool_task = asyncio.ensure_future(self._run_tools(state))
         elif turn is not None:
             turn.output = state.transcript
             if e.status == "incomplete":  # what was said is kept and heard; the turn says why it stopped
+                self.emit(ev.Notice(message=cut_short, level="warning"))
                 why = f"response incomplete: {e.reason or 'no reason given'}"
                 turn.closer = asyncio.ensure_future(self._close_when_heard(state, "incomplete", why))
             else:

@@ -149,6 +149,7 @@ async def test_incomplete_answer_keeps_its_text_and_says_why() -> None:
         assert done.status == "incomplete" and done.output == "The first half of"
         assert done.error is not None and "max_output_tokens" in done.error
         assert session.conversation.items[-1]["content"] == "The first half of"
+        assert [n.message for n in of(events, ev.Notice)] == ["the answer was cut short (max_output_tokens)"]
 
 
 async def test_incomplete_answer_still_runs_its_function_calls() -> None:
