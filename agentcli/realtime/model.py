@@ -61,6 +61,10 @@ class RealtimeModel(ABC):
         False when the entry has no form on this model (nothing sent)."""
 
     @abstractmethod
+    async def add_user_audio(self, item_id: str, pcm: bytes) -> None:
+        """A user message made of audio (a question to ask again that was never transcribed)."""
+
+    @abstractmethod
     async def delete_item(self, item_id: str) -> None: ...
 
     @abstractmethod

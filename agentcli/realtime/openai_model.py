@@ -70,6 +70,11 @@ class OpenAIRealtime(RealtimeModel):
         await self.conn.send(event)
         return True
 
+    async def add_user_audio(self, item_id: str, pcm: bytes) -> None:
+        audio = base64.b64encode(pcm).decode("ascii")
+        item = {"id": item_id, "type": "message", "role": "user", "content": [{"type": "input_audio", "audio": audio}]}
+        await self.conn.send({"type": "conversation.item.create", "item": item})
+
     async def delete_item(self, item_id: str) -> None:
         await self.conn.send({"type": "conversation.item.delete", "item_id": item_id})
 

@@ -211,7 +211,8 @@ class RealtimeSession:
             self.user.awaiting_reply = False
             return
         entry = self.user.unanswered  # the turn's question: asked again if the new session can know it
-        if asked and silent and entry is not None and str(entry.get("content") or "").strip():
+        known = entry is not None and (str(entry.get("content") or "").strip() or self.user.unanswered_audio)
+        if asked and silent and known:
             self.user.awaiting_reply = True  # asked again once the history is back on the new session
             return
         self.user.awaiting_reply = False
@@ -292,7 +293,18 @@ class RealtimeSession:
         link.ready.set()
         self.emit(ev.StateChanged(state="listening"))
         if u.awaiting_reply and u.unanswered is not None:  # the question the drop left unanswered
-            await self.answers.request()
+            await self._ask_again(u.unanswered)
+
+    async def _ask_again(self, entry: dict[str, Any]) -> None:
+        """After a reconnect: the open turn's question is on the new session (replayed as text, or here
+        as its audio when it was never transcribed); ask for its answer."""
+        audio = self.user.unanswered_audio
+        if not str(entry.get("content") or "").strip() and audio:
+            item_id = new_item_id()
+            self.history.own_ids.add(item_id)
+            self.history.by_id[item_id] = entry
+            await self.link.send(lambda m: m.add_user_audio(item_id, audio))
+        await self.answers.request()
 
     def _server_error(self, e: ServerError) -> None:
         if e.code == "conversation_already_has_active_response":

@@ -41,13 +41,41 @@ class Link:
         return None
 
 
+BYTES_PER_MS = 48  # 24 kHz pcm16 mono
+
+
+class SentAudio:
+    """The last `keep_ms` of microphone audio sent, on the sent-audio timeline: a question that a drop
+    left unanswered, and that has no transcript, can be asked again as audio."""
+
+    def __init__(self, keep_ms: float = 30_000.0):
+        self.keep = int(keep_ms) * BYTES_PER_MS
+        self.buffer = bytearray()
+        self.start_ms = 0.0  # where the buffer begins
+
+    def add(self, pcm: bytes) -> None:
+        self.buffer += pcm
+        if len(self.buffer) > 2 * self.keep:  # trimmed in batches: one copy per keep_ms of audio
+            cut = len(self.buffer) - self.keep
+            cut -= cut % 2
+            del self.buffer[:cut]
+            self.start_ms += cut / BYTES_PER_MS
+
+    def between(self, start_ms: float, end_ms: float) -> bytes:
+        a = max(0, int((start_ms - self.start_ms) * BYTES_PER_MS) // 2 * 2)
+        b = max(a, int((end_ms - self.start_ms) * BYTES_PER_MS) // 2 * 2)
+        return bytes(self.buffer[a:b])
+
+
 @dataclass
 class UserInput:
     """The user's side: speech detected, push-to-talk, and where speech lies in the audio sent."""
 
     speaking: bool = False  # the server hears speech
     awaiting_reply: bool = False  # a user turn went in and its response has not started
-    unanswered: dict[str, Any] | None = None  # that turn's history entry (answered after a reconnect)
+    unanswered: dict[str, Any] | None = None  # the open turn's question (asked again after a reconnect)
+    unanswered_audio: bytes = b""  # its speech, for when it has no transcript
+    sent_audio: SentAudio = field(default_factory=SentAudio)
     talking: bool = False  # push-to-talk held
     ptt_ms: float = 0.0
     speech_stopped_at: float | None = None  # perf_counter

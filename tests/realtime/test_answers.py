@@ -65,6 +65,9 @@ class ScriptedModel(RealtimeModel):
         self.calls.append(("add_item", dict(entry)))
         return True
 
+    async def add_user_audio(self, item_id: str, pcm: bytes) -> None:
+        self.calls.append(("add_user_audio", len(pcm)))
+
     async def delete_item(self, item_id: str) -> None:
         self.calls.append(("delete_item", item_id))
 

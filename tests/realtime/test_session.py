@@ -443,3 +443,17 @@ async def test_answer_lost_to_a_drop_is_asked_for_again(tmp_path: Path) -> None:
         assert replayed[0]["content"][0]["text"] == "what time is it"
         assert not h.received("error"), h.received("error")
         h.validate_wire()
+
+    # no transcription: the client never had the words, so the question goes up again as its audio
+    connections["n"] = 0
+    script = {"hear": ["first hearing", "second hearing"], "turns": [{"match": ".*", "reply": ["You asked: {input}"]}]}
+    (tmp_path / "2").mkdir()
+    async with harness(tmp_path / "2", script, "untranscribed.yaml", sim_route=drops_before_the_answer) as h:
+        await h.say(0.5)
+        done = await h.turn_done(1, timeout=10)
+        assert done.status == "ok" and done.output == "You asked: second hearing"
+        [item] = [e["item"] for e in h.sent("conversation.item.create")]
+        assert item["role"] == "user" and item["content"][0]["type"] == "input_audio"
+        assert "0.5 s" not in done.output and len(h.of(ev.TurnDone)) == 1
+        assert not h.received("error"), h.received("error")
+        h.validate_wire()
