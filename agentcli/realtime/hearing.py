@@ -82,7 +82,7 @@ class Hearing:
         self.history.own_ids.add(item_id)
         entry = self.turns.start(item_id, text, base=time.perf_counter())
         self.state.awaiting_reply = True
-        self.state.unanswered, self.state.unanswered_audio = entry, b""
+        self.state.unanswered, self.state.unanswered_speech = entry, None
         await self.link.soft(lambda m: m.add_item(item_id, entry))
         await self.answers.request()
 
@@ -133,13 +133,13 @@ class Hearing:
         if e.role == "user":
             u = self.state
             u.committed_ts = ev.now()
-            u.unanswered_audio = b""
+            u.unanswered_speech = None
             if u.speech is not None:  # the speech this item was made of, just before its turn
                 start, end = u.speech
                 self.emit(ev.UserSpeech(start_ms=round(start, 1), end_ms=round(end, 1)))
                 u.speech = None
                 pad = self.settings.turn_detection.prefix_padding_ms or 300
-                u.unanswered_audio = u.sent_audio.between(start - pad, end)
+                u.unanswered_speech = (start - pad, end)
             u.unanswered = self.turns.start(e.item_id, "", base=u.speech_stopped_at or time.perf_counter())
         elif e.role == "assistant":
             self.answers.assistant_item(e.item_id)

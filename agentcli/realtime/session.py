@@ -211,7 +211,7 @@ class RealtimeSession:
             self.user.awaiting_reply = False
             return
         entry = self.user.unanswered  # the turn's question: asked again if the new session can know it
-        known = entry is not None and (str(entry.get("content") or "").strip() or self.user.unanswered_audio)
+        known = entry is not None and (str(entry.get("content") or "").strip() or self.user.unanswered_speech)
         if asked and silent and known:
             self.user.awaiting_reply = True  # asked again once the history is back on the new session
             return
@@ -298,8 +298,8 @@ class RealtimeSession:
     async def _ask_again(self, entry: dict[str, Any]) -> None:
         """After a reconnect: the open turn's question is on the new session (replayed as text, or here
         as its audio when it was never transcribed); ask for its answer."""
-        audio = self.user.unanswered_audio
-        if not str(entry.get("content") or "").strip() and audio:
+        audio = b"" if str(entry.get("content") or "").strip() else self.user.unanswered_audio()
+        if audio:
             item_id = new_item_id()
             self.history.own_ids.add(item_id)
             self.history.by_id[item_id] = entry

@@ -74,7 +74,7 @@ class UserInput:
     speaking: bool = False  # the server hears speech
     awaiting_reply: bool = False  # a user turn went in and its response has not started
     unanswered: dict[str, Any] | None = None  # the open turn's question (asked again after a reconnect)
-    unanswered_audio: bytes = b""  # its speech, for when it has no transcript
+    unanswered_speech: tuple[float, float] | None = None  # where its speech lies in sent_audio (no transcript)
     sent_audio: SentAudio = field(default_factory=SentAudio)
     talking: bool = False  # push-to-talk held
     ptt_ms: float = 0.0
@@ -85,6 +85,10 @@ class UserInput:
     connection_ms: float = 0.0  # sent_ms when this connection began: the server counts from there
     speech_from_ms: float | None = None  # where the speech in progress began, on sent_ms's timeline
     speech: tuple[float, float] | None = None  # finished speech waiting for the item it makes
+
+    def unanswered_audio(self) -> bytes:
+        span = self.unanswered_speech
+        return self.sent_audio.between(*span) if span is not None else b""
 
     def speech_ended(self, end_ms: float) -> None:
         start = end_ms if self.speech_from_ms is None else min(self.speech_from_ms, end_ms)

@@ -191,3 +191,15 @@ def test_output_token_limit_is_the_realtime_setting_not_max_tokens() -> None:
     session = session_config(own, [])
     assert session["max_output_tokens"] == 1500
     validate_client_event({"type": "session.update", "session": session})
+
+
+def test_sent_audio_keeps_the_recent_past_on_the_sent_timeline() -> None:
+    from agentcli.realtime.state import SentAudio
+
+    kept = SentAudio(keep_ms=100)
+    for n in range(30):  # 30 blocks of 10 ms, block n filled with byte n
+        kept.add(bytes([n]) * 480)
+    assert len(kept.buffer) <= 2 * 100 * 48 and kept.start_ms > 0  # trimmed, the timeline moved on
+    tail = kept.between(250, 270)  # ms 250-270 are blocks 25 and 26, wherever the buffer starts now
+    assert tail == bytes([25]) * 480 + bytes([26]) * 480
+    assert kept.between(0, 10) == b""  # trimmed away
