@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,25 +47,29 @@ BYTES_PER_MS = 48  # 24 kHz pcm16 mono
 
 class SentAudio:
     """The last `keep_ms` of microphone audio sent, on the sent-audio timeline: a question that a drop
-    left unanswered, and that has no transcript, can be asked again as audio."""
+    left unanswered, and that has no transcript, can be asked again as audio. Holds the blocks as sent
+    (no copy on the audio path)."""
 
     def __init__(self, keep_ms: float = 30_000.0):
-        self.keep = int(keep_ms) * BYTES_PER_MS
-        self.buffer = bytearray()
-        self.start_ms = 0.0  # where the buffer begins
+        self.keep_ms = keep_ms
+        self.blocks: deque[tuple[float, bytes]] = deque()  # (where the block begins in ms, pcm)
+        self.end_ms = 0.0
 
     def add(self, pcm: bytes) -> None:
-        self.buffer += pcm
-        if len(self.buffer) > 2 * self.keep:  # trimmed in batches: one copy per keep_ms of audio
-            cut = len(self.buffer) - self.keep
-            cut -= cut % 2
-            del self.buffer[:cut]
-            self.start_ms += cut / BYTES_PER_MS
+        self.blocks.append((self.end_ms, pcm))
+        self.end_ms += len(pcm) / BYTES_PER_MS
+        while self.blocks and self.blocks[0][0] < self.end_ms - self.keep_ms:
+            self.blocks.popleft()
 
     def between(self, start_ms: float, end_ms: float) -> bytes:
-        a = max(0, int((start_ms - self.start_ms) * BYTES_PER_MS) // 2 * 2)
-        b = max(a, int((end_ms - self.start_ms) * BYTES_PER_MS) // 2 * 2)
-        return bytes(self.buffer[a:b])
+        out = bytearray()
+        for at, pcm in self.blocks:
+            if at >= end_ms or at + len(pcm) / BYTES_PER_MS <= start_ms:
+                continue
+            a = max(0, int((start_ms - at) * BYTES_PER_MS) // 2 * 2)
+            b = min(len(pcm), int((end_ms - at) * BYTES_PER_MS) // 2 * 2)
+            out += pcm[a:b]
+        return bytes(out)
 
 
 @dataclass
