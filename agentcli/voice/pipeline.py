@@ -163,7 +163,7 @@ class VoiceTurn:
                 self.result.status = event.status
                 self.result.error = event.error
                 if event.status == "ok" and ctx.hold_speech:
-                    from agentcli.cli.render import output_text
+                    from agentcli.events import output_text
 
                     self._say(splitter.feed(output_text(event.output)) + splitter.flush())
                 elif event.status == "guardrail" and event.error:
