@@ -1,8 +1,10 @@
-"""`agent voice --realtime --input FILE` with a file that cannot make a turn: one clear line, exit 1
-(it used to end with exit 0 and no output). The real command against the simulator, no devices."""
+"""`agent voice --realtime` failing the way a user meets it: an input file that cannot make a turn (it
+used to end with exit 0 and no output), a refused handshake (printed twice, never retried). Each is one
+clear line on stderr and exit 1. The real command against the simulator, no devices."""
 
 from __future__ import annotations
 
+import json
 import wave
 from pathlib import Path
 
@@ -55,3 +57,24 @@ def test_input_file_with_speech_still_answers(tmp_path: Path) -> None:
     r = run_agent(*args, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "You said: audio of" in r.stdout
+
+
+def run_with_faults(tmp_path: Path, faults: list[dict[str, object]]) -> tuple[int, list[str]]:
+    script = tmp_path / "script.yaml"
+    script.write_text(json.dumps({"faults": faults}))
+    wav = write_wav(tmp_path / "in.wav", np.concatenate([tone(0.8, 0.3), np.zeros(RATE // 2)]))
+    r = run_agent("voice", str(SPEC), "--realtime", "--sim-script", str(script), "--input", str(wav),
+                  "--output", str(tmp_path / "out.wav"), timeout=60)  # fmt: skip
+    assert "Traceback" not in r.stderr
+    return r.returncode, [line for line in r.stderr.splitlines() if line.startswith("agent: error:")]
+
+
+def test_refused_handshake_is_one_line(tmp_path: Path) -> None:
+    code, errors = run_with_faults(tmp_path, [{"status": 401}])
+    assert code == 1 and len(errors) == 1 and "rejected the API key" in errors[0]
+
+
+def test_overloaded_handshake_is_retried_then_one_line(tmp_path: Path) -> None:
+    code, errors = run_with_faults(tmp_path, [{"status": 503, "times": 3}])  # provider.max_retries is 2
+    assert code == 1 and len(errors) == 1 and "HTTP 503" in errors[0]
+    assert run_with_faults(tmp_path, [{"status": 503, "times": 2}])[0] == 0  # the third attempt gets through
