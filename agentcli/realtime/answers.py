@@ -43,7 +43,7 @@ class Answers:
         self.link, self.history, self.user, self.turns, self.tools = link, history, user, turns, tools
         self.emit = emit
         self.server_cancels = server_cancels  # the server cancels a response itself when the user talks
-        self.state = Responding()
+        self.responding = Responding()
         self.output: OutputAudio | None = None
 
     @property
@@ -54,7 +54,7 @@ class Answers:
 
     async def request(self) -> None:
         """Ask for a response now, or as soon as the one in progress ends (never two at once)."""
-        s = self.state
+        s = self.responding
         if s.current is not None or s.create_pending or s.tool_task is not None:
             s.want_response = True
             return
@@ -64,13 +64,13 @@ class Answers:
 
     def create_refused(self) -> None:
         """The server was already answering (its VAD raced us): ask again after that answer."""
-        self.state.create_pending = False
-        self.state.want_response = True
+        self.responding.create_pending = False
+        self.responding.want_response = True
 
     # --- the response's events --------------------------------------------------------------------------
 
     def created(self, e: ResponseCreated) -> None:
-        self.state.create_pending = False
+        self.responding.create_pending = False
         self.user.awaiting_reply = False
         state = ResponseState(id=e.response_id, started=ev.now(), t0=time.perf_counter())
         checks = self.tools.output_guardrails.get(self.agent) or []
@@ -80,7 +80,7 @@ class Answers:
                 await self._guard_tripped(state, name, verdict)
 
             state.guard = OutputGuard(checks, self.tools.agent(self.agent).name, self.emit, tripped)
-        self.state.current = state
+        self.responding.current = state
         if self.turns.current is None:  # a response the server started on its own
             self.turns.open(base=time.perf_counter())
         self.turns.mark("response_created")
@@ -95,13 +95,13 @@ class Answers:
                 "_agent": self.tools.agent(self.agent).name,
             }
         )
-        current = self.state.current
+        current = self.responding.current
         if current is not None and current.item_id is None:
             current.item_id = item_id
 
     def _live(self, response_id: str) -> ResponseState | None:
         """The response an event belongs to, or None when its deltas are to be ignored."""
-        state = self.state.current
+        state = self.responding.current
         if state is None or state.cancelled or response_id != state.id:
             return None
         return state
@@ -160,10 +160,10 @@ class Answers:
         self.history.add({**entry, "_id": e.item_id})
 
     async def done(self, e: ResponseDone) -> None:
-        current = self.state.current
+        current = self.responding.current
         state = current if current is not None and current.id == e.response_id else None
         if state is not None:
-            self.state.current = None
+            self.responding.current = None
         usage = ev.Usage(e.input_tokens, e.output_tokens)
         self.turns.announce()
         first_ms = None
@@ -194,7 +194,7 @@ class Answers:
         elif state.calls:  # completed, or incomplete: the calls it made still run
             if e.status == "incomplete":
                 self.emit(ev.Notice(message=cut_short, level="warning"))
-            self.state.tool_task = asyncio.ensure_future(self._run_tools(state))
+            self.responding.tool_task = asyncio.ensure_future(self._run_tools(state))
         elif turn is not None:
             turn.output = state.transcript
             if e.status == "incomplete":  # what was said is kept and heard; the turn says why it stopped
@@ -203,7 +203,7 @@ class Answers:
                 turn.closer = asyncio.ensure_future(self._close_when_heard(state, "incomplete", why))
             else:
                 turn.closer = asyncio.ensure_future(self._close_when_heard(state))
-        if self.state.want_response:
+        if self.responding.want_response:
             await self.request()
 
     async def _close_when_heard(self, state: ResponseState, status: str = "ok", error: str | None = None) -> None:
@@ -227,7 +227,7 @@ class Answers:
             if outcome.handoff_to is not None:
                 await self.switch_agent(outcome.handoff_to)
         finally:
-            self.state.tool_task = None
+            self.responding.tool_task = None
         await self.request()
 
     async def switch_agent(self, key: str) -> None:
@@ -243,7 +243,7 @@ class Answers:
         """The user talks over the answer: silence it, cancel the response if the server will not, and
         truncate the item to what was heard (skipped when playback had already finished)."""
         cut = self.output.cut() if self.output is not None else None
-        state = self.state.current
+        state = self.responding.current
         if state is not None and not state.cancelled:
             state.cancelled = True
             if state.guard is not None:
@@ -290,7 +290,7 @@ class Answers:
         output = self.output
         if output is not None and output.current is not None and output.current.response_id == state.id:
             output.cut()
-        if self.state.current is state and not state.cancelled:
+        if self.responding.current is state and not state.cancelled:
             state.cancelled = True
             await self.link.soft(lambda m: m.cancel_response())
         message = verdict.message or "the answer was withheld"
@@ -306,7 +306,7 @@ class Answers:
     def dropped(self) -> bool:
         """The connection dropped: the response in flight is over (what arrived stays, marked). True
         when it had not said or called anything yet (its question can be asked again)."""
-        state, self.state.current = self.state.current, None
+        state, self.responding.current = self.responding.current, None
         silent = state is None or not (state.transcript or state.calls or state.first_delta)
         if state is not None:
             state.cancelled = True
@@ -317,10 +317,10 @@ class Answers:
                 entry["_interrupted"] = True
         if self.output is not None:
             self.output.orphan()
-        self.state.create_pending = self.state.want_response = False
-        if self.state.tool_task is not None:
-            self.state.tool_task.cancel()
-            self.state.tool_task = None
+        self.responding.create_pending = self.responding.want_response = False
+        if self.responding.tool_task is not None:
+            self.responding.tool_task.cancel()
+            self.responding.tool_task = None
             silent = False
         return silent
 

@@ -34,7 +34,7 @@ class Hearing:
         self.settings = settings
         self.emit = emit
         self.manual = manual  # no server turn detection: the client commits each turn
-        self.state = answers.user
+        self.user = answers.user
 
     # --- what the user sends ------------------------------------------------------------------------------
 
@@ -43,35 +43,35 @@ class Hearing:
         if not self.link.ready.is_set():
             return
         if self.manual:
-            self.state.ptt_ms += len(pcm) / 48
-        self.state.sent_ms += len(pcm) / 48  # 24 kHz pcm16: 48 bytes a millisecond
-        self.state.sent_audio.add(pcm)
+            self.user.ptt_ms += len(pcm) / 48
+        self.user.sent_ms += len(pcm) / 48  # 24 kHz pcm16: 48 bytes a millisecond
+        self.user.sent_audio.add(pcm)
         await self.link.soft(lambda m: m.append_audio(pcm))
 
     def gate(self) -> bool:
         """Whether microphone audio goes up now (manual turns: only while talking)."""
-        return self.state.talking or not self.manual
+        return self.user.talking or not self.manual
 
     async def ptt_press(self) -> None:
         """Push-to-talk pressed: cut off the assistant, start a fresh input buffer."""
         await self.answers.barge_in(local=True)
-        self.state.ptt_ms = 0.0
-        self.state.talking = True
-        self.state.speech_from_ms = self.state.sent_ms
+        self.user.ptt_ms = 0.0
+        self.user.talking = True
+        self.user.speech_from_ms = self.user.sent_ms
         await self.link.soft(lambda m: m.clear_audio())
         self.emit(ev.StateChanged(state="hearing"))
 
     async def ptt_release(self) -> None:
         """Push-to-talk released: commit what was said and ask for the answer."""
-        self.state.talking = False
-        if self.state.ptt_ms < MIN_PTT_MS:
+        self.user.talking = False
+        if self.user.ptt_ms < MIN_PTT_MS:
             await self.link.soft(lambda m: m.clear_audio())
             self.emit(ev.Notice(message="too short to send; hold the key while you talk"))
             self.emit(ev.StateChanged(state="listening"))
             return
-        self.state.speech_stopped_at = time.perf_counter()
-        self.state.awaiting_reply = True
-        self.state.speech_ended(self.state.sent_ms)
+        self.user.speech_stopped_at = time.perf_counter()
+        self.user.awaiting_reply = True
+        self.user.speech_ended(self.user.sent_ms)
         await self.link.soft(lambda m: m.commit_audio())
         await self.answers.request()
 
@@ -81,8 +81,8 @@ class Hearing:
         item_id = new_item_id()
         self.history.own_ids.add(item_id)
         entry = self.turns.start(item_id, text, base=time.perf_counter())
-        self.state.awaiting_reply = True
-        self.state.unanswered, self.state.unanswered_speech = entry, None
+        self.user.awaiting_reply = True
+        self.user.unanswered, self.user.unanswered_speech = entry, None
         await self.link.soft(lambda m: m.add_item(item_id, entry))
         await self.answers.request()
 
@@ -90,7 +90,7 @@ class Hearing:
         """The input file is over: with manual turns the buffer is committed; with server VAD, trailing
         silence lets the server end the turn."""
         if self.manual:
-            if self.state.talking:
+            if self.user.talking:
                 await self.ptt_release()
             return
         silence = self.settings.turn_detection.silence_duration_ms or 500
@@ -99,7 +99,7 @@ class Hearing:
     # --- server events about the user's input ------------------------------------------------------------
 
     async def speech_started(self, e: SpeechStarted) -> None:
-        u = self.state
+        u = self.user
         u.speaking = True
         u.audio_span = (e.audio_start_ms, 0)
         u.speech_from_ms = u.connection_ms + e.audio_start_ms
@@ -108,7 +108,7 @@ class Hearing:
             await self.answers.barge_in(local=False)
 
     def speech_stopped(self, e: SpeechStopped) -> None:
-        u = self.state
+        u = self.user
         u.speaking = False
         u.speech_stopped_at = time.perf_counter()
         u.audio_span = (u.audio_span[0], e.audio_end_ms)
@@ -120,9 +120,9 @@ class Hearing:
     def input_timeout(self, e: InputTimeout) -> None:
         """The user stayed silent for idle_timeout_ms: the server answers on its own, as a turn with no
         input whose latency counts from now."""
-        if self.turns.current is None and not self.answers.state.busy():
+        if self.turns.current is None and not self.answers.responding.busy():
             self.turns.open(base=time.perf_counter())
-            self.state.awaiting_reply = True
+            self.user.awaiting_reply = True
             ms = self.settings.turn_detection.idle_timeout_ms or 0
             self.emit(ev.Notice(message=f"no speech for {ms / 1000:g} s; the assistant carries on"))
             self.emit(ev.StateChanged(state="thinking"))
@@ -131,7 +131,7 @@ class Hearing:
         if self.history.known(e.item_id) or e.kind != "message":
             return
         if e.role == "user":
-            u = self.state
+            u = self.user
             u.committed_ts = ev.now()
             u.unanswered_speech = None
             if u.speech is not None:  # the speech this item was made of, just before its turn
@@ -154,8 +154,8 @@ class Hearing:
             t.input = text
             self.turns.announce()
         self.turns.mark("transcript_final")
-        start, end = self.state.audio_span
+        start, end = self.user.audio_span
         model = self.settings.transcription.model if self.settings.transcription else ""
         heard_ms = float(max(0, end - start))
-        started = self.state.committed_ts
+        started = self.user.committed_ts
         self.emit(ev.TranscriptDone(role="user", text=text, model=model, audio_ms=heard_ms, started=started))

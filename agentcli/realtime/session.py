@@ -203,7 +203,7 @@ class RealtimeSession:
         self.link.model = None
         self.link.replayed = []  # those items were on the server session that is gone
         self.emit(ev.Notice(message="the realtime connection dropped; reconnecting…", level="warning"))
-        asked = self.user.awaiting_reply or self.answers.state.busy()
+        asked = self.user.awaiting_reply or self.answers.responding.busy()
         silent = self.answers.dropped()  # the response in flight had said nothing yet
         self.user.speaking = self.user.talking = False
         turn = self.turns.current
@@ -347,7 +347,7 @@ class RealtimeSession:
 
     def is_idle(self) -> bool:
         u = self.user
-        return not (u.speaking or u.awaiting_reply or self.turns.current is not None or self.answers.state.busy())
+        return not (u.speaking or u.awaiting_reply or self.turns.current is not None or self.answers.responding.busy())
 
     async def wait_idle(self, poll_s: float = 0.02) -> None:
         while not self.is_idle():
@@ -365,5 +365,5 @@ class RealtimeSession:
 
     async def wait_turn_over(self) -> None:
         """For --fast input: hold the microphone while a turn is being answered (no talking over)."""
-        while self.user.awaiting_reply or self.turns.current is not None or self.answers.state.busy():
+        while self.user.awaiting_reply or self.turns.current is not None or self.answers.responding.busy():
             await asyncio.sleep(0.01)
