@@ -345,3 +345,38 @@ async def test_session_object_and_rate_limits_like_the_api() -> None:
         assert [i - 1 for i in limits] == starts  # one right after each response.created
         rate = next(e for e in c.seen if e["type"] == "rate_limits.updated")["rate_limits"]
         assert {r["name"] for r in rate} == {"requests", "tokens"}
+
+
+async def test_the_official_openai_sdk_talks_to_the_simulator() -> None:
+    """A third-party client: the `openai` package's own realtime connection, its events parsed by its own
+    types. A session with no tools declared gets an answer, and a script tool call it never offered is
+    a failed response it can read, never a function call."""
+    from openai import AsyncOpenAI
+
+    script = {"turns": [{"match": "weather", "reply": [{"tool_call": {"name": "get_weather", "arguments": {}}}]},
+                        {"match": ".*", "reply": ["Hello from the simulator."]}]}  # fmt: skip
+    async with SimServer(parse_script(script)) as server:
+        sdk = AsyncOpenAI(base_url=server.base_url, api_key="sim")
+        async with sdk.realtime.connect(model="gpt-realtime") as conn:
+            await conn.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+            seen: list[Any] = []
+
+            async def ask(text: str) -> Any:
+                item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+                await conn.conversation.item.create(item=item)
+                await conn.response.create()
+                async for event in conn:
+                    seen.append(event)
+                    if event.type == "response.done":
+                        return event.response
+
+            hello = await asyncio.wait_for(ask("hi"), 10)
+            assert hello.status == "completed" and hello.output[0].content[0].text == "Hello from the simulator."
+            weather = await asyncio.wait_for(ask("weather?"), 10)
+            assert weather.status == "failed" and weather.status_details.error.code == "undeclared_tool"
+            assert "get_weather" in weather.status_details.error.message
+            kinds = [e.type for e in seen]
+            assert "response.function_call_arguments.done" not in kinds and "rate_limits.updated" in kinds
+            from pydantic import BaseModel
+
+            assert seen and all(isinstance(e, BaseModel) for e in seen)  # each parsed into the SDK's own types
