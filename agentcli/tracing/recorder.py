@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentcli.events import Event, now
+from agentcli.redact import Redactor, jsonable, text_size
 from agentcli.tracing import statements as st
-from agentcli.tracing.redact import Redactor, jsonable, text_size
 
 if TYPE_CHECKING:
     from agentcli.tracing.store import TraceStore
