@@ -165,7 +165,8 @@ class SessionStore:
         def write(conn: sqlite3.Connection) -> tuple[list[int], int]:
             with db.transaction(conn):
                 row = conn.execute("SELECT turns FROM sessions WHERE name = ?", (name,)).fetchone()
-                turns = conv.turns if row is None or stored is None else max(0, row[0] + conv.turns - stored.turns)
+                # this process's turns since it last saved, added to what the store holds now
+                turns = max(0, (row[0] if row else 0) + conv.turns - (stored.turns if stored else 0))
                 if drop:
                     conn.executemany("DELETE FROM session_items WHERE row = ? AND session = ?",
                                      [(r, name) for r in drop])
