@@ -45,6 +45,15 @@ def _free_bytes(path: Path) -> int | None:
     return None
 
 
+def _read_only_fs(path: Path) -> bool:
+    for candidate in (path, *path.parents):
+        try:
+            return bool(os.statvfs(candidate).f_flag & os.ST_RDONLY)
+        except OSError:
+            continue
+    return False
+
+
 def reason_of(exc: BaseException, path: Path) -> str:
     """Why a store failed, in words; "disk full" also when SQLite only says "disk I/O error" on a full disk."""
     if isinstance(exc, OSError):
@@ -73,6 +82,8 @@ def reason_of(exc: BaseException, path: Path) -> str:
         free = _free_bytes(path)
         if free == 0:
             return "disk full"
+        if _read_only_fs(path):
+            return "read-only filesystem"
         if not os.access(path.parent, os.W_OK):
             return "read-only or no permission to write the folder"
         return "disk I/O error" if "disk i/o" in text else "cannot open the file"
