@@ -9,7 +9,7 @@ from pathlib import Path
 def agent_home() -> Path:
     """`$AGENT_HOME`, else the platform's user data dir; created on first use (mode 0700).
     Raises StoreError (one line: which folder, and why) when it cannot be a folder."""
-    from agentcli.storage.sqlite import private_dir
+    from agentcli.storage.files import private_dir
 
     env = os.environ.get("AGENT_HOME")
     if env:

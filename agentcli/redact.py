@@ -98,13 +98,23 @@ class Redactor:
 _default: tuple[frozenset[str], Redactor] | None = None
 
 
-def redact_text(text: str) -> str:
-    """`text` with the secrets known now scrubbed (for one-off lines: errors, notices, log records)."""
+def default_redactor() -> Redactor:
+    """A Redactor for the secrets known now (rebuilt only when the environment or the registry changed)."""
     global _default
     key = frozenset(secret_env_values())
     if _default is None or _default[0] != key:
         _default = (key, Redactor(sorted(key, key=len, reverse=True)))
-    return _default[1](text)
+    return _default[1]
+
+
+def redact_text(text: str) -> str:
+    """`text` with the secrets known now scrubbed (for one-off lines: errors, notices, log records)."""
+    return default_redactor()(text)
+
+
+def scrub(obj: Any) -> Any:
+    """Every string inside a JSON-able value with the secrets known now scrubbed, nothing cut."""
+    return default_redactor().scrub(obj)
 
 
 def jsonable(obj: Any) -> Any:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from agentcli.errors import UsageError
 from agentcli.paths import agent_home
-from agentcli.redact import Redactor
+from agentcli.redact import Redactor, add_spec_secrets, default_redactor
 from agentcli.runtime.conversation import Conversation, auto_session_name
 from agentcli.storage import sqlite as db
 
@@ -70,7 +70,7 @@ class _Stored(NamedTuple):
 class SessionStore:
     def __init__(self, path: Path | None = None, *, redactor: Redactor | None = None):
         self.path = Path(path) if path is not None else agent_home() / "sessions.db"
-        self._redact = redactor or Redactor()
+        self._redactor = redactor  # None: the secrets known at each save (a spec may add some)
         self._ready = False
 
     # --- opening ------------------------------------------------------------------------------------
@@ -134,7 +134,9 @@ class SessionStore:
                       latest: bool = False) -> Conversation:
         """The conversation saved as `name` (or the latest one), else a new one named `name` or an auto name
         of this kind. A resumed conversation whose agent the spec no longer has restarts from the entry.
-        Opening checks the store can be written, so a broken store fails before any turn is run."""
+        Opening checks the store can be written, so a broken store fails before any turn is run; the
+        values of the env vars the spec names in `api_key_env` are redacted from then on."""
+        add_spec_secrets(spec)
         if latest:
             conversation = self.latest()
             if conversation is None:
@@ -154,7 +156,8 @@ class SessionStore:
         if not conv.name:
             conv.name = auto_session_name()
         name = conv.name
-        bodies = [json.dumps(self._redact.scrub(i), ensure_ascii=False, default=str) for i in conv.items]
+        redactor = self._redactor or default_redactor()
+        bodies = [json.dumps(redactor.scrub(i), ensure_ascii=False, default=str) for i in conv.items]
         stored = conv.stored if isinstance(conv.stored, _Stored) and conv.stored.name == name else None
         known = stored.bodies if stored else []
         keep = 0
