@@ -76,6 +76,8 @@ class TraceRecorder:
         self._live: Any = None
         self._begun = self._ended = self._closed = self._broken = self._capped = False
         self._bytes = 0
+        self._start = 0.0
+        self._totals = {"turns": 0, "input_tokens": 0, "output_tokens": 0}  # as the store counts them
         self._max_bytes = _max_bytes()
 
     # --- public API ---------------------------------------------------------------------------------
@@ -122,19 +124,22 @@ class TraceRecorder:
             return
         tokens = span.kind in _TOKEN_KINDS
         counts_as_turn = span.kind == "turn" or (span.kind == "realtime_response" and span.parent_id is None)
+        name = self._redact(span.name)
+        in_tokens = int(data.get("input_tokens") or 0) if tokens else 0
+        out_tokens = int(data.get("output_tokens") or 0) if tokens else 0
         self._write([
             (st.INSERT_SPAN, (
-                self.trace_id, span.span_id, span.parent_id, span.kind, self._redact(span.name),
+                self.trace_id, span.span_id, span.parent_id, span.kind, name,
                 span.start, span.end, span.status, error, json.dumps(data, ensure_ascii=False),
             )),
-            (st.COUNT_SPAN, (
-                int(counts_as_turn),
-                int(data.get("input_tokens") or 0) if tokens else 0,
-                int(data.get("output_tokens") or 0) if tokens else 0,
-                int(span.status == "error"), self.trace_id,
-            )),
+            (st.COUNT_SPAN, (int(counts_as_turn), in_tokens, out_tokens, int(span.status == "error"), self.trace_id)),
         ])
-        self._to_live("export", span, data, error)
+        self._totals["turns"] += int(counts_as_turn)
+        self._totals["input_tokens"] += in_tokens
+        self._totals["output_tokens"] += out_tokens
+        self._to_live("export", {"span_id": span.span_id, "parent_id": span.parent_id, "kind": span.kind,
+                                 "name": name, "start": span.start, "end": span.end, "status": span.status,
+                                 "error": error, "data": data})
 
     def span_amended(self, span: SpanRecord) -> None:
         data = json.dumps(self._shape(span.data), ensure_ascii=False)
@@ -163,6 +168,7 @@ class TraceRecorder:
         from agentcli.tracing.tree import SpanTree
 
         self._begun = True
+        self._start = event.ts
         self._tree = SpanTree(self)
         if event.type == "session_started":
             self.kind = self.kind or getattr(event, "kind", "") or "chat"
@@ -179,7 +185,7 @@ class TraceRecorder:
         if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
             from agentcli.tracing.live import LiveExporter
 
-            self._live = LiveExporter.create(self.trace_id, r(self.workflow or "agent"), self.kind, event.ts)
+            self._live = LiveExporter.create(self.trace_id)
 
     def _finish(self, ts: float, status: str, error: str | None) -> None:
         self._ended = True
@@ -187,7 +193,13 @@ class TraceRecorder:
             self._tree.finish(ts, status)
         error_text = self._error_text(error)
         self._write([(st.END_TRACE, (ts, status, error_text, self.trace_id))])
-        self._to_live("finish", ts, status, error_text)
+        r = self._redact
+        self._to_live("finish", {
+            "trace_id": self.trace_id, "workflow": r(self.workflow or "agent"), "kind": self.kind or "chat",
+            "group_id": r(self.group_id) if self.group_id else None,
+            "metadata": json.loads(self._meta_json()), "start": self._start, "end": ts, "status": status,
+            "error": error_text, **self._totals,
+        })
 
     def _within_cap(self, size: int) -> bool:
         """Count `size` bytes against this run's cap; at the first refusal say so once and mark the trace."""
