@@ -161,3 +161,15 @@ print(json.dumps([c.execute('PRAGMA integrity_check').fetchone()[0],
     integrity, contents = json.loads((out / "check.json").read_text())
     assert integrity == "ok"
     assert contents == ["first", "You said: first", "fourth", "You said: fourth"]
+
+
+def test_a_corrupt_trace_store_is_one_line_for_trace_commands_and_one_notice_for_chat(tmp_path: Path) -> None:
+    junk = os.urandom(3000)
+    (tmp_path / "traces.db").write_bytes(junk)
+    proc = subprocess.run([sys.executable, "-m", "agentcli", "trace", "list"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, env=agent_env(AGENT_HOME=str(tmp_path)))
+    one_line_error(proc, "traces.db", "corrupt")
+    answered = chat(tmp_path, "still")
+    assert answered.returncode == 0 and answered.stdout.strip() == "You said: still"
+    assert answered.stderr.count("\n") == 1 and "tracing stopped" in answered.stderr
+    assert (tmp_path / "traces.db").read_bytes() == junk
