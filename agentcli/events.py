@@ -157,6 +157,17 @@ class ToolCallFinished(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class SubAgentEvent(Event):
+    """An event of a sub-agent run by an `agent:` tool, nested under that tool call (call_id). Renderers
+    that ignore it keep the sub-agent's text off stdout and out of speech; tracing nests its spans."""
+
+    type: Literal["sub_agent_event"] = "sub_agent_event"
+    call_id: str = ""
+    tool: str = ""
+    event: Event | None = None
+
+
+@dataclass(slots=True, kw_only=True)
 class Handoff(Event):
     type: Literal["handoff"] = "handoff"
     from_agent: str = ""
