@@ -61,7 +61,7 @@ async def grow(ctx: Context) -> str:
     return "grew"
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # --tag X is ignored: tests find the process by it
     if "--crash-at-start" in sys.argv:
         print("demo: starting", file=sys.stderr)
         print("demo: cannot open the database /nonexistent/db.sqlite", file=sys.stderr)
