@@ -143,6 +143,7 @@ class ToolCallStarted(Event):
     call_id: str = ""
     name: str = ""
     arguments: str = ""  # JSON text as the model sent it
+    server: str | None = None  # the MCP server the tool belongs to, if any
 
 
 @dataclass(slots=True, kw_only=True)

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import re
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +73,11 @@ class McpServers:
     async def start(self) -> None:
         """Start every server at once. If any fails, the others are stopped and its McpServerError raised."""
         conns = list(self.connections.values())
-        results = await asyncio.gather(*(c.start() for c in conns), return_exceptions=True)
+        try:
+            results = await asyncio.gather(*(c.start() for c in conns), return_exceptions=True)
+        except BaseException:  # cancelled (Ctrl-C, SIGTERM) while starting: stop what did start
+            await self.aclose()
+            raise
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             await self.aclose()
@@ -137,18 +141,28 @@ async def open_mcp(spec: Spec) -> AsyncIterator[McpServers | None]:
 
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Any:
-    """SIGTERM raises SIGINT (asyncio.run turns it into cancellation + KeyboardInterrupt: exit 130), so
-    `finally` blocks run. Left alone when someone else already handles SIGTERM."""
-    try:
-        loop = asyncio.get_running_loop()
-        installed = signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
-        if installed:
-            loop.add_signal_handler(signal.SIGTERM, signal.raise_signal, signal.SIGINT)
-    except (RuntimeError, ValueError, NotImplementedError):  # not the main thread, or no signals here
-        installed = False
+    """While open, SIGTERM acts as Ctrl-C (see catch_sigterm)."""
+    release = catch_sigterm()
     try:
         yield
     finally:
-        if installed:
-            with contextlib.suppress(Exception):
-                loop.remove_signal_handler(signal.SIGTERM)
+        release()
+
+
+def catch_sigterm() -> Callable[[], None]:
+    """Make SIGTERM raise SIGINT, which asyncio.run turns into cancellation + KeyboardInterrupt (exit 130),
+    so `finally` blocks stop the servers. Left alone when someone already handles SIGTERM. Returns the
+    function that undoes it."""
+    try:
+        loop = asyncio.get_running_loop()
+        if signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+            return lambda: None
+        loop.add_signal_handler(signal.SIGTERM, signal.raise_signal, signal.SIGINT)
+    except (RuntimeError, ValueError, NotImplementedError):  # not the main thread, or no signals here
+        return lambda: None
+
+    def release() -> None:
+        with contextlib.suppress(Exception):
+            loop.remove_signal_handler(signal.SIGTERM)
+
+    return release

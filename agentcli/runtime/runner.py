@@ -94,6 +94,7 @@ class Runner:
                     tool.sub_run = self._sub_run
         self._mcp: McpServers | None = None
         self._own_mcp = False
+        self._release_sigterm: Callable[[], None] = lambda: None
         if mcp is not None:
             self._attach_mcp(mcp)
         self._guardrails: dict[str, Guardrails] = {
@@ -143,6 +144,7 @@ class Runner:
         if self._own_mcp and self._mcp is not None:
             mcp, self._mcp, self._own_mcp = self._mcp, None, False
             await mcp.aclose()
+            self._release_sigterm()
 
     # --- MCP servers --------------------------------------------------------------------------------
 
@@ -153,11 +155,16 @@ class Runner:
         """Start the spec's MCP servers now (once; aclose() stops them). Raises McpServerError."""
         if not self.needs_mcp():
             return
-        from agentcli.mcp.servers import McpServers
+        from agentcli.mcp.servers import McpServers, catch_sigterm
 
         servers = McpServers(self.spec)
-        await servers.start()
-        self._own_mcp = True
+        release = catch_sigterm()  # from before the first spawn: SIGTERM must stop servers, not orphan them
+        try:
+            await servers.start()
+        except BaseException:
+            release()
+            raise
+        self._own_mcp, self._release_sigterm = True, release
         self._attach_mcp(servers)
 
     def _attach_mcp(self, mcp: McpServers) -> None:

@@ -42,7 +42,9 @@ async def run_tool_calls(
     """Yield the events of running `calls`; fill `results` (call_id -> result). On cancellation or
     an early close, the calls still running are cancelled and awaited."""
     for call in calls:
-        yield ToolCallStarted(agent=agent, call_id=call.call_id, name=call.name, arguments=call.arguments)
+        server = getattr(toolset.current().get(call.name), "server", None)
+        yield ToolCallStarted(agent=agent, call_id=call.call_id, name=call.name, arguments=call.arguments,
+                              server=server)
     nested: asyncio.Queue[Event] = asyncio.Queue()
     tasks: dict[asyncio.Task[ToolResult], ModelToolCall] = {}
     for call in calls:

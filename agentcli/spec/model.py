@@ -287,6 +287,15 @@ class AgentSpec(Strict):
     tracing: TracingSettings = Field(default_factory=TracingSettings)
     entry: bool = False  # in a multi-agent file: this agent takes the first turn
 
+    @field_validator("mcp_servers")
+    @classmethod
+    def _unique_servers(cls, v: list[McpServer]) -> list[McpServer]:
+        names = [s.name for s in v]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"two MCP servers are named {twice[0]!r}")
+        return v
+
     @field_validator("tools", mode="before")
     @classmethod
     def _builtin_shorthand(cls, v: Any) -> Any:

@@ -211,6 +211,8 @@ class SpanTree:
 
     def _on_tool_call_started(self, ev: Any) -> None:
         data = {"agent": ev.agent, "call_id": ev.call_id, "tool": ev.name, "arguments": ev.arguments}
+        if getattr(ev, "server", None):
+            data["mcp_server"] = ev.server
         self._calls[ev.call_id] = self._open_span("function", ev.name, ev.ts, self._agent or self._turn, data)
 
     def _on_tool_call_finished(self, ev: Any) -> None:
