@@ -18,7 +18,7 @@ import numpy as np
 from agentcli.errors import ModelError
 
 if TYPE_CHECKING:
-    from agentcli.spec.model import Provider, SttSettings
+    from agentcli.spec.model import AgentSpec, Provider, StageProvider, SttSettings
 
 _NO_STREAM_PREFIXES = ("whisper",)  # models that reject stream=True
 
@@ -116,3 +116,28 @@ class OpenAITranscriber(SpeechToText):
         if not done and not text:
             raise ModelError(f"the connection to {self.url} dropped mid-transcription")
         yield TranscriptPart(text.strip(), final=True)
+
+
+def stage_provider(agent: Provider, stage: StageProvider | None, base_url: str | None,
+                   api_key: str | None) -> tuple[Provider, str | None, str | None]:
+    """(provider, base_url override, api_key override) for one voice stage. Without `provider:` the stage
+    runs where the agent does (the run's override, e.g. --sim, included). With one, its base_url and
+    api_key_env replace the agent's; the run's override then applies only if it names no base_url."""
+    if stage is None:
+        return agent, base_url, api_key
+    changes = {k: v for k, v in (("base_url", stage.base_url), ("api_key_env", stage.api_key_env)) if v}
+    provider = agent.model_copy(update=changes)
+    if stage.base_url:
+        return provider, None, None  # another server: its key comes from its own env var
+    return provider, base_url, api_key if not stage.api_key_env else None
+
+
+def make_transcriber(agent: AgentSpec, base_url: str | None = None, api_key: str | None = None) -> OpenAITranscriber:
+    """The agent's speech-to-text on `voice.stt.provider`, else on the agent's provider (base_url and
+    api_key: the run's overrides, e.g. the simulator's)."""
+    from agentcli.models.client import make_client, resolve_base_url
+
+    provider, url_override, key = stage_provider(agent.provider, agent.voice.stt.provider, base_url, api_key)
+    client = make_client(provider, base_url=url_override, api_key=key)
+    url = resolve_base_url(provider, url_override)
+    return OpenAITranscriber(client, agent.voice.stt, url=url, provider=provider, api_key=key)

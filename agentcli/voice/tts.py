@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from agentcli.errors import ModelError
 
 if TYPE_CHECKING:
-    from agentcli.spec.model import Provider, TtsSettings
+    from agentcli.spec.model import AgentSpec, Provider, TtsSettings
 
 PCM_RATE = 24000  # what the speech endpoint's "pcm" format is
 _CHUNK_BYTES = 2400  # 50 ms: small enough to start playing early
@@ -75,3 +75,15 @@ class OpenAISpeech(TextToSpeech):
             raise
         except Exception as e:
             raise self._error(e, mid_stream=started) from None
+
+
+def make_speech(agent: AgentSpec, base_url: str | None = None, api_key: str | None = None) -> OpenAISpeech:
+    """The agent's text-to-speech on `voice.tts.provider`, else on the agent's provider (base_url and
+    api_key: the run's overrides, e.g. the simulator's)."""
+    from agentcli.models.client import make_client, resolve_base_url
+    from agentcli.voice.stt import stage_provider
+
+    provider, url_override, key = stage_provider(agent.provider, agent.voice.tts.provider, base_url, api_key)
+    client = make_client(provider, base_url=url_override, api_key=key)
+    url = resolve_base_url(provider, url_override)
+    return OpenAISpeech(client, agent.voice.tts, url=url, provider=provider, api_key=key)
