@@ -45,7 +45,7 @@ from agentcli.runtime.guardrails import Guardrails, Verdict, build_guardrails, r
 from agentcli.runtime.schema_check import validate
 from agentcli.runtime.tool_calls import run_tool_calls, serialized, stop_output_of, tool_events
 from agentcli.runtime.tools import ToolFailed, ToolResult, Toolset, build_tools
-from agentcli.runtime.tools.agent_tool import AgentAsTool
+from agentcli.runtime.tools.agent_tool import AgentAsTool, bind_toolsets
 from agentcli.runtime.tools.python_tool import stringify
 from agentcli.runtime.tools.toolset import agent_base_dir
 from agentcli.spec.model import AgentSpec, Spec
@@ -88,10 +88,7 @@ class Runner:
         self.spec = spec
         self.config = config or RunConfig()
         self._toolsets: dict[str, Toolset] = {key: build_tools(spec, a) for key, a in spec.agents.items()}
-        for toolset in self._toolsets.values():
-            for tool in toolset.tools.values():
-                if isinstance(tool, AgentAsTool):
-                    tool.sub_run = self._sub_run
+        bind_toolsets(spec, self._toolsets, sub_run=self.sub_run)
         self._mcp: McpServers | None = None
         self._own_mcp = False
         self._release_sigterm: Callable[[], None] = lambda: None
@@ -169,14 +166,11 @@ class Runner:
 
     def _attach_mcp(self, mcp: McpServers) -> None:
         self._mcp = mcp
-        for key, toolset in self._toolsets.items():
-            if self.spec.agents[key].mcp_servers:
-                reserved = frozenset(toolset.tools) | frozenset(toolset.handoffs)
-                toolset.extra = lambda k=key, r=reserved: mcp.tools_for(k, r)
+        bind_toolsets(self.spec, self._toolsets, mcp=mcp)
 
     # --- agents as tools ----------------------------------------------------------------------------
 
-    async def _sub_run(self, tool: AgentAsTool, text: str) -> str:
+    async def sub_run(self, tool: AgentAsTool, text: str) -> str:
         """Run the tool's agent on `text` in a fresh conversation; its events go to the calling tool's
         event channel (nested under the call); its final output is the result."""
         depth = _depth.get()

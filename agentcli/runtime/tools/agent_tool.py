@@ -4,10 +4,14 @@ guardrails and model; its final output is the tool's result. The Runner binds ho
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentcli.runtime.tools.base import Tool, ToolFailed
 from agentcli.spec.model import AgentTool, Spec
+
+if TYPE_CHECKING:
+    from agentcli.mcp.servers import McpServers
+    from agentcli.runtime.tools.toolset import Toolset
 
 # (tool, input text) -> the sub-agent's final output as text; raises ToolFailed
 SubRun = Callable[["AgentAsTool", str], Awaitable[str]]
@@ -41,3 +45,20 @@ class AgentAsTool(Tool):
         if self.sub_run is None:
             raise ToolFailed(f"agent tool {self.name} is not bound to a runner")
         return await self.sub_run(self, text)
+
+
+def bind_toolsets(
+    spec: Spec, toolsets: dict[str, Toolset], *, mcp: McpServers | None = None,
+    sub_run: SubRun | None = None,
+) -> None:
+    """Give toolsets built by build_tools what their agent and MCP tools need: `sub_run` (a Runner's) for
+    `agent:` tools, the started `mcp` servers' tools for agents with `mcp_servers`. Realtime's AgentTools
+    uses it too, so both paths offer the same tools."""
+    for key, toolset in toolsets.items():
+        if sub_run is not None:
+            for tool in toolset.tools.values():
+                if isinstance(tool, AgentAsTool):
+                    tool.sub_run = sub_run
+        if mcp is not None and spec.agents[key].mcp_servers:
+            reserved = frozenset(toolset.tools) | frozenset(toolset.handoffs)
+            toolset.extra = lambda k=key, r=reserved: mcp.tools_for(k, r)
