@@ -23,6 +23,7 @@ def list_servers(
 
 
 async def _list(spec: Any, as_json: bool) -> int:
+    from agentcli.mcp.connection import public_url
     from agentcli.mcp.servers import has_mcp, open_mcp
 
     if not has_mcp(spec):
@@ -45,7 +46,8 @@ async def _list(spec: Any, as_json: bool) -> int:
                     for name, t in exposed.items() if getattr(t, "conn", None) is conn
                 ]
                 transport = "stdio" if conn.config.command else "http"
-                target = " ".join(conn.config.command) if conn.config.command else conn.config.url
+                # argv[0] only, and the URL without credentials or query: either may carry a ${TOKEN}
+                target = conn.config.command[0] if conn.config.command else public_url(conn.config.url or "")
                 rows.append({"agent": agent.name, "server": conn.name, "transport": transport,
                              "target": target, "tools": tools})
     if as_json:

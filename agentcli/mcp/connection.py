@@ -87,7 +87,7 @@ class McpConnection:
         except BaseException as e:  # noqa: BLE001 - reported to start() or as the reason calls fail
             reason = _reason(e)
             if not self._ready.done():
-                self._ready.set_exception(McpServerError(self._describe(reason)))
+                self._ready.set_exception(McpServerError(self._describe(self._start_failure(reason))))
             elif self.dead is None and not self._stop.is_set():
                 self.dead = self._describe(reason)
             if isinstance(e, asyncio.CancelledError):
@@ -171,6 +171,13 @@ class McpConnection:
             return lines[-1] if lines else None
         return None
 
+    def _start_failure(self, reason: str) -> str:
+        if self.config.url:
+            return f"{public_url(self.config.url)}: {reason}"
+        if reason == "Connection closed":  # the SDK's words when the process's stdout ends
+            return "the server exited before it was ready"
+        return reason
+
     def _describe(self, reason: str) -> str:
         line = self.last_stderr_line()
         where = f" ({line})" if line else ""
@@ -215,3 +222,13 @@ def cap(text: str, max_bytes: int) -> str:
     if len(data) <= max_bytes:
         return text
     return data[:max_bytes].decode("utf-8", errors="ignore") + f"\n[output truncated at {max_bytes} bytes]"
+
+
+def public_url(url: str) -> str:
+    """The URL without credentials or query (they may hold a token): scheme://host[:port]/path."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"

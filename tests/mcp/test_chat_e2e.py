@@ -67,7 +67,7 @@ def test_a_server_that_fails_to_start_is_one_line_and_exit_1(tmp_path: Path) -> 
     assert r.returncode == 1
     assert r.stdout == ""
     lines = r.stderr.strip().splitlines()
-    assert lines == ["agent: error: MCP server db: Connection closed "
+    assert lines == ["agent: error: MCP server db: the server exited before it was ready "
                      "(demo: cannot open the database /nonexistent/db.sqlite)"], r.stderr
 
 

@@ -172,3 +172,19 @@ def test_a_server_dying_mid_call_is_a_tool_error(tmp_path: Path) -> None:
     assert "demo: dying on purpose" in died.output  # its stderr's last line
     assert after.error and "MCP server demo" in after.output
     assert processes_with(tag) == []
+
+
+def test_an_unreachable_url_names_it_without_credentials(tmp_path: Path) -> None:
+    from .conftest import free_port
+
+    url = f"http://user:secret@127.0.0.1:{free_port()}/mcp?token=secret"
+    spec = spec_with(tmp_path, {"name": "web", "url": url, "start_timeout": 10})
+
+    async def main() -> str:
+        with pytest.raises(McpServerError) as info:
+            await McpServers(spec).start()
+        return str(info.value)
+
+    message = run(main())
+    assert message.startswith("MCP server web: http://127.0.0.1:") and "/mcp: " in message
+    assert "secret" not in message
