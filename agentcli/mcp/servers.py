@@ -57,6 +57,7 @@ class McpServers:
         self.connections: dict[str, McpConnection] = {}  # by a key of the server's whole config
         self._by_agent: dict[str, list[str]] = {}
         self.version = 0  # bumped whenever a server's tool list changes
+        self.listeners: list[Callable[[], None]] = []  # told of each change (realtime: send session.update)
         self._cache: dict[tuple[str, frozenset[str]], tuple[int, dict[str, Tool]]] = {}
         for key, agent in spec.agents.items():
             keys = self._by_agent.setdefault(key, [])
@@ -69,6 +70,8 @@ class McpServers:
 
     def _changed(self, _: Any) -> None:
         self.version += 1
+        for listener in list(self.listeners):
+            listener()
 
     async def start(self) -> None:
         """Start every server at once. If any fails, the others are stopped and its McpServerError raised."""

@@ -145,6 +145,11 @@ class Runner:
 
     # --- MCP servers --------------------------------------------------------------------------------
 
+    @property
+    def mcp(self) -> McpServers | None:
+        """The MCP servers this runner's tools come from (started), if any."""
+        return self._mcp
+
     def needs_mcp(self) -> bool:
         return self._mcp is None and any(a.mcp_servers for a in self.spec.agents.values())
 

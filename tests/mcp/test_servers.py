@@ -109,12 +109,15 @@ def test_list_changed_refreshes_the_tools(tmp_path: Path) -> None:
         try:
             assert "late" not in servers.tools_for("a")
             version = servers.version
+            changes: list[int] = []
+            servers.listeners.append(lambda: changes.append(servers.version))
             assert await servers.tools_for("a")["grow"].run({}) == "grew"
             for _ in range(400):  # the refresh runs after the notification; a hang guard, not a timing
                 if servers.version > version:
                     break
                 await asyncio.sleep(0.05)
             assert await servers.tools_for("a")["late"].run({}) == "late tool ran"
+            assert changes == [version + 1]
         finally:
             await servers.aclose()
 
