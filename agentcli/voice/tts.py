@@ -35,11 +35,16 @@ class OpenAISpeech(TextToSpeech):
 
     def __init__(self, client: Any, settings: TtsSettings, *, url: str = "", provider: Provider | None = None,
                  api_key: str | None = None) -> None:
+        url = url or str(getattr(client, "base_url", "")).rstrip("/")
+        if settings.provider is not None:  # this stage has a server (or key) of its own
+            from agentcli.voice.stt import stage_client
+
+            client, url, provider, api_key = stage_client(settings.provider, provider, url, api_key)
         self.client = client
         self.settings = settings
         self.model = settings.model
         self.voice = settings.voice
-        self.url = url or str(getattr(client, "base_url", "")).rstrip("/")
+        self.url = url
         self.api_key_env = provider.api_key_env if provider else "OPENAI_API_KEY"
         self._api_key = api_key
 
@@ -81,9 +86,7 @@ def make_speech(agent: AgentSpec, base_url: str | None = None, api_key: str | No
     """The agent's text-to-speech on `voice.tts.provider`, else on the agent's provider (base_url and
     api_key: the run's overrides, e.g. the simulator's)."""
     from agentcli.models.client import make_client, resolve_base_url
-    from agentcli.voice.stt import stage_provider
 
-    provider, url_override, key = stage_provider(agent.provider, agent.voice.tts.provider, base_url, api_key)
-    client = make_client(provider, base_url=url_override, api_key=key)
-    url = resolve_base_url(provider, url_override)
-    return OpenAISpeech(client, agent.voice.tts, url=url, provider=provider, api_key=key)
+    client = make_client(agent.provider, base_url=base_url, api_key=api_key)
+    url = resolve_base_url(agent.provider, base_url)
+    return OpenAISpeech(client, agent.voice.tts, url=url, provider=agent.provider, api_key=api_key)
