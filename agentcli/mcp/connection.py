@@ -181,7 +181,7 @@ class McpConnection:
     def _describe(self, reason: str) -> str:
         line = self.last_stderr_line()
         where = f" ({line})" if line else ""
-        return f"MCP server {self.name}: {reason}{where}"
+        return printable(f"MCP server {self.name}: {reason}{where}")
 
 
 def _reason(err: BaseException) -> str:
@@ -232,3 +232,10 @@ def public_url(url: str) -> str:
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def printable(text: str, limit: int = 400) -> str:
+    """One terminal-safe line: a server's stderr may hold escape sequences; they never reach the terminal."""
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

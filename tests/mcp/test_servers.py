@@ -191,3 +191,9 @@ def test_an_unreachable_url_names_it_without_credentials(tmp_path: Path) -> None
     message = run(main())
     assert message.startswith("MCP server web: http://127.0.0.1:") and "/mcp: " in message
     assert "secret" not in message
+
+
+def test_error_lines_are_terminal_safe() -> None:
+    from agentcli.mcp.connection import printable
+
+    assert printable("boom \x1b]0;pwned\x07 \x1b[31mred\x1b[0m\nnext") == "boom ]0;pwned [31mred [0m next"
