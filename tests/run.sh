@@ -25,6 +25,11 @@ python3 -m pip show agentcli >/dev/null
 python3 -m ruff check --quiet agentcli tests bench
 # The reference MCP server the tests run, pinned by tests/mcp/package-lock.json: installed here, never
 # fetched at test time (no `npx -y`).
+if ! command -v npm >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing: nodejs npm" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
 if command -v npm >/dev/null; then
   npm ci --prefix tests/mcp --no-audit --no-fund --loglevel=error
 else
