@@ -20,7 +20,9 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr and an exit code; never a traceback."""
     import typer
 
-    print(f"agent: error: {message}", file=sys.stderr)
+    from agentcli.redact import redact_text
+
+    print(f"agent: error: {redact_text(message)}", file=sys.stderr)  # a server may echo the key back
     raise typer.Exit(code)
 
 

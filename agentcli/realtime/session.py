@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentcli import events as ev
 from agentcli.errors import ModelError
@@ -50,6 +50,10 @@ from agentcli.runtime.conversation import Conversation
 from agentcli.runtime.tools import Approver
 from agentcli.spec.model import Spec
 
+if TYPE_CHECKING:
+    from agentcli.mcp.servers import McpServers
+    from agentcli.runtime.runner import Runner
+
 __all__ = ["MIN_PTT_MS", "RealtimeSession", "SessionOptions"]
 
 
@@ -77,7 +81,12 @@ class RealtimeSession:
         log: EventLog | None = None,
         validate: Validator | None = None,
         connect: Connect | None = None,
+        mcp: McpServers | None = None,
+        runner: Runner | None = None,
     ):
+        """`connect`: opens the model (default: OpenAI's Realtime API at `url`); `mcp`: the session's
+        started MCP servers (their tools are offered, and offered again when a server's list changes);
+        `runner`: a text Runner that runs `agent:` tools (the delegate pattern)."""
         self.spec = spec
         self.conversation = conversation
         self.options = options or SessionOptions()
@@ -85,7 +94,10 @@ class RealtimeSession:
         if conversation.agent not in spec.agents:
             conversation.agent = spec.entry
         self.emit = emit
-        self.tools = AgentTools(spec, approver)
+        self.tools = AgentTools(spec, approver, mcp=mcp, runner=runner)
+        self._tool_updates: set[asyncio.Future[None]] = set()
+        if mcp is not None:
+            mcp.listeners.append(self._tools_changed)
         self.log = log
         if connect is None:
 
@@ -223,6 +235,16 @@ class RealtimeSession:
         self.answers.cancel_side_tasks()
         if self.link.model is not None:
             await self.link.model.close()
+
+    def _tools_changed(self) -> None:
+        """An MCP server's tool list changed: offer the agent's tools again (after a drop, the next
+        connection's configuration carries them)."""
+        if self.link.model is None or self.link.closing:
+            return
+        agent = self.tools.agent(self.agent)
+        task = asyncio.ensure_future(self.link.soft(lambda m: m.switch_agent(agent, self.tools.schemas(self.agent))))
+        self._tool_updates.add(task)
+        task.add_done_callback(self._tool_updates.discard)
 
     def setup(self) -> SessionSetup:
         return SessionSetup(
