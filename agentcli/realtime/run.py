@@ -49,6 +49,10 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
             run.on_close(log.close)
         base_url = resolve_base_url(agent.provider, run.endpoint.base_url)
         api_key = resolve_api_key(agent.provider, base_url, run.endpoint.api_key)
+        runner = None
+        if _delegates(spec):  # MCP tools, or agents as tools: a text runtime does that work
+            runner = run.make_runner()
+            await runner.start_mcp()  # a server that cannot start is one line and exit 1
         try:
             session = RealtimeSession(
                 spec,
@@ -63,6 +67,8 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
                 save=run.store.save,
                 log=log,
                 validate=validator_from_env(),
+                mcp=runner.mcp if runner is not None else None,
+                runner=runner,
             )
         except ToolError as e:
             raise UsageError(str(e)) from None
@@ -84,6 +90,12 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
         if on_session is not None:
             on_session(session)
         return await _serve(session, opts, source, spec, recording, asker=run.asker)
+
+
+def _delegates(spec: Spec) -> bool:
+    from agentcli.spec.model import AgentTool
+
+    return any(a.mcp_servers or any(isinstance(t, AgentTool) for t in a.tools) for a in spec.agents.values())
 
 
 async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec, recording: Any = None,
