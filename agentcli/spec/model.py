@@ -161,11 +161,16 @@ class StageProvider(Strict):
     api_key_env: str | None = None  # default: the agent's provider's
 
 
-class SttSettings(Strict):
+class Transcription(Strict):
+    """How speech is transcribed: the voice pipeline's STT and realtime's input transcription."""
+
     model: str = "gpt-4o-mini-transcribe"
-    provider: StageProvider | None = None  # default: the agent's provider
     language: str | None = None
     prompt: str | None = None
+
+
+class SttSettings(Transcription):
+    provider: StageProvider | None = None  # default: the agent's provider (the voice pipeline only)
 
 
 class TtsSettings(Strict):
@@ -202,12 +207,6 @@ class TurnDetection(Strict):
     eagerness: Literal["low", "medium", "high", "auto"] | None = None
     interrupt_response: bool = True
     create_response: bool = True
-
-
-class Transcription(Strict):
-    model: str = "gpt-4o-mini-transcribe"
-    language: str | None = None
-    prompt: str | None = None
 
 
 class RealtimeSettings(Strict):
