@@ -30,6 +30,13 @@ class Provider(Strict):
     timeout: float = Field(60.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)
 
+    @field_validator("base_url")
+    @classmethod
+    def _http(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^/\s?#]+", v, re.IGNORECASE):
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return v
+
 
 class ToolBase(Strict):
     approve: bool = False  # ask the user before running it
@@ -227,6 +234,13 @@ class AgentSpec(Strict):
     realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
     entry: bool = False  # in a multi-agent file: this agent takes the first turn
+
+    @field_validator("model")
+    @classmethod
+    def _model_named(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must name a model (it is empty)")
+        return v
 
     @field_validator("tools", mode="before")
     @classmethod

@@ -125,6 +125,34 @@ def test_bad_import_raises_tool_error_naming_the_tool(tmp_path: Path) -> None:
         assert info.value.exit_code >= 1
 
 
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("import sys\nsys.exit(5)\n", "it called sys.exit(5)"),
+        ("raise ValueError('no config')\n", "ValueError: no config"),
+        ("import not_installed_xyz\n", "no module named 'not_installed_xyz'"),
+    ],
+)
+def test_a_module_failing_at_import_is_one_tool_error_naming_it(tmp_path: Path, source: str, reason: str) -> None:
+    mod = write_module(tmp_path, source + "def f() -> None: ...\n")
+    spec = make_spec(tmp_path, {"name": "a", "tools": [{"python": f"{mod}:f"}]})
+    with pytest.raises(ToolError) as info:
+        build_tools(spec, spec.entry_agent)
+    assert str(info.value) == f"tool {mod}:f: importing {mod} failed: {reason}"
+
+
+def test_chat_with_a_tool_module_that_exits_at_import_is_exit_2(tmp_path: Path) -> None:
+    from tests.conftest import run_agent
+
+    (tmp_path / "exits.py").write_text("import sys\nsys.exit(5)\ndef f() -> None: ...\n")
+    (tmp_path / "spec.yaml").write_text("name: a\ntools: [{python: 'exits:f'}]\n")
+    result = run_agent("chat", str(tmp_path / "spec.yaml"), "--sim", "-m", "hi", "--no-trace")
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert "exits:f" in line and "sys.exit(5)" in line
+    assert result.stdout == ""
+
+
 def test_duplicate_tool_names_are_refused(tmp_path: Path) -> None:
     mod = write_module(tmp_path, "def f() -> None: ...\n")
     spec = make_spec(tmp_path, {"name": "a", "tools": [{"python": f"{mod}:f"}, {"python": f"{mod}:f"}]})
