@@ -61,6 +61,7 @@ class ShellParam(Strict):
     description: str | None = None
     enum: list[Any] | None = None
     default: Any = None
+    allow_option: bool = False  # let a value starting with "-" begin an argument (else refused, unless after "--")
 
 
 class ShellToolSpec(Strict):

@@ -45,7 +45,6 @@ INJECTIONS = [
     "a\ntouch {dir}/pwned",
     "| touch {dir}/pwned && echo",
     "' \"; touch {dir}/pwned #",
-    "--help",
     "{y} {x}",
 ]
 
@@ -57,6 +56,41 @@ def test_model_values_stay_one_literal_argument(echo, tmp_path: Path, template: 
     assert argv == [value, f"--label={value}!", "{x}"]
     assert call(echo, "printf", x=value) == value
     assert not (tmp_path / "pwned").exists()
+
+
+def test_a_value_starting_with_dash_never_becomes_an_option(tmp_path: Path) -> None:
+    target = tmp_path / "written"
+    (tmp_path / "in.txt").write_text("b\na\n")
+    tools = shell_tools(
+        tmp_path,
+        {"name": "sort", "command": ["sort", "{x}", "in.txt"], "params": {"x": {}}, "cwd": "."},
+        {"name": "num", "command": [*ECHO_ARGV, "{n}"], "params": {"n": {"type": "integer"}}},
+    )
+    out = call(tools, "sort", x=f"--output={target}")
+    assert out == (
+        "error: x: a value starting with '-' would be read by sort as an option; give it without the leading '-'"
+    )
+    assert not target.exists()
+    assert call(tools, "num", n=-3).startswith("error: n: a value starting with '-'")
+    assert call(tools, "sort", x="in.txt") == "a\na\nb\nb\n"
+
+
+def test_dash_values_pass_after_double_dash_or_with_allow_option(tmp_path: Path) -> None:
+    tools = shell_tools(
+        tmp_path,
+        {"name": "after", "command": [*ECHO_ARGV, "--", "{x}"], "params": {"x": {}}},
+        {"name": "allowed", "command": [*ECHO_ARGV, "{x}"], "params": {"x": {"allow_option": True}}},
+        {"name": "prefixed", "command": [*ECHO_ARGV, "--label={x}", "x{x}"], "params": {"x": {}}},
+        {
+            "name": "mixed",
+            "command": [*ECHO_ARGV, "{a}{b}"],
+            "params": {"a": {"default": ""}, "b": {"allow_option": True}},
+        },
+    )
+    assert json.loads(call(tools, "after", x="--help")) == ["--", "--help"]
+    assert json.loads(call(tools, "allowed", x="-n")) == ["-n"]
+    assert json.loads(call(tools, "prefixed", x="-v")) == ["--label=-v", "x-v"]
+    assert call(tools, "mixed", b="-x").startswith("error: a, b: a value starting with '-'")
 
 
 def test_substitute_is_single_pass() -> None:

@@ -2,8 +2,10 @@
 
 Each "{param}" placeholder is replaced inside the one argv item it appears in, in a single pass, so a
 model-supplied value is always part of exactly one argument: `"; rm -rf ~"`, `$(...)`, backticks and
-newlines arrive as literal text. A value starting with "-" is allowed and still one argument; a
-command that treats such an argument as an option should put "--" before the placeholder.
+newlines arrive as literal text. An argument that would start with "-" because of a value (the model
+answering "--output=/etc/x" for `[sort, "{x}"]`) is refused, since the command would read it as an
+option; unless a literal "--" comes earlier in the command (the usual end-of-options marker) or each
+param in that argument says `allow_option: true`. "--name={x}" is fine: the dash is the spec's own.
 "{{" and "}}" are literal braces. Other `{name}` placeholders must name a declared param.
 """
 
@@ -128,7 +130,16 @@ class ShellCommandTool(Tool):
                 values[name] = coerce(name, param.default, param)
             else:
                 raise ToolFailed(f"missing required parameter: {name}")
-        return [substitute(item, values) for item in self.spec.command]
+        argv = [substitute(item, values) for item in self.spec.command]
+        for i, (item, arg) in enumerate(zip(self.spec.command, argv, strict=True)):
+            if arg.startswith("-") and not item.startswith("-") and "--" not in self.spec.command[:i]:
+                names = placeholders(item)
+                if not all(self.spec.params[n].allow_option for n in names):
+                    raise ToolFailed(
+                        f"{names[0] if len(names) == 1 else ', '.join(names)}: a value starting with '-' "
+                        f"would be read by {self.spec.command[0]} as an option; give it without the leading '-'"
+                    )
+        return argv
 
     async def run(self, arguments: dict[str, Any]) -> str:
         argv = self.argv(arguments)
