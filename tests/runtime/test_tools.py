@@ -237,6 +237,17 @@ def test_read_file_missing_and_bad_root(reader, tmp_path: Path) -> None:  # type
         build_tools(spec, spec.entry_agent)
 
 
+def test_read_file_refuses_fifos_and_sockets_without_blocking(reader, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    os.mkfifo(tmp_path / "docs" / "pipe")  # opening it for reading would wait for a writer forever
+    assert read(reader, "pipe") == "error: pipe is a FIFO, not a regular file"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "docs" / "sock"))
+        assert read(reader, "sock") == "error: sock is a socket, not a regular file"
+    assert "pipe" in read(reader, ".")  # still listed
+
+
 def test_tools_of_a_handoff_file_resolve_against_that_file(tmp_path: Path) -> None:
     from agentcli.spec.loader import load_spec
 
