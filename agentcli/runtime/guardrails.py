@@ -23,6 +23,7 @@ from typing import Any
 from agentcli.errors import ToolError
 from agentcli.events import GuardrailChecked, now
 from agentcli.runtime.imports import import_ref
+from agentcli.runtime.tools.python_tool import run_in_daemon_thread
 from agentcli.spec.model import AgentSpec, Guardrail
 
 DEFAULT_INPUT_MESSAGE = "Sorry, I can't help with that."
@@ -115,7 +116,7 @@ class GuardrailCheck:
             if inspect.iscoroutinefunction(self._fn):
                 result = await self._fn(text)
             else:
-                result = await asyncio.to_thread(self._fn, text)
+                result = await run_in_daemon_thread(self._fn, text)
                 if inspect.isawaitable(result):
                     result = await result
         except Exception:

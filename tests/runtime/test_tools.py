@@ -153,6 +153,40 @@ def test_chat_with_a_tool_module_that_exits_at_import_is_exit_2(tmp_path: Path) 
     assert result.stdout == ""
 
 
+_ABANDON = """
+import asyncio, sys
+sys.path.insert(0, {root!r})
+from agentcli.runtime.tools.python_tool import PythonFunctionTool
+import time
+
+def nap() -> str:
+    time.sleep(3600)
+    return "woke"
+
+tool = PythonFunctionTool(nap, timeout=0.2)
+
+async def main() -> None:
+    try:
+        await asyncio.wait_for(tool.run({{}}), tool.timeout)
+    except TimeoutError:
+        print("timed out", flush=True)
+
+asyncio.run(main())
+"""
+
+
+def test_a_timed_out_python_tool_does_not_hold_the_exit() -> None:
+    import subprocess
+    import sys
+
+    root = str(Path(__file__).resolve().parents[2])
+    # The harness timeout is the bound: before the fix the exit waited the full hour for the thread.
+    done = subprocess.run(
+        [sys.executable, "-c", _ABANDON.format(root=root)], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "timed out\n", "")
+
+
 def test_duplicate_tool_names_are_refused(tmp_path: Path) -> None:
     mod = write_module(tmp_path, "def f() -> None: ...\n")
     spec = make_spec(tmp_path, {"name": "a", "tools": [{"python": f"{mod}:f"}, {"python": f"{mod}:f"}]})
