@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
-import signal
 from pathlib import Path
 from typing import Any
 
 from agentcli.errors import ToolError
 from agentcli.runtime.tools.base import Tool, ToolFailed
+from agentcli.runtime.tools.proctree import kill_run, new_run_env
 from agentcli.spec.model import ShellParam, ShellToolSpec
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{(\w+)\}")
@@ -143,6 +142,7 @@ class ShellCommandTool(Tool):
 
     async def run(self, arguments: dict[str, Any]) -> str:
         argv = self.argv(arguments)
+        run_id, env = new_run_env()
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv,
@@ -150,6 +150,7 @@ class ShellCommandTool(Tool):
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 cwd=self.cwd,
+                env=env,
                 start_new_session=True,  # its own process group, so a timeout kills the whole tree
             )
         except FileNotFoundError:
@@ -162,18 +163,18 @@ class ShellCommandTool(Tool):
         try:
             await asyncio.wait_for(proc.wait(), self.spec.timeout)
         except TimeoutError:
-            _kill_group(proc.pid)
+            kill_run(proc.pid, run_id)
             await _settle(proc, reader)
             raise ToolFailed(f"{self.name} timed out after {self.spec.timeout:g}s") from None
         except BaseException:  # cancelled: leave no process behind
-            _kill_group(proc.pid)
+            kill_run(proc.pid, run_id)
             await _settle(proc, reader)
             raise
         try:
-            data, truncated = await asyncio.wait_for(reader, 1.0)
-        except TimeoutError:  # a backgrounded grandchild still holds the pipe open
-            _kill_group(proc.pid)
-            reader.cancel()
+            data, truncated = await asyncio.wait_for(asyncio.shield(reader), 1.0)
+        except TimeoutError:  # a backgrounded descendant still holds the pipe open: end it
+            kill_run(proc.pid, run_id)
+            await _settle(proc, reader)
             data, truncated = b"", False
         output = data.decode("utf-8", errors="replace")
         if truncated:
@@ -196,14 +197,13 @@ async def read_capped(stream: asyncio.StreamReader, cap: int) -> tuple[bytes, bo
     return bytes(kept), truncated
 
 
-def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-
-
 async def _settle(proc: asyncio.subprocess.Process, reader: asyncio.Future[Any]) -> None:
+    """Reap the killed command and let the reader reach EOF (every writer is dead), so the pipe
+    transport closes now and not in a garbage collector after the loop has closed."""
     with contextlib.suppress(BaseException):
-        await asyncio.wait_for(proc.wait(), 2.0)
+        await asyncio.wait_for(asyncio.shield(reader), 2.0)
     reader.cancel()
     with contextlib.suppress(BaseException):
         await reader
+    with contextlib.suppress(BaseException):
+        await asyncio.wait_for(proc.wait(), 2.0)
