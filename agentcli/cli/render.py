@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 from agentcli import events as ev
 from agentcli.cli.common import shorten
+from agentcli.terminal_text import clean_event, json_inert
 
 
 def output_text(output: Any) -> str:
@@ -56,6 +57,7 @@ class PlainRenderer:
         self._ends_with_newline = True
 
     def __call__(self, event: ev.Event) -> None:
+        event = clean_event(event)  # model, tool and server text: no escape sequences reach the terminal
         if isinstance(event, ev.TextDelta) or (isinstance(event, ev.TranscriptDelta) and event.role == "assistant"):
             # realtime streams the answer as the assistant's audio transcript rather than text deltas
             if self.stream and event.delta:
@@ -101,7 +103,7 @@ class JsonlRenderer:
         self.out = out or sys.stdout
 
     def __call__(self, event: ev.Event) -> None:
-        self.out.write(json.dumps(event.to_dict(), ensure_ascii=False, default=str) + "\n")
+        self.out.write(json_inert(json.dumps(event.to_dict(), ensure_ascii=False, default=str)) + "\n")
         self.out.flush()
 
 
@@ -142,7 +144,7 @@ class JsonCollector:
 
     def write(self, out: TextIO | None = None) -> None:
         out = out or sys.stdout
-        out.write(json.dumps(self.result or {"status": "error"}, ensure_ascii=False, default=str) + "\n")
+        out.write(json_inert(json.dumps(self.result or {"status": "error"}, ensure_ascii=False, default=str)) + "\n")
         out.flush()
 
 
