@@ -44,6 +44,14 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", _SEQUENCE.sub("", text.replace("\r\n", "\n")))
 
 
+def show_controls(text: str) -> str:
+    """`text` with each control character (but newline and tab) written out as `\\xNN`: for error
+    lines, where the reader should see what a bad value held rather than have it vanish."""
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def escape_markup(text: str) -> str:
     """`text` for a Rich markup string: "[bold]" prints as written instead of styling the rest."""
     if not any(c in text for c in _MARKUP_CHARS):

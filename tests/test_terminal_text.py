@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from agentcli import events as ev
-from agentcli.terminal_text import clean, clean_event, clean_markup, clean_value, escape_markup, json_inert
+from agentcli.terminal_text import (
+    clean,
+    clean_event,
+    clean_markup,
+    clean_value,
+    escape_markup,
+    json_inert,
+    show_controls,
+)
 
 from .conftest import run_agent
 
@@ -62,6 +70,12 @@ def test_split_sequence_loses_its_escape() -> None:
 def test_clean_text_is_returned_as_is() -> None:
     text = "plain answer\nwith two lines"
     assert clean(text) is text
+
+
+def test_show_controls_writes_them_out() -> None:
+    assert show_controls(f"bad {ESC}]0;x\x07 \x9b\r\tok\n") == "bad \\x1b]0;x\\x07 \\x9b\\x0d\tok\n"
+    text = "nothing to show"
+    assert show_controls(text) is text
 
 
 def test_escape_markup() -> None:

@@ -23,7 +23,9 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr and an exit code; never a traceback."""
     import typer
 
-    print(f"agent: error: {message}", file=sys.stderr)
+    from agentcli.terminal_text import show_controls  # a server's or a tool's words may be in the message
+
+    print(f"agent: error: {show_controls(message)}", file=sys.stderr)
     raise typer.Exit(code)
 
 

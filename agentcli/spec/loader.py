@@ -21,6 +21,7 @@ from agentcli.spec.messages import humanize, resolve_loc
 from agentcli.spec.model import AgentSpec, Spec, SpecFile
 from agentcli.spec.positions import Loc, Pos, Positions, parse_yaml, problem
 from agentcli.spec.schema import spec_json_schema
+from agentcli.terminal_text import show_controls
 
 __all__ = ["default_spec", "load_spec", "resolve_spec", "spec_json_schema", "starter_spec", "is_spec_path"]
 
@@ -220,7 +221,8 @@ def load_spec(path: str | None, *, text: str | None = None) -> Spec:
     loader = _Loader(os.environ)
     root = loader.load(display, text, source, base_dir)
     if loader.problems or root is None:
-        raise SpecError(loader.problems or [f"{display}: invalid spec"])
+        # a spec is data: a value quoted in a message must not carry escape sequences to the terminal
+        raise SpecError([show_controls(line) for line in loader.problems] or [f"{display}: invalid spec"])
     return Spec(loader.agents, root.entry, source, loader.sources)
 
 

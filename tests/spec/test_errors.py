@@ -246,3 +246,9 @@ def test_http_base_urls_pass(write: Callable[[str, str], Path]) -> None:
     for url in ("http://127.0.0.1:8080/v1", "HTTPS://example.test/v1"):
         spec = load_spec(str(write("spec.yaml", f"name: a\nprovider: {{base_url: '{url}'}}\n")))
         assert spec.entry_agent.provider.base_url == url
+
+
+def test_escape_sequences_in_a_spec_are_written_out_in_errors(problems: Problems) -> None:
+    (line,) = problems('name: a\nhandoffs: ["\\e]0;pwned\\a"]\n')
+    assert "\x1b" not in line and "\x07" not in line
+    assert line.startswith("spec.yaml:2:12: handoffs[0]: unknown agent '\\x1b]0;pwned\\x07'")
