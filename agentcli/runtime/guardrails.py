@@ -136,10 +136,16 @@ class Guardrails:
 
 def build_guardrails(agent: AgentSpec, base_dir: str) -> Guardrails:
     """The agent's guardrails, imported now so a bad python path fails before the first turn."""
-    return Guardrails(
-        input=[GuardrailCheck(g, "input", base_dir) for g in agent.input_guardrails],
-        output=[GuardrailCheck(g, "output", base_dir) for g in agent.output_guardrails],
-    )
+    def build(stage: str, guardrails: list[Guardrail]) -> list[GuardrailCheck]:
+        checks = []
+        for i, guardrail in enumerate(guardrails):
+            try:
+                checks.append(GuardrailCheck(guardrail, stage, base_dir))
+            except ToolError as e:  # point at the spec line, as spec errors do
+                raise ToolError(agent.where((f"{stage}_guardrails", i, "python"), str(e))) from None
+        return checks
+
+    return Guardrails(input=build("input", agent.input_guardrails), output=build("output", agent.output_guardrails))
 
 
 async def run_checks(

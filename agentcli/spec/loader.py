@@ -19,7 +19,7 @@ from agentcli.spec.defaults import default_spec, starter_spec
 from agentcli.spec.interpolate import interpolate
 from agentcli.spec.messages import humanize, resolve_loc
 from agentcli.spec.model import AgentSpec, Spec, SpecFile
-from agentcli.spec.positions import Loc, Pos, Positions, parse_yaml, problem
+from agentcli.spec.positions import Loc, Origin, Pos, Positions, parse_yaml, problem
 from agentcli.spec.schema import spec_json_schema
 from agentcli.terminal_text import show_controls
 
@@ -114,6 +114,7 @@ class _Loader:
         if source is not None:
             self.files[os.path.realpath(source)] = file  # before handoffs, so a cycle finds it
         for loc, agent in agents:
+            agent._origin = Origin(display, positions, loc)
             self._register(file, loc, agent, source)
         for loc, agent in agents:
             self._resolve_handoffs(file, loc, agent, {a.name for _, a in agents})

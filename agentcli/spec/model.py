@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, field_validator, model_validator
 
 _NAME = r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$"
 
@@ -235,6 +235,14 @@ class AgentSpec(Strict):
     realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
     entry: bool = False  # in a multi-agent file: this agent takes the first turn
+    # Where the agent was written (an agentcli.spec.positions.Origin), set by the loader, so errors
+    # found later (a tool that cannot be built) still point at their line: see `where()`.
+    _origin: Any = PrivateAttr(default=None)
+
+    def where(self, loc: tuple[str | int, ...], message: str) -> str:
+        """`message` as a `path:line:col: field: message` line for the field at `loc` (relative to this
+        agent), or `message` unchanged for an agent that was not loaded from a file."""
+        return self._origin.line(loc, message) if self._origin is not None else message
 
     @field_validator("model")
     @classmethod

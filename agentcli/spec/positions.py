@@ -70,6 +70,19 @@ class Positions:
         return (1, 1)
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where one agent was written: its file (as displayed), that file's positions, the agent's path."""
+
+    display: str
+    positions: Positions
+    loc: Loc
+
+    def line(self, loc: Loc, message: str) -> str:
+        full = (*self.loc, *loc)
+        return problem(self.display, self.positions.at(full), full, message)
+
+
 def _pos(node: yaml.Node) -> Pos:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 
