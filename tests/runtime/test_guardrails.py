@@ -141,3 +141,18 @@ def test_ctrl_c_stops_a_slow_fallback_pattern_and_its_child() -> None:
         time.sleep(0.05)
     else:
         raise AssertionError(f"regex worker {worker} still running after Ctrl-C")
+
+
+def test_guardrail_module_exiting_at_import_is_an_error_at_its_line(tmp_path: Path) -> None:
+    from agentcli.spec.loader import load_spec
+
+    mod = write_module(tmp_path, "import sys\nsys.exit(3)\n")
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(f"name: a\noutput_guardrails:\n  - python: '{mod}:check'\n")
+    spec = load_spec(str(spec_path))
+    with pytest.raises(ToolError) as info:
+        build_guardrails(spec.entry_agent, spec.base_dir)
+    assert str(info.value) == (
+        f"{spec_path}:3:13: output_guardrails[0].python: output guardrail {mod}:check: "
+        f"importing {mod} failed: it called sys.exit(3)"
+    )
