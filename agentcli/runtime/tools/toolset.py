@@ -76,7 +76,10 @@ def build_tools(spec: Spec, agent: AgentSpec) -> Toolset:
         descriptions[tool_name] = (
             target.handoff_description or f"Hand the conversation over to {target.name}."
         )
-    return Toolset(tools, handoffs, descriptions)
+    try:
+        return Toolset(tools, handoffs, descriptions)
+    except ToolError as e:  # two tools named alike: point at the agent's tools
+        raise ToolError(agent.where(("tools",), str(e))) from None
 
 
 class Toolset:
