@@ -133,3 +133,23 @@ def test_json_and_jsonl_keep_the_exact_text_escaped(hostile_script: Path) -> Non
     assert ESC not in result.stdout and "\x9b" not in result.stdout
     deltas = [e["delta"] for e in map(json.loads, result.stdout.splitlines()) if e["type"] == "text_delta"]
     assert "".join(deltas) == HOSTILE
+
+
+def test_approval_question_shows_escapes_instead_of_running_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import sys
+
+    from agentcli.cli.common import make_approver
+
+    asked: list[str] = []
+
+    async def ask(question: str) -> str:
+        asked.append(question)
+        return "n"
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    approve = make_approver(False, ask)
+    # C1 CSI passes json.loads (only C0 is refused inside JSON strings), so it could reach the prompt
+    assert asyncio.run(approve("rm", '{"path": "\x9b2K\x9b1Gsafe.txt", "real": "/"}')) is False
+    (question,) = asked
+    assert "\x9b" not in question and "\\x9b2K\\x9b1Gsafe.txt" in question

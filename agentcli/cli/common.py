@@ -82,7 +82,9 @@ def make_approver(yes: bool, ask: Callable[[str], Coroutine[Any, Any, str]] | No
                 file=sys.stderr,
             )
             return False
-        question = f"Run tool {name} with {shorten(arguments, 200)}? [y/N] "
+        from agentcli.terminal_text import show_controls  # the user must see what they approve, escapes too
+
+        question = f"Run tool {name} with {show_controls(shorten(arguments, 200))}? [y/N] "
         if ask is not None:
             answer = await ask(question)
         else:
