@@ -20,6 +20,15 @@ def now() -> float:
     return _WALL0 + (time.perf_counter() - _MONO0)
 
 
+def output_text(output: Any) -> str:
+    """A turn's output as text: structured output (an output_type) is shown as JSON."""
+    if isinstance(output, str):
+        return output
+    import json
+
+    return json.dumps(output, indent=2, ensure_ascii=False)
+
+
 @dataclass(slots=True)
 class Usage:
     input_tokens: int = 0
@@ -34,6 +43,8 @@ class Usage:
 class Event:
     type: str = "event"
     ts: float = field(default_factory=now)
+    turn_id: str | None = None  # the run's turn this belongs to (stamped by the run layer's fan-out)
+    parent_id: str | None = None  # the tool call it happened under (an agent used as a tool), if any
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -179,6 +190,7 @@ class ErrorEvent(Event):
     type: Literal["error"] = "error"
     message: str = ""
     kind: str = "runtime"  # runtime | model | tool | spec | audio | connection
+    fatal: bool = False  # it ended the run: the CLI prints its one line, so renderers need not
 
 
 # --- voice and realtime ------------------------------------------------------------------------------

@@ -139,7 +139,7 @@ def test_approval_question_shows_escapes_instead_of_running_them(monkeypatch: py
     import asyncio
     import sys
 
-    from agentcli.cli.common import make_approver
+    from agentcli.app.approval import make_approver
 
     asked: list[str] = []
 

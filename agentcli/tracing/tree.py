@@ -35,6 +35,11 @@ class SpanRecord:
         self.error: str | None = None
         self.data = data
 
+    def interrupt(self, message: str) -> None:
+        """Ended by the user (Ctrl-C, a barge-in that cancelled the turn): not an error."""
+        if self.status == "ok":
+            self.status, self.error = "interrupted", message
+
     def fail(self, message: str | None) -> None:
         if self.status != "error":  # the first error says what went wrong; later ones are consequences
             self.status, self.error = "error", message or "error"
@@ -152,21 +157,26 @@ class SpanTree:
     def _on_turn_started(self, ev: Any) -> None:
         if self._turn is not None:  # a turn never ended: close it where the next begins
             self._end(self._turn, ev.ts)
-        data = {"turn": ev.turn, "input": ev.input, "agent": ev.agent}
-        turn = self._turn = self._open_span("turn", f"turn {ev.turn}", ev.ts, None, data)
+        number = _turn_number(ev)
+        data = {"turn": number, "input": ev.input, "agent": ev.agent}
+        turn = self._turn = self._open_span("turn", f"turn {number}", ev.ts, None, data)
         for span in self._pending_transcripts:
             span.parent_id = turn.span_id
             turn.start = min(turn.start, span.start)
         self._flush_transcripts()
 
     def _on_turn_done(self, ev: Any) -> None:
-        turn = self._turn or self._open_span("turn", f"turn {ev.turn}", ev.ts, None, {"turn": ev.turn})
+        number = _turn_number(ev)
+        turn = self._turn or self._open_span("turn", f"turn {number}", ev.ts, None, {"turn": number})
         turn.data.update(
             agent=ev.agent or turn.data.get("agent"), output=ev.output, input_tokens=ev.usage.input_tokens,
             output_tokens=ev.usage.output_tokens, outcome=ev.status,
         )
         if ev.interrupted:
             turn.data["interrupted"] = True
+        if ev.status == "interrupted":  # cancelled: the turn and what was still open under it
+            for span in [turn, *(s for s in self._open.values() if self._is_under(s, turn))]:
+                span.interrupt(ev.error or "interrupted")
         self._end(turn, ev.ts, ev.error, failed=ev.status == "error")
 
     def _on_agent_started(self, ev: Any) -> None:
@@ -293,3 +303,8 @@ class SpanTree:
     def _on_interrupted(self, ev: Any) -> None:
         data = {"heard_ms": ev.heard_ms, "heard_text": ev.heard_text, "item_id": ev.item_id}
         self._instant("interruption", "interruption", ev.ts, ev.ts, self._turn or self._last_turn, data)
+
+
+def _turn_number(ev: Any) -> int:
+    """The run's turn number (turn_id, which never restarts within a run), else the conversation's."""
+    return int(ev.turn_id) if ev.turn_id and ev.turn_id.isdigit() else ev.turn
