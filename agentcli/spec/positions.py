@@ -209,6 +209,20 @@ class _Walker:
                     self._mapping(merged, loc)
 
 
+def load_yaml_bounded(text: str) -> Any:
+    """`yaml.safe_load` with this module's bounds on nesting and alias expansion: for other YAML a user
+    hands in (simulator scripts). Raises yaml.YAMLError (a MarkedYAMLError with a position for a bound)."""
+    loader = _BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[tuple[Pos, Loc, str]]]:
     """YAML text -> (data, positions, problems). Safe-loader semantics (plain data only).
 

@@ -93,3 +93,16 @@ def test_normal_aliases_and_merge_keys_still_load(tmp_path: Path) -> None:
     )
     spec = load_spec(str(path))
     assert spec.agents["b"].model_settings.temperature == 0.5
+
+
+def test_load_yaml_bounded_for_other_user_yaml() -> None:
+    import yaml
+
+    from agentcli.spec.positions import load_yaml_bounded
+
+    assert load_yaml_bounded("a: &x [1, 2]\nb: *x\n") == {"a": [1, 2], "b": [1, 2]}
+    assert load_yaml_bounded("") is None
+    for text in (billion_laughs(), "[" * 5000 + "]" * 5000):
+        with pytest.raises(yaml.MarkedYAMLError) as info:
+            load_yaml_bounded(text)
+        assert info.value.problem_mark is not None and info.value.problem
