@@ -194,6 +194,15 @@ def test_timeout_ends_a_setsid_grandchild_without_exit_noise(tmp_path: Path) -> 
         raise AssertionError("the setsid grandchild outlived the tool's timeout")
 
 
+def test_a_background_descendant_holding_the_pipe_is_ended_and_the_output_kept(tmp_path: Path) -> None:
+    tools = shell_tools(
+        tmp_path,
+        # exits at once, but a setsid grandchild keeps stdout open for an hour
+        {"name": "bg", "command": ["sh", "-c", "echo before; setsid sleep 3600 & echo after"], "timeout": 30},
+    )
+    assert call(tools, "bg") == "before\nafter\n"
+
+
 def test_output_truncated_exit_code_and_stderr(tmp_path: Path) -> None:
     tools = shell_tools(
         tmp_path,

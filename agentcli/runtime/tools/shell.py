@@ -25,6 +25,7 @@ from agentcli.spec.model import ShellParam, ShellToolSpec
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{(\w+)\}")
 _JSON_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
 _READ_CHUNK = 65536
+_EXIT_POLL = 0.02  # seconds between checks that the command has exited
 
 
 def placeholders(item: str) -> list[str]:
@@ -161,7 +162,7 @@ class ShellCommandTool(Tool):
         assert proc.stdout is not None
         reader = asyncio.ensure_future(read_capped(proc.stdout, self.spec.max_output_bytes))
         try:
-            await asyncio.wait_for(proc.wait(), self.spec.timeout)
+            await asyncio.wait_for(_exited(proc), self.spec.timeout)
         except TimeoutError:
             kill_run(proc.pid, run_id)
             await _settle(proc, reader)
@@ -175,7 +176,9 @@ class ShellCommandTool(Tool):
         except TimeoutError:  # a backgrounded descendant still holds the pipe open: end it
             kill_run(proc.pid, run_id)
             await _settle(proc, reader)
-            data, truncated = b"", False
+            # with every writer gone the reader reached EOF: keep what the command printed
+            done = reader.done() and not reader.cancelled() and reader.exception() is None
+            data, truncated = reader.result() if done else (b"", False)
         output = data.decode("utf-8", errors="replace")
         if truncated:
             output += f"\n[output truncated at {self.spec.max_output_bytes} bytes]"
@@ -195,6 +198,13 @@ async def read_capped(stream: asyncio.StreamReader, cap: int) -> tuple[bytes, bo
         if room > 0:
             kept += chunk[:room]
     return bytes(kept), truncated
+
+
+async def _exited(proc: asyncio.subprocess.Process) -> None:
+    """Until the command itself has exited. Not proc.wait(): before Python 3.12 that also waits for its
+    pipes to close, which a backgrounded descendant can hold open until the timeout."""
+    while proc.returncode is None:
+        await asyncio.sleep(_EXIT_POLL)
 
 
 async def _settle(proc: asyncio.subprocess.Process, reader: asyncio.Future[Any]) -> None:
