@@ -59,7 +59,7 @@ def compile_re2(pattern: str) -> Any | None:
 
 
 async def search_in_child(pattern: str, text: str, limit: float) -> bool | None:
-    """Python's `re.search` in a child process: True/False, or None when it ran out of time.
+    """Python's `re.search` in a child process: True/False, or None when it ran out of time (or failed).
     The child is killed on timeout and on cancellation (Ctrl-C), so nothing keeps spinning."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-I", "-S", "-c", _REGEX_CHILD,
@@ -76,7 +76,8 @@ async def search_in_child(pattern: str, text: str, limit: float) -> bool | None:
                 proc.kill()
             with contextlib.suppress(BaseException):
                 await asyncio.shield(proc.wait())
-    return out.strip() == b"1"
+    answer = out.strip()
+    return None if answer not in (b"0", b"1") else answer == b"1"  # a child that failed fails closed
 
 
 class GuardrailCheck:
