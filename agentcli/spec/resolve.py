@@ -11,6 +11,7 @@ Each problem is a `path:line:col: field: message` line pointing at the field it 
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib.machinery
 import importlib.util
 import os
@@ -50,7 +51,8 @@ def _ref(found: list[str], agent: AgentSpec, loc: Loc, ref: str, base_dir: str, 
         from agentcli.runtime.imports import import_ref  # runs the module: only when asked
 
         try:
-            import_ref(ref, base_dir)
+            with contextlib.redirect_stdout(sys.stderr):  # stdout carries the validation result only
+                import_ref(ref, base_dir)
         except (ImportError, AttributeError, TypeError) as e:
             found.append(agent.where(loc, str(e)))
         return
