@@ -97,6 +97,7 @@ async def _chat(spec: Spec, opts: ChatOptions) -> int:
         if opts.json_out:
             renderer.collector.session = run.conversation.name
         runner = run.make_runner(opts.max_turns)
+        await runner.start_mcp()  # a server that cannot start is one line and exit 1, before any turn
         runner.warm_up(run.conversation.agent)
         run.start(run.conversation.agent, trace={"model": opts.model or spec.entry_agent.model})
         if opts.message is None:

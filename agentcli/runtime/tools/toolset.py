@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 
 from agentcli.errors import ToolError
 from agentcli.models.base import ToolSchema
@@ -58,11 +59,14 @@ def agent_base_dir(spec: Spec, agent: AgentSpec) -> str:
 
 def build_tools(spec: Spec, agent: AgentSpec) -> Toolset:
     """The agent's Toolset. Raises ToolError (naming the tool) when one cannot be built."""
+    from agentcli.runtime.tools.agent_tool import AgentAsTool
+    from agentcli.spec.model import AgentTool
+
     base_dir = agent_base_dir(spec, agent)
-    tools = []
+    tools: list[Tool] = []
     for i, tool in enumerate(agent.tools):
         try:
-            tools.append(build_tool(tool, base_dir))
+            tools.append(AgentAsTool(spec, tool) if isinstance(tool, AgentTool) else build_tool(tool, base_dir))
         except ToolError as e:  # point at the spec line, as spec errors do
             raise ToolError(agent.where(_tool_loc(tool, i), str(e))) from None
     handoffs: dict[str, str] = {}
@@ -99,9 +103,14 @@ class Toolset:
         clash = set(self.tools) & set(self.handoffs)
         if clash:
             raise ToolError(f"tool name {sorted(clash)[0]!r} clashes with a handoff")
+        self.extra: Callable[[], dict[str, Tool]] | None = None  # tools that may change mid-session (MCP)
+
+    def current(self) -> dict[str, Tool]:
+        """The tools callable now: the spec's, then any `extra` ones (named apart by their source)."""
+        return {**self.extra(), **self.tools} if self.extra is not None else self.tools
 
     def schemas(self) -> list[ToolSchema]:
-        out = [ToolSchema(t.name, t.description, t.parameters) for t in self.tools.values()]
+        out = [ToolSchema(t.name, t.description, t.parameters) for t in self.current().values()]
         for name in self.handoffs:
             out.append(
                 ToolSchema(
@@ -117,12 +126,12 @@ class Toolset:
         return self.handoffs.get(tool_name)
 
     def needs_approval(self, tool_name: str) -> bool:
-        tool = self.tools.get(tool_name)
+        tool = self.current().get(tool_name)
         return bool(tool and tool.approve)
 
     async def call(self, tool_name: str, arguments_json: str, approver: Approver | None = None) -> ToolResult:
         """Run one tool call. Failures, timeouts and refusals come back as a ToolResult, not raised."""
-        tool = self.tools.get(tool_name)
+        tool = self.current().get(tool_name)
         if tool is None:
             return _failed(f"there is no tool named {tool_name!r}")
         try:
