@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, field_validator, model_validator
 
 _NAME = r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$"
 
@@ -29,6 +29,13 @@ class Provider(Strict):
     api: Literal["responses", "chat"] = "responses"
     timeout: float = Field(60.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^/\s?#]+", v, re.IGNORECASE):
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return v
 
 
 class ToolBase(Strict):
@@ -54,6 +61,7 @@ class ShellParam(Strict):
     description: str | None = None
     enum: list[Any] | None = None
     default: Any = None
+    allow_option: bool = False  # let a value starting with "-" begin an argument (else refused, unless after "--")
 
 
 class ShellToolSpec(Strict):
@@ -287,6 +295,21 @@ class AgentSpec(Strict):
     realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
     entry: bool = False  # in a multi-agent file: this agent takes the first turn
+    # Where the agent was written (an agentcli.spec.positions.Origin), set by the loader, so errors
+    # found later (a tool that cannot be built) still point at their line: see `where()`.
+    _origin: Any = PrivateAttr(default=None)
+
+    def where(self, loc: tuple[str | int, ...], message: str) -> str:
+        """`message` as a `path:line:col: field: message` line for the field at `loc` (relative to this
+        agent), or `message` unchanged for an agent that was not loaded from a file."""
+        return self._origin.line(loc, message) if self._origin is not None else message
+
+    @field_validator("model")
+    @classmethod
+    def _model_named(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must name a model (it is empty)")
+        return v
 
     @field_validator("mcp_servers")
     @classmethod
