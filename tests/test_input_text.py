@@ -46,3 +46,19 @@ def test_real_stdin_under_a_strict_locale() -> None:
     done = subprocess.run([sys.executable, "-c", code], input=b"a\xffb", capture_output=True, env=env, cwd=root)
     assert done.stdout.decode().strip() == "'a\\ufffdb'"
     assert done.stderr.decode().strip() == NOTICE
+
+
+def test_agent_chat_with_invalid_utf8_in_stdin_and_in_the_message() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    r = subprocess.run([sys.executable.encode(), b"-m", b"agentcli", b"chat", b"--sim", b"-m", b"and caf\xe9"],
+                       input=b"piped \xff\xfe bytes\n", capture_output=True, cwd=str(ROOT), env=dict(os.environ),
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert "piped \ufffd\ufffd bytes" in out and "and caf\ufffd" in out  # answered, with replacement characters
+    assert b"Traceback" not in r.stderr and r.stderr.decode().lower().count("utf-8") == 2  # a notice per input

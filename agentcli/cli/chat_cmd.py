@@ -56,6 +56,7 @@ def chat(
     no_trace_content: bool = typer.Option(False, "--no-trace-content", help="Trace timings and shapes only."),
 ) -> None:
     from agentcli.cli.common import fail, load_spec_arg, run_async
+    from agentcli.input_text import read_stdin_text, repaired
 
     if json_out and jsonl:
         fail("--json and --jsonl go one at a time", 2)
@@ -66,11 +67,11 @@ def chat(
     if spec == "-":
         if message is None:
             fail("`-` reads the spec from stdin, so give the message with -m", 2)
-        spec_text = sys.stdin.read()
+        spec_text = read_stdin_text()
     elif not sys.stdin.isatty():
-        stdin_text = sys.stdin.read()
+        stdin_text = read_stdin_text()
     loaded = load_spec_arg(spec, stdin_text=spec_text)
-    text = _one_shot_text(stdin_text, message)
+    text = repaired(_one_shot_text(stdin_text, message))  # invalid UTF-8: replacement characters, one notice
     if text is None and not sys.stdin.isatty():
         fail("no input: pipe a message in or give one with -m", 2)
     opts = ChatOptions(message=text, model=model, session=session, resume_latest=resume_latest, yes=yes,
