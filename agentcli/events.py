@@ -77,7 +77,7 @@ class TurnDone(Event):
     output: Any = None  # str, or the parsed object when the agent has an output_type
     usage: Usage = field(default_factory=Usage)
     interrupted: bool = False
-    status: str = "ok"  # ok | error | interrupted | guardrail
+    status: str = "ok"  # ok | error | interrupted | guardrail | refusal | incomplete
     error: str | None = None
 
 
@@ -178,7 +178,7 @@ class GuardrailChecked(Event):
 class ErrorEvent(Event):
     type: Literal["error"] = "error"
     message: str = ""
-    kind: str = "runtime"  # runtime | model | tool | spec | audio | connection
+    kind: str = "runtime"  # runtime | model | tool | spec | audio | connection | refusal | incomplete
 
 
 # --- voice and realtime ------------------------------------------------------------------------------
