@@ -202,7 +202,7 @@ def model_error(
 
     if isinstance(err, ModelError):
         return err
-    request = getattr(err, "request", None) if isinstance(err, openai.APIError) else None
+    request = _failing_request(err) if isinstance(err, openai.APIError) else None
     where = _where(request, url) if request is not None else url
     if isinstance(err, openai.AuthenticationError):
         message = f"{url} rejected the API key: set {api_key_env} to a valid key"
@@ -240,3 +240,17 @@ def _unreachable(err: BaseException, where: str, request: Any) -> str:
         host = getattr(getattr(request, "url", None), "host", None) or urlsplit(where.split(" ")[0]).hostname
         return f"cannot resolve host {host} ({where}): check base_url and the network"
     return f"cannot reach {where}: {reason}"
+
+
+def _failing_request(err: BaseException) -> Any:
+    """The request that failed: after redirects, the HTTP library's own error holds the last one, while the
+    SDK's error holds the first."""
+    current: BaseException | None = err
+    found = None
+    for _ in range(20):
+        if current is None:
+            break
+        with contextlib.suppress(Exception):  # httpx raises when an error has no request
+            found = getattr(current, "request", None) or found
+        current = current.__cause__ or current.__context__
+    return found
