@@ -67,6 +67,11 @@ class SimServer:
         return f"http://{host}:{self.port}/v1"
 
     @property
+    def client_key(self) -> str:
+        """The key a client of this server should send: the script's `api_key`, else "sim"."""
+        return (self.script.api_key if self.script else None) or "sim"
+
+    @property
     def connections_accepted(self) -> int:
         """TCP connections accepted so far (keep-alive reuse keeps this low)."""
         return self._http.connections_accepted
