@@ -137,7 +137,7 @@ def verbose_transcript(text: str, seconds: float, usage: dict[str, Any], words: 
         "tokens": list(range(50364, 50364 + count_tokens(text))), "temperature": 0.0,
         "avg_logprob": -0.2, "compression_ratio": 1.0, "no_speech_prob": 0.01,
     }
-    out: dict[str, Any] = {"task": "transcribe", "language": "english", "duration": round(seconds, 2),
+    out: dict[str, Any] = {"language": "english", "duration": round(seconds, 2),
                            "text": text, "segments": [segment] if text else [], "usage": usage}
     if words:
         out["words"] = [{"word": w, "start": a, "end": b} for w, a, b in _timed_words(text, seconds)]

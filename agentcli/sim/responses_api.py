@@ -294,7 +294,6 @@ async def handle_responses(sim: SimServer, request: Request, responder: Responde
                     "type": "response.function_call_arguments.done",
                     "item_id": item_id,
                     "output_index": index,
-                    "name": thing.name,
                     "arguments": thing.arguments,
                 }
             )
