@@ -106,7 +106,8 @@ async def _idle_bounded(wire: Any, url: str, timeout: float | None) -> AsyncIter
             if timeout is None:
                 event = await iterator.__anext__()
             else:
-                event = await asyncio.wait_for(iterator.__anext__(), timeout)
+                async with asyncio.timeout(timeout):  # no task per event, unlike wait_for
+                    event = await iterator.__anext__()
         except StopAsyncIteration:
             return
         except TimeoutError:

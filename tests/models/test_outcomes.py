@@ -123,3 +123,27 @@ def test_reasoning_effort_takes_none_and_xhigh() -> None:
 
     assert ModelSettings(reasoning_effort="none").reasoning_effort == "none"
     assert ModelSettings(reasoning_effort="xhigh").reasoning_effort == "xhigh"
+
+
+@pytest.mark.e2e
+def test_the_cli_exits_1_for_a_refusal_and_an_incomplete_answer(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    script = tmp_path / "s.yaml"
+    script.write_text('turns:\n  - match: nope\n    reply: [{refusal: "Not that."}]\n'
+                      '  - match: long\n    reply: [{text: "Half of it", incomplete: {reason: max_output_tokens}}]\n')
+
+    def chat(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "agentcli", "chat", "--sim-script", str(script), *args],
+                              capture_output=True, text=True, cwd=root, timeout=60)
+
+    refused = chat("-m", "nope", "--json")
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert json.loads(refused.stdout)["status"] == "refusal" and json.loads(refused.stdout)["output"] == "Not that."
+    assert "the model refused: Not that." in refused.stderr
+    cut = chat("-m", "long")
+    assert cut.returncode == 1 and cut.stdout == "Half of it\n"  # the partial text is kept
+    assert "incomplete (max_output_tokens)" in cut.stderr
