@@ -7,6 +7,7 @@ each ("$.temperature_c: expected number, got string"); a broken schema is a prob
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -41,11 +42,9 @@ def _path(parts: Any, base: str = "$") -> str:
 def validate(value: Any, schema: dict[str, Any] | bool, path: str = "$") -> list[str]:
     """Every way `value` breaks `schema`, one readable line each; [] when it conforms."""
     import jsonschema
-    from jsonschema import Draft202012Validator
 
     try:
-        Draft202012Validator.check_schema(schema)
-        validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        validator = _validator(json.dumps(schema, sort_keys=True))
         errors = sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
         problems: list[str] = []
         for error in errors:
@@ -57,6 +56,16 @@ def validate(value: Any, schema: dict[str, Any] | bool, path: str = "$") -> list
         return [f"the schema itself is invalid: {_path(e.absolute_path, 'schema')}: {e.message}"]
     except Exception as e:  # an unresolvable $ref, a bad regex in `pattern` ...
         return [f"the schema cannot be used: {type(e).__name__}: {' '.join(str(e).split())[:200]}"]
+
+
+@functools.lru_cache(maxsize=64)
+def _validator(schema_text: str) -> Any:
+    """A checked validator per schema (an agent's output_type, a tool's parameters): built once, ~1 ms."""
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(schema_text)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def _describe(error: Any, validator: Any, base: str) -> list[str]:

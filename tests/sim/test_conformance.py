@@ -217,3 +217,30 @@ def _wav() -> bytes:
     from agentcli.audio.wavfile import wav_bytes
 
     return wav_bytes((0.1 * np.sin(np.arange(24000) / 7)).astype(np.float32), 24000)
+
+
+def test_failure_events_conform() -> None:
+    """response.failed and the `error` stream event (Responses). Chat's mid-stream error is a bare
+    `data: {"error": {...}}` chunk, which the package has no type for (its stream reader special-cases it)."""
+    script = {"turns": [
+        {"match": "fail", "reply": [{"failed": {"message": "Boom.", "code": "server_error"}}]},
+        {"match": "error", "reply": [{"text": "Hm", "error": {"message": "Broken.", "code": "server_error"}}]},
+    ]}
+
+    async def body(sim):  # type: ignore[no-untyped-def]
+        for text in ("fail", "error"):
+            raw = await post_raw(sim, "/responses", {"model": "m", "input": text, "stream": True})
+            events = parse_sse(raw.text)
+            for name, data in events:
+                check_model(STREAM_EVENTS, json.loads(data))
+                assert json.loads(data)["type"] == name
+            assert events[-1][0] == ("response.failed" if text == "fail" else "error")
+        chat = await post_raw(sim, "/chat/completions", {"model": "m", "stream": True,
+                                                         "messages": [{"role": "user", "content": "error"}]})
+        return [json.loads(d) for _n, d in parse_sse(chat.text)]
+
+    chunks = in_sim(script, body)
+    for chunk in chunks[:-1]:
+        check_model(ChatCompletionChunk, chunk)
+    assert chunks[-1] == {"error": {"message": "Broken.", "type": "server_error", "param": None,
+                                    "code": "server_error"}}
