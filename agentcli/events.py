@@ -20,6 +20,15 @@ def now() -> float:
     return _WALL0 + (time.perf_counter() - _MONO0)
 
 
+def output_text(output: Any) -> str:
+    """A turn's output as text: structured output (an output_type) is shown as JSON."""
+    if isinstance(output, str):
+        return output
+    import json
+
+    return json.dumps(output, indent=2, ensure_ascii=False)
+
+
 @dataclass(slots=True)
 class Usage:
     input_tokens: int = 0
@@ -34,6 +43,8 @@ class Usage:
 class Event:
     type: str = "event"
     ts: float = field(default_factory=now)
+    turn_id: str | None = None  # the run's turn this belongs to (stamped by the run layer's fan-out)
+    parent_id: str | None = None  # the tool call it happened under (an agent used as a tool), if any
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -143,6 +154,7 @@ class ToolCallStarted(Event):
     call_id: str = ""
     name: str = ""
     arguments: str = ""  # JSON text as the model sent it
+    server: str | None = None  # the MCP server the tool belongs to, if any
 
 
 @dataclass(slots=True, kw_only=True)
@@ -154,6 +166,17 @@ class ToolCallFinished(Event):
     output: str = ""  # what the model is given back (an error string when the tool failed)
     error: str | None = None
     approved: bool | None = None  # None when the tool needs no approval
+
+
+@dataclass(slots=True, kw_only=True)
+class SubAgentEvent(Event):
+    """An event of a sub-agent run by an `agent:` tool, nested under that tool call (call_id). Renderers
+    that ignore it keep the sub-agent's text off stdout and out of speech; tracing nests its spans."""
+
+    type: Literal["sub_agent_event"] = "sub_agent_event"
+    call_id: str = ""
+    tool: str = ""
+    event: Event | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -179,6 +202,7 @@ class ErrorEvent(Event):
     type: Literal["error"] = "error"
     message: str = ""
     kind: str = "runtime"  # runtime | model | tool | spec | audio | connection | refusal | incomplete
+    fatal: bool = False  # it ended the run: the CLI prints its one line, so renderers need not
 
 
 # --- voice and realtime ------------------------------------------------------------------------------

@@ -86,95 +86,46 @@ def _one_shot_text(stdin_text: str | None, message: str | None) -> str | None:
 
 
 async def _chat(spec: Spec, opts: ChatOptions) -> int:
-    import asyncio
+    from agentcli.app.chat import chat_turn
+    from agentcli.app.run import Run, RunOptions
 
-    from agentcli import events as ev
-    from agentcli.cli.common import EventFanout, make_approver, model_endpoint, open_trace, trace_settings
-    from agentcli.errors import ToolError, UsageError
-    from agentcli.runtime.runner import RunConfig, Runner
-    from agentcli.runtime.sessions import SessionStore
-
-    store = SessionStore()
-    conversation = store.open_or_start(spec, opts.session, kind="chat", latest=opts.resume_latest)
-    renderer, finish = _renderers(spec, opts, conversation.name)
-    trace_on, content = trace_settings(spec, opts.no_trace, opts.no_trace_content)
-    ask = getattr(renderer, "ask", None)
-    async with model_endpoint(opts.sim, opts.sim_script) as endpoint:
-        max_turns = opts.max_turns or spec.entry_agent.max_turns or 10
-        config = RunConfig(max_turns=max_turns, approver=make_approver(opts.yes, ask), model=opts.model,
-                           base_url=endpoint.base_url, api_key=endpoint.api_key)
-        try:
-            runner = Runner(spec, config)
-        except ToolError as e:
-            raise UsageError(str(e)) from None
-        runner.warm_up(conversation.agent)
-        recorder = open_trace("chat", spec, conversation.name, trace_on, content,
-                              sim=bool(endpoint.sim), model=opts.model or spec.entry_agent.model)
-        fanout = EventFanout([renderer] + ([recorder.on_event] if recorder else []))
-        fanout.emit(ev.SessionStarted(kind="chat", agent=conversation.agent, session=conversation.name))
-        status, error = "ok", None
-        try:
-            if opts.message is not None:
-                done = await _one_turn(runner, conversation, opts.message, fanout, store)
-                finish()
-                status, error = ("ok", None) if done.status == "ok" else ("error", done.error)
-                return 0 if done.status == "ok" else 1
+    renderer = _renderer(spec, opts)
+    options = RunOptions(kind="chat", session=opts.session, resume_latest=opts.resume_latest, sim=opts.sim,
+                         sim_script=opts.sim_script, yes=opts.yes, model=opts.model, no_trace=opts.no_trace,
+                         no_trace_content=opts.no_trace_content)
+    async with Run(spec, options, renderer) as run:
+        if opts.json_out:
+            renderer.collector.session = run.conversation.name
+        runner = run.make_runner(opts.max_turns)
+        await runner.start_mcp()  # a server that cannot start is one line and exit 1, before any turn
+        runner.warm_up(run.conversation.agent)
+        run.start(run.conversation.agent, trace={"model": opts.model or spec.entry_agent.model})
+        if opts.message is None:
             from agentcli.cli.repl import Repl
 
-            await Repl(runner, conversation, fanout, renderer, store, spec).run()
+            await Repl(run, runner).run()
             return 0
-        except BaseException as e:
-            status = "interrupted" if isinstance(e, (KeyboardInterrupt, asyncio.CancelledError)) else "error"
-            error = str(e) or type(e).__name__
-            raise
-        finally:
-            fanout.emit(ev.SessionEnded(status=status, error=error))
-            if recorder:
-                recorder.close(status, error)
+        done = await chat_turn(run, runner, opts.message)
+        if opts.json_out:
+            renderer.write()
+        if done.status != "ok":
+            run.finish("error", done.error)
+            return 1
+        return 0
 
 
-async def _one_turn(runner: Any, conversation: Any, text: str, fanout: Any, store: Any) -> Any:
-    """Run one user turn through the fan-out; save the conversation; return the TurnDone event."""
-    from agentcli import events as ev
-
-    done: ev.TurnDone | None = None
-    async for event in runner.run_turn(conversation, text):
-        fanout.emit(event)
-        if isinstance(event, ev.TurnDone):
-            done = event
-    store.save(conversation)
-    assert done is not None, "the runner always ends a turn with TurnDone"
-    return done
-
-
-def _renderers(spec: Spec, opts: ChatOptions, session: str | None) -> tuple[Any, Any]:
-    """The renderer for this run, and a function to call once the one-shot turn is over."""
-    from agentcli.cli.render import JsonCollector, JsonlRenderer, PlainRenderer
+def _renderer(spec: Spec, opts: ChatOptions) -> Any:
+    """The renderer for this run: --jsonl, --json, Rich in a colour REPL, else plain text."""
+    from agentcli.app.run import holds_answer
+    from agentcli.cli.render import JsonlRenderer, JsonRenderer, PlainRenderer
     from agentcli.cli.term import color_allowed
 
     if opts.jsonl:
-        return JsonlRenderer(), lambda: None
+        return JsonlRenderer()
     if opts.json_out:
-        collector = JsonCollector(session)
-        errors = PlainRenderer(out=_Discard(), quiet=True, stream=False)
-
-        def both(event: Any) -> None:
-            collector(event)
-            errors(event)
-
-        return both, collector.write
-    # the answer may change after it streamed: hold it back so stdout only carries the final text
-    replaceable = any(a.output_guardrails or a.output_type for a in spec.agents.values())
+        return JsonRenderer()
     if opts.message is None and color_allowed(sys.stdout):
         from agentcli.cli.rich_view import RichRenderer
 
-        return RichRenderer(quiet=opts.quiet), lambda: None
-    return PlainRenderer(quiet=opts.quiet, stream=not replaceable), lambda: None
-
-
-class _Discard:
-    def write(self, _: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        pass
+        return RichRenderer(quiet=opts.quiet)
+    return PlainRenderer(quiet=opts.quiet, stream=not holds_answer(spec))

@@ -1,21 +1,18 @@
-"""Plumbing every run command shares: the spec argument, the model endpoint (real or simulated),
-approvals, tracing, and running a coroutine with the right exit code. No heavy imports at module level."""
+"""What every command shares on the CLI side: the spec argument, one error line and an exit code, and
+running a run's coroutine (Ctrl-C and SIGTERM end it cleanly). The run itself is `agentcli.app`."""
 
 from __future__ import annotations
 
 import asyncio
-import os
+import contextlib
+import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from agentcli.errors import AgentCliError
 
 if TYPE_CHECKING:
-    from agentcli.events import Event
     from agentcli.spec.model import Spec
 
 
@@ -23,7 +20,9 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr and an exit code; never a traceback."""
     import typer
 
-    print(f"agent: error: {message}", file=sys.stderr)
+    from agentcli.redact import redact_text
+
+    print(f"agent: error: {redact_text(message)}", file=sys.stderr)  # a server may echo the key back
     raise typer.Exit(code)
 
 
@@ -45,106 +44,34 @@ def load_spec_arg(spec_arg: str | None, *, stdin_text: str | None = None) -> Spe
         raise typer.Exit(2) from None
 
 
-@dataclass
-class Endpoint:
-    """Where the model lives: overrides for the client (None = the spec's provider settings)."""
-
-    base_url: str | None = None
-    api_key: str | None = None
-    sim: Any = None  # the in-process SimServer, when --sim
-
-
-@asynccontextmanager
-async def model_endpoint(sim: bool, sim_script: Path | None) -> AsyncIterator[Endpoint]:
-    """With --sim (or --sim-script), start the embedded simulator on a free loopback port for this run."""
-    if not (sim or sim_script):
-        yield Endpoint()
-        return
-    from agentcli.sim.script import load_script
-    from agentcli.sim.server import SimServer
-
-    script = load_script(sim_script) if sim_script else None
-    async with SimServer(script=script) as server:
-        yield Endpoint(base_url=server.base_url, api_key="sim", sim=server)
-
-
-def make_approver(yes: bool, ask: Callable[[str], Coroutine[Any, Any, str]] | None = None):
-    """An approver for tools marked `approve: true`: --yes approves all; on a TTY ask; else refuse."""
-
-    async def approve(name: str, arguments: str) -> bool:
-        if yes:
-            return True
-        if not sys.stdin.isatty():
-            print(
-                f"agent: tool {name} needs approval and there is no terminal to ask: refused (use --yes)",
-                file=sys.stderr,
-            )
-            return False
-        question = f"Run tool {name} with {shorten(arguments, 200)}? [y/N] "
-        if ask is not None:
-            answer = await ask(question)
-        else:
-            answer = await asyncio.to_thread(_ask_stdin, question)
-        return answer.strip().lower() in ("y", "yes")
-
-    return approve
-
-
-def _ask_stdin(question: str) -> str:
-    print(question, end="", file=sys.stderr, flush=True)
-    line = sys.stdin.readline()
-    return line
-
-
-def shorten(text: str, limit: int = 120) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-@dataclass
-class EventFanout:
-    """Hands every event to each consumer in order: renderer, --jsonl writer, trace recorder."""
-
-    consumers: list[Callable[[Event], None]] = field(default_factory=list)
-
-    def emit(self, event: Event) -> None:
-        for consume in self.consumers:
-            consume(event)
-
-
-def trace_settings(spec: Spec, no_trace: bool, no_trace_content: bool) -> tuple[bool, bool]:
-    """(enabled, content) from flags, env (AGENT_TRACE=0, AGENT_TRACE_CONTENT=0) and the spec."""
-    agent = spec.entry_agent
-    enabled = agent.tracing.enabled and not no_trace and os.environ.get("AGENT_TRACE", "1") != "0"
-    content = (
-        agent.tracing.content and not no_trace_content and os.environ.get("AGENT_TRACE_CONTENT", "1") != "0"
-    )
-    return enabled, content
-
-
-def open_trace(kind: str, spec: Spec, session: str | None, enabled: bool, content: bool, **metadata: Any):
-    """A trace recorder for this run, or None when tracing is off. Tracing never breaks a run."""
-    if not enabled:
-        return None
-    try:
-        from agentcli.tracing import open_recorder
-
-        return open_recorder(
-            kind=kind, workflow=spec.entry, group_id=session, content=content, metadata=metadata
-        )
-    except Exception as e:  # noqa: BLE001 - a broken trace store must not stop the user's run
-        print(f"agent: warning: tracing is off for this run: {e}", file=sys.stderr)
-        return None
-
-
 def run_async(coro: Coroutine[Any, Any, int]) -> int:
-    """Run the command's coroutine; map errors to one line + exit code, Ctrl-C to 130."""
+    """Run the command's coroutine; map errors to one line + exit code, Ctrl-C and SIGTERM to 130.
+    SIGTERM cancels the run like Ctrl-C does, so it closes everything it opened (turns, recordings, the
+    conversation and the trace are kept)."""
     import typer
 
+    terminated: list[bool] = []
+
+    async def main() -> int:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+
+        def on_term() -> None:
+            terminated.append(True)
+            if task is not None:
+                task.cancel()
+
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows / off the main thread
+            loop.add_signal_handler(signal.SIGTERM, on_term)
+        return await coro
+
     try:
-        code = asyncio.run(coro)
+        code = asyncio.run(main())
     except KeyboardInterrupt:
         print("agent: interrupted", file=sys.stderr)
+        raise typer.Exit(130) from None
+    except asyncio.CancelledError:
+        print("agent: terminated" if terminated else "agent: interrupted", file=sys.stderr)
         raise typer.Exit(130) from None
     except AgentCliError as e:
         fail(str(e), e.exit_code)

@@ -8,14 +8,11 @@ import sys
 from typing import Any, TextIO
 
 from agentcli import events as ev
-from agentcli.cli.common import shorten
+from agentcli.app.approval import shorten
+from agentcli.app.consumers import RendererBase
+from agentcli.events import output_text
 
-
-def output_text(output: Any) -> str:
-    """A turn's output as text: structured output is printed as JSON."""
-    if isinstance(output, str):
-        return output
-    return json.dumps(output, indent=2, ensure_ascii=False)
+__all__ = ["JsonCollector", "JsonlRenderer", "PlainRenderer", "output_text", "status_line"]
 
 
 def status_line(event: ev.Event) -> str | None:
@@ -41,7 +38,7 @@ def status_line(event: ev.Event) -> str | None:
     return None
 
 
-class PlainRenderer:
+class PlainRenderer(RendererBase):
     """For pipes, NO_COLOR and scripts: the answer streams to stdout as plain text, status to stderr.
     When the answer may still change after streaming (output guardrails, output_type), it is held
     until the turn is done, so stdout never carries text that was then replaced."""
@@ -74,12 +71,20 @@ class PlainRenderer:
             self._turn_done(event)
             return
         if isinstance(event, ev.ErrorEvent):
-            print(f"agent: error: {event.message}", file=self.err, flush=True)
+            if not event.fatal:  # a fatal error is printed once, by the CLI, as the run ends
+                print(f"agent: error: {event.message}", file=self.err, flush=True)
             return
         if not self.quiet:
             line = status_line(event)
             if line:
                 print(line, file=self.err, flush=True)
+
+    def hint(self, text: str) -> None:
+        if not self.quiet:
+            print(f"· {text}", file=self.err, flush=True)
+
+    def cancelled(self) -> None:
+        print("\n[cancelled]", file=self.err, flush=True)
 
     def _turn_done(self, event: ev.TurnDone) -> None:
         if event.status == "guardrail":
@@ -94,7 +99,7 @@ class PlainRenderer:
         self._ends_with_newline = True
 
 
-class JsonlRenderer:
+class JsonlRenderer(RendererBase):
     """--jsonl: every event as one JSON object per line, flushed as it happens."""
 
     def __init__(self, out: TextIO | None = None) -> None:
@@ -144,6 +149,29 @@ class JsonCollector:
         out = out or sys.stdout
         out.write(json.dumps(self.result or {"status": "error"}, ensure_ascii=False, default=str) + "\n")
         out.flush()
+
+
+class JsonRenderer(RendererBase):
+    """--json: errors as lines on stderr while the turn runs, then the one JSON object on stdout."""
+
+    def __init__(self, session: str | None = None) -> None:
+        self.collector = JsonCollector(session)
+        self.errors = PlainRenderer(out=_Discard(), quiet=True, stream=False)
+
+    def __call__(self, event: ev.Event) -> None:
+        self.collector(event)
+        self.errors(event)
+
+    def write(self) -> None:
+        self.collector.write()
+
+
+class _Discard:
+    def write(self, _: str) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
 
 
 def _maybe_json(text: str) -> Any:

@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentcli.app.run import Run
 
 HELP_TEXT = """Commands:
   /help    this help
@@ -28,14 +31,12 @@ def _read_line(prompt: str) -> str | None:
 
 
 class Repl:
-    def __init__(self, runner: Any, conversation: Any, fanout: Any, renderer: Any, store: Any,
-                 spec: Any) -> None:
+    def __init__(self, run: Run, runner: Any) -> None:
+        self.run_ = run
         self.runner = runner
-        self.conversation = conversation
-        self.fanout = fanout
-        self.renderer = renderer
-        self.store = store
-        self.spec = spec
+        self.conversation = run.conversation
+        self.renderer = run.renderer
+        self.spec = run.spec
         self._turn: asyncio.Task[Any] | None = None
         self._pending: asyncio.Future[str | None] | None = None
 
@@ -96,7 +97,7 @@ class Repl:
             self.conversation.items.clear()
             self.conversation.turns = 0
             self.conversation.agent = self.spec.entry
-            self.store.save(self.conversation)
+            self.run_.save()
             self._say("(conversation reset)")
         elif name == "/agent":
             self._say(f"agent: {self.conversation.agent}")
@@ -105,19 +106,15 @@ class Repl:
         return True
 
     async def _run_turn(self, text: str) -> None:
-        from agentcli.cli.chat_cmd import _one_turn
+        from agentcli.app.chat import chat_turn
 
-        self._turn = asyncio.create_task(_one_turn(self.runner, self.conversation, text, self.fanout, self.store))
+        self._turn = asyncio.create_task(chat_turn(self.run_, self.runner, text))
         try:
             await self._turn
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
                 raise  # the REPL itself is being cancelled
-            cancelled = getattr(self.renderer, "cancelled", None)
-            if cancelled:
-                cancelled()
-            else:
-                self._say("\n[cancelled]")
+            self.renderer.cancelled()
         finally:
             self._turn = None

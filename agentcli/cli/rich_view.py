@@ -11,10 +11,11 @@ from rich.markdown import Markdown
 from rich.text import Text
 
 from agentcli import events as ev
+from agentcli.app.consumers import RendererBase
 from agentcli.cli.render import output_text, status_line
 
 
-class RichRenderer:
+class RichRenderer(RendererBase):
     def __init__(self, console: Console | None = None, quiet: bool = False) -> None:
         self.console = console or Console(stderr=False, highlight=False)
         self.quiet = quiet
@@ -49,8 +50,9 @@ class RichRenderer:
         elif isinstance(event, ev.TurnDone):
             self._turn_done(event)
         elif isinstance(event, ev.ErrorEvent):
-            self.stop_live()
-            self.console.print(Text(f"error: {event.message}", style="bold red"))
+            if not event.fatal:  # a fatal error is printed once, by the CLI, as the run ends
+                self.stop_live()
+                self.console.print(Text(f"error: {event.message}", style="bold red"))
         elif not self.quiet:
             line = status_line(event)
             if line:
@@ -80,6 +82,11 @@ class RichRenderer:
             from rich.syntax import Syntax
 
             self.console.print(Syntax(output_text(output), "json", theme="ansi_dark"))
+
+    def hint(self, text: str) -> None:
+        if not self.quiet:
+            self.stop_live()
+            self.console.print(Text(f"· {text}", style="dim"))
 
     def cancelled(self) -> None:
         self.stop_live()

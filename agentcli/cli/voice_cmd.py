@@ -64,11 +64,15 @@ def voice(
                         input_device=input_device, output_device=output_device, jsonl=jsonl, quiet=quiet,
                         yes=yes, model=model, max_turns=max_turns, session=session, sim=sim,
                         sim_script=sim_script, no_trace=no_trace, no_trace_content=no_trace_content)
+    from agentcli.app.run import holds_answer
+    from agentcli.cli.voice_view import make_renderer
+
+    renderer = make_renderer(jsonl=jsonl, quiet=quiet, live=input_wav is None, hold=holds_answer(loaded))
     if realtime:
         from agentcli.realtime import run_realtime
 
-        run_async(run_realtime(loaded, opts))
+        run_async(run_realtime(loaded, opts, renderer))
         return
     from agentcli.voice.session import run_voice
 
-    run_async(run_voice(loaded, opts))
+    run_async(run_voice(loaded, opts, renderer))

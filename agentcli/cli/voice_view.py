@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable
 from typing import Any, TextIO
 
 from agentcli import events as ev
+from agentcli.app.consumers import Meter, RendererBase
 from agentcli.cli.render import JsonlRenderer, PlainRenderer, status_line
 
 STATE_LABELS = {"listening": "● listening", "hearing": "◉ hearing you", "thinking": "… thinking",
@@ -21,18 +21,17 @@ _LATENCY_ORDER = ("transcript_final", "first_token", "first_sentence", "first_au
                   "first_sample_played")
 _LATENCY_NAMES = {"transcript_final": "transcript", "first_token": "token", "first_sentence": "sentence",
                   "first_audio_byte": "audio byte", "first_sample_played": "played"}
-Meter = Callable[[], tuple[bool, float]]
 
 
-def make_renderer(opts: Any, live: bool = True, hold: bool = False) -> Any:
+def make_renderer(*, jsonl: bool, quiet: bool, live: bool = True, hold: bool = False) -> RendererBase:
     """--jsonl: events as JSON lines; a colour TTY in a live session: VoiceView; else plain lines."""
     from agentcli.cli.term import color_allowed
 
-    if getattr(opts, "jsonl", False):
+    if jsonl:
         return JsonlRenderer()
     if live and color_allowed(sys.stdout):
-        return VoiceView(quiet=getattr(opts, "quiet", False))
-    return PlainVoiceRenderer(quiet=getattr(opts, "quiet", False), hold=hold)
+        return VoiceView(quiet=quiet)
+    return PlainVoiceRenderer(quiet=quiet, hold=hold)
 
 
 def latency_line(marks: dict[str, float]) -> str:
@@ -47,7 +46,7 @@ def meter_bar(level_db: float, width: int = 20) -> str:
     return "▮" * filled + "▯" * (width - filled)
 
 
-class PlainVoiceRenderer:
+class PlainVoiceRenderer(RendererBase):
     """Pipes and NO_COLOR: the answer on stdout (as chat prints it), the rest as status lines on stderr."""
 
     def __init__(self, out: TextIO | None = None, err: TextIO | None = None, quiet: bool = False,
@@ -77,9 +76,12 @@ class PlainVoiceRenderer:
         else:
             self.text(event)
 
-    def set_meter(self, meter: Meter) -> None:
+    def hint(self, text: str) -> None:
+        self._status(f"· {text}")
+
+    def set_meter(self, meter: Meter | None) -> None:
         """Show a live input level on stderr while push-to-talk records (only on a terminal)."""
-        if self.quiet or not self.err.isatty():
+        if meter is None or self.quiet or not self.err.isatty():
             return
         self._meter_task = asyncio.get_running_loop().create_task(self._show_meter(meter))
 
@@ -102,7 +104,7 @@ class PlainVoiceRenderer:
             self._meter_task.cancel()
 
 
-class VoiceView:
+class VoiceView(RendererBase):
     """The Rich live view: a status bar (state, level meter), the turn in progress (your words as they
     are recognised, the assistant's as they are spoken) and finished turns scrolled above it."""
 
@@ -122,8 +124,14 @@ class VoiceView:
                           get_renderable=self._render)
         self._live.start()
 
-    def set_meter(self, meter: Meter) -> None:
+    def set_meter(self, meter: Meter | None) -> None:
         self._meter = meter
+
+    def hint(self, text: str) -> None:
+        from rich.text import Text
+
+        if not self.quiet:
+            self._print(Text(f"· {text}", style="dim"))
 
     def _render(self) -> Any:
         from rich.console import Group
@@ -189,7 +197,8 @@ class VoiceView:
             if not self.quiet:
                 self._print(Text("· " + latency_line(event.marks), style="dim"))
         elif isinstance(event, ev.ErrorEvent):
-            self._print(Text(f"error: {event.message}", style="bold red"))
+            if not event.fatal:  # a fatal error is printed once, by the CLI, as the run ends
+                self._print(Text(f"error: {event.message}", style="bold red"))
         elif isinstance(event, ev.TurnDone) and event.status == "guardrail":
             self._print(Text(f"{event.error}", style="yellow"))
         elif not self.quiet:

@@ -1,5 +1,5 @@
-"""`agent voice SPEC --realtime`: wire a RealtimeSession to the endpoint, devices or files, the terminal,
-the renderer, tracing and the session store."""
+"""`agent voice SPEC --realtime`: the realtime driver. It wires a RealtimeSession to the run (endpoint,
+store, tracing, events), the devices or files, and the terminal."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import contextlib
 import sys
 from typing import Any
 
-from agentcli import events as ev
+from agentcli.app.approval import Asker
+from agentcli.app.consumers import Consumer, Renderer
 from agentcli.errors import ToolError, UsageError
 from agentcli.realtime.config import RATE
 from agentcli.spec.model import Spec
@@ -20,106 +21,73 @@ FILE_BLOCK_MS = 20
 MIC_BLOCK_MS = 40
 
 
-async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Any = None, on_session: Any = None) -> int:
+async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Consumer,
+                       on_session: Any = None) -> int:
     """Run a realtime session; returns the exit code (0; Ctrl-C raises through to exit 130).
-    `renderer` receives every event (default: --jsonl, the live view on a colour TTY, else plain lines);
-    `on_session` is handed the RealtimeSession before it runs (tests and benchmarks read it)."""
-    from agentcli.cli.common import EventFanout, make_approver, model_endpoint, open_trace, trace_settings
+    `renderer` receives every event (the CLI picks it); `on_session` is handed the RealtimeSession
+    before it runs (tests and benchmarks read it)."""
+    from agentcli.app.consumers import as_renderer
+    from agentcli.app.run import Run, RunOptions
     from agentcli.models.client import resolve_api_key, resolve_base_url
     from agentcli.realtime.connection import EventLog, realtime_url, validator_from_env
     from agentcli.realtime.session import RealtimeSession, SessionOptions
-    from agentcli.runtime.sessions import SessionStore
 
     if opts.text_only and opts.output_wav is not None:
         raise UsageError("--text-only answers in text: there is no audio for --output")
     source = _file_source(opts)  # a bad file fails before anything starts
-    store = SessionStore()
-    conversation = store.open_or_start(spec, opts.session, kind="realtime")
-    recording = _recording(opts, conversation.name, spec)  # a folder that cannot be made: before anything starts
+    options = RunOptions(kind="realtime", session=opts.session, sim=opts.sim, sim_script=opts.sim_script,
+                         yes=opts.yes, model=opts.model, no_trace=opts.no_trace,
+                         no_trace_content=opts.no_trace_content)
     agent = spec.entry_agent
     model = opts.model or agent.realtime.model
-    if renderer is None:
-        hold = any(a.output_guardrails for a in spec.agents.values())
-        renderer = _renderer(opts, live=source is None, hold=hold)
-    trace_on, content = trace_settings(spec, opts.no_trace, opts.no_trace_content)
-    log = EventLog.from_env()
-    async with model_endpoint(opts.sim, opts.sim_script) as endpoint:
-        base_url = resolve_base_url(agent.provider, endpoint.base_url)
-        api_key = resolve_api_key(agent.provider, base_url, endpoint.api_key)
-        recorder = open_trace(
-            "realtime",
-            spec,
-            conversation.name,
-            trace_on,
-            content,
-            sim=bool(endpoint.sim),
-            model=model,
-            voice=agent.realtime.voice,
-        )
-        consumers = [renderer] + ([recorder.on_event] if recorder else [])
-        fanout = EventFanout(consumers + ([recording.on_event] if recording else []))
-        sink = None
-        status, error = "ok", None
+    async with Run(spec, options, as_renderer(renderer)) as run:
+        run.error_kind = "connection"
+        conversation = run.conversation
+        recording = _recording(opts, conversation.name, spec)  # a folder that cannot be made: before anything
+        log = EventLog.from_env()
+        if log is not None:
+            run.on_close(log.close)
+        base_url = resolve_base_url(agent.provider, run.endpoint.base_url)
+        api_key = resolve_api_key(agent.provider, base_url, run.endpoint.api_key)
         try:
             session = RealtimeSession(
                 spec,
                 conversation,
                 url=realtime_url(base_url, model),
                 api_key=api_key,
-                emit=fanout.emit,
+                emit=run.emit,
                 sink=None,
-                approver=make_approver(opts.yes),
+                approver=run.approver,
                 api_key_env=agent.provider.api_key_env,
                 options=SessionOptions(text_only=opts.text_only, ptt=opts.ptt),
-                save=store.save,
+                save=run.store.save,
                 log=log,
                 validate=validator_from_env(),
             )
         except ToolError as e:
             raise UsageError(str(e)) from None
-        fanout.emit(
-            ev.SessionStarted(
-                kind="realtime",
-                agent=spec.agents[session.agent].name,  # a resumed --session may be with another agent
-                session=conversation.name,
-                metadata={"model": model, "mode": _mode(opts)},
-            )
-        )
-        try:
-            sink = _sink(opts)
-            if sink is not None:
-                sink.start()
-                from agentcli.realtime.audio_io import OutputAudio
+        if recording is not None:
+            run.add_consumer(recording.on_event)  # SessionEnded closes it
+        run.on_close(session.close)
+        run.start(spec.agents[session.agent].name,  # a resumed --session may be with another agent
+                  trace={"model": model, "voice": agent.realtime.voice},
+                  metadata={"model": model, "mode": _mode(opts)})
+        sink = _sink(opts)
+        if sink is not None:
+            sink.start()
+            run.on_close(sink.stop)
+            from agentcli.realtime.audio_io import OutputAudio
 
-                session.output = OutputAudio(sink)
-                if recording is not None:
-                    session.output.tap = recording.assistant_audio
-            if on_session is not None:
-                on_session(session)
-            return await _serve(session, opts, source, spec, recording)
-        except BaseException as e:
-            status = "interrupted" if isinstance(e, KeyboardInterrupt | asyncio.CancelledError) else "error"
-            error = str(e) or type(e).__name__
-            if status == "error":
-                fanout.emit(ev.ErrorEvent(message=error, kind="connection"))
-            raise
-        finally:
-            with contextlib.suppress(Exception):
-                await session.close()
-            if sink is not None:
-                sink.stop()
-            store.save(conversation)
-            fanout.emit(ev.SessionEnded(status=status, error=error))  # also closes the recording
-            if recorder:
-                recorder.close(status, error)
-            close = getattr(renderer, "close", None)
-            if close is not None:
-                close()
-            if log is not None:
-                log.close()
+            session.output = OutputAudio(sink)
+            if recording is not None:
+                session.output.tap = recording.assistant_audio
+        if on_session is not None:
+            on_session(session)
+        return await _serve(session, opts, source, spec, recording, asker=run.asker)
 
 
-async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec, recording: Any = None) -> int:
+async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec, recording: Any = None,
+                 asker: Asker | None = None) -> int:
     """Run the session with its inputs until one of them ends it; 0 on a clean end."""
     from agentcli.realtime.inputs import TerminalInput, piped_lines
 
@@ -137,8 +105,10 @@ async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec, reco
             pump = _pump(session, mic, opts, spec, stop, is_file=source is not None, recording=recording)
             tasks.append(asyncio.ensure_future(pump))
         if sys.stdin is not None and sys.stdin.isatty():
-            terminal = _TERMINAL["input"] = TerminalInput(session, stop, ptt=session.manual)
+            terminal = TerminalInput(session, stop, ptt=session.manual)
             terminal.start()
+            if asker is not None:  # approvals are answered through the reader that owns the terminal
+                asker.owner = terminal.ask
         elif source is None:
             tasks.append(asyncio.ensure_future(piped_lines(session, stop=stop)))
         stopper = asyncio.ensure_future(stop.wait())
@@ -148,7 +118,8 @@ async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec, reco
         return 0
     finally:
         if terminal is not None:
-            _TERMINAL.pop("input", None)
+            if asker is not None:
+                asker.owner = None
             terminal.close()
         for task in [*tasks, runner]:
             task.cancel()
@@ -157,18 +128,6 @@ async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec, reco
                 await task
         if mic is not None:
             mic.stop()
-
-
-_TERMINAL: dict[str, Any] = {}  # the session's terminal input, for tool approval questions
-
-
-async def _terminal_ask(question: str) -> str:
-    """Tool approvals on a terminal go through the session's key/line reader (which owns stdin)."""
-    terminal = _TERMINAL.get("input")
-    if terminal is None:
-        return ""  # no terminal reader: refuse
-    answer: str = await terminal.ask(question)
-    return answer
 
 
 async def _until_ready(session: Any, runner: asyncio.Task[Any]) -> None:
@@ -257,9 +216,3 @@ def _mode(opts: VoiceOptions) -> str:
     if opts.input_wav is not None:
         return "file"
     return "ptt" if opts.ptt else ("text" if opts.text_only else "vad")
-
-
-def _renderer(opts: VoiceOptions, live: bool, hold: bool) -> Any:
-    from agentcli.cli.voice_view import make_renderer
-
-    return make_renderer(opts, live=live, hold=hold)

@@ -13,7 +13,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentcli import events as ev
 from agentcli.errors import ModelError
@@ -27,6 +27,10 @@ from agentcli.realtime.turns import TurnHandling, TurnState
 from agentcli.runtime.conversation import Conversation
 from agentcli.runtime.tools import Approver
 from agentcli.spec.model import Spec
+
+if TYPE_CHECKING:
+    from agentcli.mcp.servers import McpServers
+    from agentcli.runtime.runner import Runner
 
 MIN_PTT_MS = 100  # the API refuses to commit less
 
@@ -54,7 +58,11 @@ class RealtimeSession(TurnHandling, ResponseHandling):
         api_key_env: str = "OPENAI_API_KEY",
         log: EventLog | None = None,
         validate: Validator | None = None,
+        mcp: McpServers | None = None,
+        runner: Runner | None = None,
     ):
+        """`mcp`: the session's started MCP servers (their tools are offered, and offered again when a
+        server's list changes); `runner`: a text Runner that runs `agent:` tools (the delegate pattern)."""
         self.spec = spec
         self.conversation = conversation
         self.options = options or SessionOptions()
@@ -63,7 +71,10 @@ class RealtimeSession(TurnHandling, ResponseHandling):
         conversation.agent = self.agent
         self.url, self._api_key, self._api_key_env = url, api_key, api_key_env
         self.emit = emit
-        self.tools = AgentTools(spec, approver)
+        self.tools = AgentTools(spec, approver, mcp=mcp, runner=runner)
+        self._tool_updates: set[asyncio.Future[None]] = set()
+        if mcp is not None:
+            mcp.listeners.append(self._tools_changed)
         self.output = OutputAudio(sink) if sink is not None else None
         self.save = save
         self.log, self.validate = log, validate
@@ -361,6 +372,15 @@ class RealtimeSession(TurnHandling, ResponseHandling):
     async def _on_conversation_item_input_audio_transcription_failed(self, event: dict[str, Any]) -> None:
         message = (event.get("error") or {}).get("message") or "transcription failed"
         self.emit(ev.Notice(message=f"could not transcribe what you said: {message}", level="warning"))
+
+    def _tools_changed(self) -> None:
+        if self.conn is None or self.closing:
+            return  # the next connection's session.update carries the new list
+        update = {"type": "session.update", "session": agent_part(self.tools.agent(self.agent),
+                                                                  self.tools.schemas(self.agent))}
+        task = asyncio.ensure_future(self.send_soft(update))
+        self._tool_updates.add(task)
+        task.add_done_callback(self._tool_updates.discard)
 
     def switch_agent(self, key: str) -> dict[str, Any]:
         """Make `key` the session's agent; returns the session.update for it (no voice: it stays)."""

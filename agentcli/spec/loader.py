@@ -116,6 +116,7 @@ class _Loader:
             self._register(file, loc, agent, source)
         for loc, agent in agents:
             self._resolve_handoffs(file, loc, agent, {a.name for _, a in agents})
+            self._resolve_agent_tools(file, loc, agent, {a.name for _, a in agents})
             for where, msg in duplicate_tool_names(loc, agent):
                 self.add(display, positions, where, msg)
         return file
@@ -184,6 +185,31 @@ class _Loader:
                 self.add(file.display, file.positions, where, "an agent cannot hand off to itself")
                 continue
             agent.handoffs[i] = name
+
+    def _resolve_agent_tools(self, file: _File, loc: Loc, agent: AgentSpec, local_names: set[str]) -> None:
+        """Rewrite each `agent:` tool to an agent name, loading other spec files as needed."""
+        from agentcli.spec.model import AgentTool
+
+        for i, tool in enumerate(agent.tools):
+            if not isinstance(tool, AgentTool):
+                continue
+            where = (*loc, "tools", i, "agent")
+            if is_spec_path(tool.agent):
+                target = self._load_handoff_file(file, where, tool.agent)
+                if target is None:
+                    continue
+                name = target.entry
+            elif tool.agent in local_names:
+                name = tool.agent
+            else:
+                self.add(file.display, file.positions, where,
+                         f"unknown agent '{tool.agent}' (agents in this file: {', '.join(sorted(local_names))}; "
+                         "another file's path must end in .yaml or .yml)")
+                continue
+            if name == agent.name:
+                self.add(file.display, file.positions, where, "an agent cannot be its own tool")
+                continue
+            tool.agent = name
 
     def _load_handoff_file(self, file: _File, where: Loc, handoff: str) -> _File | None:
         path = os.path.normpath(os.path.join(file.base_dir, handoff))

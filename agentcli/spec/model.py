@@ -81,9 +81,16 @@ class BuiltinTool(ToolBase):
         return self
 
 
-ToolSpec = PythonTool | ShellTool | BuiltinTool
+class AgentTool(ToolBase):
+    agent: str  # an agent in this file, or a path to a spec file (its entry agent); runs as a tool
+    name: str | None = Field(None, pattern=_NAME)  # default: the agent's name
+    description: str | None = None  # default: its handoff_description, else "Ask <name>."
+    max_turns: int | None = Field(None, gt=0)  # model calls of one sub-run (default: the agent's)
 
-TOOL_KINDS = ("python", "shell", "builtin")
+
+ToolSpec = PythonTool | ShellTool | BuiltinTool | AgentTool
+
+TOOL_KINDS = ("python", "shell", "builtin", "agent")
 BUILTIN_TOOLS: tuple[str, ...] = get_args(BuiltinTool.model_fields["builtin"].annotation)
 
 
@@ -91,19 +98,20 @@ def _tool_kind(v: Any) -> str | None:
     # A tool is told apart by the key it has, so errors name the real problem, not every union member.
     if isinstance(v, dict):
         return next((k for k in TOOL_KINDS if k in v), None)
-    if isinstance(v, PythonTool | ShellTool | BuiltinTool):
-        return TOOL_KINDS[(PythonTool, ShellTool, BuiltinTool).index(type(v))]
+    if isinstance(v, PythonTool | ShellTool | BuiltinTool | AgentTool):
+        return TOOL_KINDS[(PythonTool, ShellTool, BuiltinTool, AgentTool).index(type(v))]
     return None
 
 
 ToolEntry = Annotated[
     Annotated[PythonTool, Tag("python")]
     | Annotated[ShellTool, Tag("shell")]
-    | Annotated[BuiltinTool, Tag("builtin")],
+    | Annotated[BuiltinTool, Tag("builtin")]
+    | Annotated[AgentTool, Tag("agent")],
     Discriminator(
         _tool_kind,
         custom_error_type="tool_kind",
-        custom_error_message="a tool needs one of: python, shell, builtin (or a built-in name)",
+        custom_error_message="a tool needs one of: python, shell, builtin, agent (or a built-in name)",
     ),
 ]
 
@@ -146,14 +154,23 @@ class Guardrail(Strict):
         )
 
 
+class StageProvider(Strict):
+    """Where one voice stage (STT or TTS) runs, when not where the agent's model does."""
+
+    base_url: str | None = None  # default: the agent's provider's
+    api_key_env: str | None = None  # default: the agent's provider's
+
+
 class SttSettings(Strict):
     model: str = "gpt-4o-mini-transcribe"
+    provider: StageProvider | None = None  # default: the agent's provider
     language: str | None = None
     prompt: str | None = None
 
 
 class TtsSettings(Strict):
     model: str = "gpt-4o-mini-tts"
+    provider: StageProvider | None = None  # default: the agent's provider
     voice: str = "alloy"
     instructions: str | None = None
     speed: float = Field(1.0, ge=0.25, le=4.0)
@@ -205,6 +222,46 @@ class RealtimeSettings(Strict):
     tool_choice: str | None = None
 
 
+class McpToolFilter(Strict):
+    allow: list[str] | None = None  # only these of the server's tools (default: all)
+    deny: list[str] = Field(default_factory=list)
+
+
+class McpServer(Strict):
+    """An MCP server whose tools the agent may call: a stdio command (argv, never a shell) or a URL."""
+
+    name: str = Field(pattern=_NAME)
+    command: list[str] | None = Field(None, min_length=1)  # stdio: argv of the server process
+    env: dict[str, str] = Field(default_factory=dict)  # stdio: added to a minimal inherited environment
+    cwd: str | None = None  # stdio: relative to the spec's folder
+    url: str | None = None  # streamable HTTP endpoint, e.g. http://127.0.0.1:8000/mcp
+    headers: dict[str, str] = Field(default_factory=dict)  # HTTP: e.g. Authorization: "Bearer ${TOKEN}"
+    tools: McpToolFilter = Field(default_factory=McpToolFilter)
+    approve: bool = False  # ask the user before each call
+    timeout: float = Field(60.0, gt=0)  # per tool call
+    start_timeout: float = Field(20.0, gt=0)  # connect, initialize and list tools
+    max_output_bytes: int = Field(64_000, gt=0)
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServer:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("give exactly one of command (stdio) or url (streamable HTTP)")
+        if self.url is not None and not re.match(r"^https?://", self.url):
+            raise ValueError("url must start with http:// or https://")
+        if self.url is not None and (self.env or self.cwd):
+            raise ValueError("env and cwd are for command servers")
+        if self.command is not None and self.headers:
+            raise ValueError("headers are for url servers")
+        return self
+
+
+class StopAtTools(Strict):
+    stop_at_tools: list[str] = Field(min_length=1)
+
+
+ToolUseBehavior = Literal["run_llm_again", "stop_on_first_tool"] | StopAtTools
+
+
 class TracingSettings(Strict):
     enabled: bool = True
     content: bool = True  # false keeps only shapes and timings
@@ -219,6 +276,8 @@ class AgentSpec(Strict):
     provider: Provider = Field(default_factory=Provider)
     tools: list[ToolEntry] = Field(default_factory=list)
     handoffs: list[str] = Field(default_factory=list)  # agent names in this file, or paths to spec files
+    mcp_servers: list[McpServer] = Field(default_factory=list)
+    tool_use_behavior: ToolUseBehavior = "run_llm_again"  # as openai-agents: stop at a tool's output?
     input_guardrails: list[Guardrail] = Field(default_factory=list)
     output_guardrails: list[Guardrail] = Field(default_factory=list)
     output_type: dict[str, Any] | None = None  # a JSON schema for structured output
@@ -227,6 +286,15 @@ class AgentSpec(Strict):
     realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
     entry: bool = False  # in a multi-agent file: this agent takes the first turn
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _unique_servers(cls, v: list[McpServer]) -> list[McpServer]:
+        names = [s.name for s in v]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"two MCP servers are named {twice[0]!r}")
+        return v
 
     @field_validator("tools", mode="before")
     @classmethod

@@ -126,6 +126,8 @@ def trace_lines(doc: dict[str, Any], width: int, ascii_only: bool = False) -> li
     for span, prefix in _walk(spans):
         label, details = prefix + _label(span), span_details(span)
         error = f"  {cross} {span['error'] or 'error'}" if span["status"] == "error" else ""
+        if span["status"] == "interrupted":
+            error = f"  interrupted: {span['error'] or 'by the user'}"
         rows.append((span, label, f"  {details}" if details else "", error))
     cap = max(24, int(width * 0.55))
     label_w = min(max([len(a) + len(b) + len(c) for _, a, b, c in rows] or [10]), cap)

@@ -9,6 +9,7 @@ come with no open turn (realtime sessions, a runtime that emits no turns) attach
 - speech and interruptions after a turn ended attach to that last turn.
 A finished `transfer_to_*` tool call followed by a Handoff becomes the handoff span (with the call's
 timing); a Handoff with no such call is an instant span. ErrorEvent marks every open span error.
+A SubAgentEvent (an `agent:` tool's sub-run) feeds a child tree whose spans hang under that tool call.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ class SpanRecord:
         self.error: str | None = None
         self.data = data
 
+    def interrupt(self, message: str) -> None:
+        """Ended by the user (Ctrl-C, a barge-in that cancelled the turn): not an error."""
+        if self.status == "ok":
+            self.status, self.error = "interrupted", message
+
     def fail(self, message: str | None) -> None:
         if self.status != "error":  # the first error says what went wrong; later ones are consequences
             self.status, self.error = "error", message or "error"
@@ -58,6 +64,7 @@ class SpanTree:
         self._calls: dict[str, SpanRecord] = {}  # by call_id
         self._pending_transcripts: list[SpanRecord] = []
         self._held_transfer: SpanRecord | None = None
+        self._children: dict[str, SpanTree] = {}  # by call_id: agent tools' sub-runs
 
     def feed(self, event: Event) -> None:
         etype = event.type
@@ -72,6 +79,9 @@ class SpanTree:
 
     def finish(self, ts: float, status: str) -> None:
         """End everything still open (at ts; as errors unless the run ended ok)."""
+        for child in self._children.values():
+            child.finish(ts, status)
+        self._children.clear()
         self._release_transfer()
         self._flush_transcripts()
         for span in reversed(list(self._open.values())):
@@ -152,21 +162,26 @@ class SpanTree:
     def _on_turn_started(self, ev: Any) -> None:
         if self._turn is not None:  # a turn never ended: close it where the next begins
             self._end(self._turn, ev.ts)
-        data = {"turn": ev.turn, "input": ev.input, "agent": ev.agent}
-        turn = self._turn = self._open_span("turn", f"turn {ev.turn}", ev.ts, None, data)
+        number = _turn_number(ev)
+        data = {"turn": number, "input": ev.input, "agent": ev.agent}
+        turn = self._turn = self._open_span("turn", f"turn {number}", ev.ts, None, data)
         for span in self._pending_transcripts:
             span.parent_id = turn.span_id
             turn.start = min(turn.start, span.start)
         self._flush_transcripts()
 
     def _on_turn_done(self, ev: Any) -> None:
-        turn = self._turn or self._open_span("turn", f"turn {ev.turn}", ev.ts, None, {"turn": ev.turn})
+        number = _turn_number(ev)
+        turn = self._turn or self._open_span("turn", f"turn {number}", ev.ts, None, {"turn": number})
         turn.data.update(
             agent=ev.agent or turn.data.get("agent"), output=ev.output, input_tokens=ev.usage.input_tokens,
             output_tokens=ev.usage.output_tokens, outcome=ev.status,
         )
         if ev.interrupted:
             turn.data["interrupted"] = True
+        if ev.status == "interrupted":  # cancelled: the turn and what was still open under it
+            for span in [turn, *(s for s in self._open.values() if self._is_under(s, turn))]:
+                span.interrupt(ev.error or "interrupted")
         self._end(turn, ev.ts, ev.error, failed=ev.status == "error")
 
     def _on_agent_started(self, ev: Any) -> None:
@@ -206,6 +221,8 @@ class SpanTree:
 
     def _on_tool_call_started(self, ev: Any) -> None:
         data = {"agent": ev.agent, "call_id": ev.call_id, "tool": ev.name, "arguments": ev.arguments}
+        if getattr(ev, "server", None):
+            data["mcp_server"] = ev.server
         self._calls[ev.call_id] = self._open_span("function", ev.name, ev.ts, self._agent or self._turn, data)
 
     def _on_tool_call_finished(self, ev: Any) -> None:
@@ -214,7 +231,18 @@ class SpanTree:
             data = {"agent": ev.agent, "call_id": ev.call_id, "tool": ev.name}
             span = self._open_span("function", ev.name, ev.ts, self._agent or self._turn, data)
         span.data.update(output=ev.output, approved=ev.approved)
+        child = self._children.pop(ev.call_id, None)
+        if child is not None:
+            child.finish(ev.ts, "ok")
         self._end(span, ev.ts, ev.error, failed=bool(ev.error))
+
+    def _on_sub_agent_event(self, ev: Any) -> None:
+        child = self._children.get(ev.call_id)
+        if child is None:
+            child = self._children[ev.call_id] = SpanTree(self.sink)
+            child._turn = self._calls.get(ev.call_id)  # its spans nest under the call, as under a turn
+        if ev.event is not None:
+            child.feed(ev.event)
 
     def _on_handoff(self, ev: Any) -> None:
         data = {"from": ev.from_agent, "to": ev.to_agent}
@@ -293,3 +321,8 @@ class SpanTree:
     def _on_interrupted(self, ev: Any) -> None:
         data = {"heard_ms": ev.heard_ms, "heard_text": ev.heard_text, "item_id": ev.item_id}
         self._instant("interruption", "interruption", ev.ts, ev.ts, self._turn or self._last_turn, data)
+
+
+def _turn_number(ev: Any) -> int:
+    """The run's turn number (turn_id, which never restarts within a run), else the conversation's."""
+    return int(ev.turn_id) if ev.turn_id and ev.turn_id.isdigit() else ev.turn

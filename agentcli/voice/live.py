@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from agentcli import events as ev
+from agentcli.app.approval import Asker
+from agentcli.app.consumers import Renderer, RendererBase
 from agentcli.spec.model import VadSettings
 from agentcli.voice.options import VoiceOptions
 from agentcli.voice.pipeline import TurnInput, VoiceContext, VoiceTurn
@@ -29,7 +31,7 @@ BLOCK_MS = 20  # mic blocks of one default VAD frame: 10 ms blocks cost ~1.5 % m
 
 class LiveSession:
     def __init__(self, ctx: VoiceContext, opts: VoiceOptions, vad: VadSettings, recording: Any = None,
-                 renderer: Any = None) -> None:
+                 renderer: Renderer | None = None, asker: Asker | None = None) -> None:
         from agentcli.audio.echo import EchoGuard
         from agentcli.audio.recorder import Recorder
         from agentcli.voice.session import live_mode
@@ -38,7 +40,9 @@ class LiveSession:
         self.opts = opts
         self.vad = vad
         self.recording = recording
-        self.renderer = renderer
+        self.renderer: Renderer = renderer or RendererBase()
+        self.asker = asker  # approval questions are answered by the next typed line, not a second reader
+        self._answer: asyncio.Future[str] | None = None
         self.mode = live_mode(opts)
         self.mic = Recorder(opts.input_device, rate=STT_RATE, block_ms=BLOCK_MS)
         self.guard = EchoGuard(vad.echo_ratio, headphones=opts.headphones)
@@ -64,11 +68,11 @@ class LiveSession:
 
             keys = KeyReader(on_toggle=self._toggle, on_line=self._typed, on_eof=self._quit.set)
             keys.start()
-            set_meter = getattr(self.renderer, "set_meter", None)
-            if set_meter is not None:
-                set_meter(self.meter)
+            self.renderer.set_meter(self.meter)
         else:
             tasks.append(asyncio.create_task(self._line_loop()))
+        if self.asker is not None:
+            self.asker.owner = self.ask
         self.ctx.set_state("listening")  # only now: keys and the microphone are live
         self._hint()
         try:
@@ -77,6 +81,8 @@ class LiveSession:
                 await self._turn_task
             return 0
         finally:
+            if self.asker is not None:
+                self.asker.owner = None
             if keys is not None:
                 keys.stop()
             self.mic.stop()
@@ -91,13 +97,19 @@ class LiveSession:
                     await self._turn_task
 
     def _hint(self) -> None:
-        if self.opts.quiet or self.opts.jsonl:
-            return
         if self.mode == "ptt":
-            text = "Space or Enter: talk / stop · type a line to send text · Ctrl-D quits"
+            self.renderer.hint("Space or Enter: talk / stop · type a line to send text · Ctrl-D quits")
         else:
-            text = "hands-free: just talk · type a line to send text · Ctrl-D quits"
-        self.ctx.emit(ev.Notice(message=text))
+            self.renderer.hint("hands-free: just talk · type a line to send text · Ctrl-D quits")
+
+    async def ask(self, question: str) -> str:
+        """A question (tool approval) on the terminal: the next typed line answers it."""
+        print(question, end="", file=sys.stderr, flush=True)
+        self._answer = asyncio.get_running_loop().create_future()
+        try:
+            return await self._answer
+        finally:
+            self._answer = None
 
     @property
     def recording_ptt(self) -> bool:
@@ -192,6 +204,9 @@ class LiveSession:
         self._start_turn(TurnInput(audio=audio, rate=STT_RATE, end_of_speech=time.perf_counter()))
 
     def _typed(self, line: str) -> None:
+        if self._answer is not None and not self._answer.done():
+            self._answer.set_result(line)
+            return
         line = line.strip()
         if not line:
             return

@@ -71,12 +71,22 @@ class VoiceTurn:
         self.input = turn_input
         self.result = TurnResult()
         self.marks: dict[str, float] = {"end_of_speech": 0.0}
-        self.speaker = Speaker(ctx.tts, ctx.sink, ctx.emit, on_audio=self._first_audio,
+        self.turn_id: str | None = None  # the run's id for this turn, once its TurnStarted went out
+        self.speaker = Speaker(ctx.tts, ctx.sink, self.emit, on_audio=self._first_audio,
                                record=self.result.assistant_audio.append)
         self._items: TurnItems | None = None
         self._start_len = len(ctx.conversation.items)
         self._task: asyncio.Task[TurnResult] | None = None
         self._interruption: asyncio.Future[ev.Interrupted] | None = None
+
+    def emit(self, event: ev.Event) -> None:
+        """Emit through the run, stamped with this turn: its speech, interruption and latency events come
+        after its TurnDone, and must not be taken for another turn's."""
+        if event.turn_id is None:
+            event.turn_id = self.turn_id
+        self.ctx.emit(event)
+        if isinstance(event, ev.TurnStarted):
+            self.turn_id = event.turn_id
 
     # -- marks ---------------------------------------------------------------------------------------
     def _mark(self, name: str, perf: float | None = None) -> None:
@@ -119,7 +129,7 @@ class VoiceTurn:
                 self._mark("first_sample_played", first.first_sample_time)
         else:
             await self.speaker.cancel()
-        ctx.emit(ev.TurnLatency(marks=dict(self.marks)))
+        self.emit(ev.TurnLatency(marks=dict(self.marks)))
         self.result.marks = dict(self.marks)
         ctx.save()
         return self.result
@@ -150,7 +160,7 @@ class VoiceTurn:
         answer: list[str] = []
         assert self._items is not None
         async for event in ctx.runner.run_turn(ctx.conversation, text):
-            ctx.emit(event)
+            self.emit(event)
             self._items.on_event(event)
             if isinstance(event, ev.TextDelta) and event.delta:
                 self._mark("first_token")
@@ -163,7 +173,7 @@ class VoiceTurn:
                 self.result.status = event.status
                 self.result.error = event.error
                 if event.status == "ok" and ctx.hold_speech:
-                    from agentcli.cli.render import output_text
+                    from agentcli.events import output_text
 
                     self._say(splitter.feed(output_text(event.output)) + splitter.flush())
                 elif event.status == "guardrail" and event.error:
@@ -208,13 +218,13 @@ class VoiceTurn:
                 conv.turns += 1
             event.heard_text = heard_text(kept)
             self.result.heard = event.heard_text
-        self.ctx.emit(event)
+        self.emit(event)
         if "first_sample_played" not in self.marks:
             first = next((s.utterance for s in self.speaker.sentences if s.utterance is not None), None)
             if first is not None and first.first_sample_time is not None:
                 self._mark("first_sample_played", first.first_sample_time)
         self.result.marks = dict(self.marks)
-        self.ctx.emit(ev.TurnLatency(marks=dict(self.marks)))
+        self.emit(ev.TurnLatency(marks=dict(self.marks)))
         self.ctx.save()
         return event
 

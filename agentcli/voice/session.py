@@ -8,93 +8,59 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from agentcli import events as ev
-from agentcli.errors import AudioError, ToolError, UsageError
+from agentcli.app.consumers import Consumer, Renderer
+from agentcli.errors import AudioError
 from agentcli.spec.model import Spec
 from agentcli.voice.options import VoiceOptions
 
 STT_RATE = 16000  # what the microphone audio is captured, detected and uploaded at
 
 
-async def run_voice(spec: Spec, opts: VoiceOptions, renderer: Any = None,
+async def run_voice(spec: Spec, opts: VoiceOptions, renderer: Renderer | Consumer,
                     on_live: Callable[[Any], None] | None = None) -> int:
-    """Run a voice session; returns the exit code. `renderer` receives every event (default: chosen
-    from the options: --jsonl, the Rich view on a colour TTY, else plain lines). `on_live` is handed
-    the LiveSession before it runs (benchmarks read its timings)."""
-    from agentcli.cli.common import EventFanout, make_approver, model_endpoint, open_trace, trace_settings
-    from agentcli.runtime.runner import RunConfig, Runner
-    from agentcli.runtime.sessions import SessionStore
+    """Run a voice session; returns the exit code. `renderer` receives every event (the CLI picks it:
+    --jsonl, the live view on a colour TTY, plain lines). `on_live` is handed the LiveSession before it
+    runs (benchmarks read its timings)."""
+    from agentcli.app.consumers import as_renderer
+    from agentcli.app.run import Run, RunOptions, holds_answer
 
     user_audio = _read_input(opts)  # a bad file fails before anything starts
     if opts.output_wav is not None:
         _check_writable(opts.output_wav)
-    store = SessionStore()
-    conversation = store.open_or_start(spec, opts.session, kind="voice")
-    if renderer is None:
-        from agentcli.cli.voice_view import make_renderer
-
-        hold = any(a.output_guardrails or a.output_type for a in spec.agents.values())
-        renderer = make_renderer(opts, live=user_audio is None, hold=hold)
-    trace_on, content = trace_settings(spec, opts.no_trace, opts.no_trace_content)
+    options = RunOptions(kind="voice", session=opts.session, sim=opts.sim, sim_script=opts.sim_script,
+                         yes=opts.yes, model=opts.model, no_trace=opts.no_trace,
+                         no_trace_content=opts.no_trace_content)
     agent = spec.entry_agent
-    async with model_endpoint(opts.sim, opts.sim_script) as endpoint:
-        config = RunConfig(max_turns=opts.max_turns, approver=make_approver(opts.yes), model=opts.model,
-                           base_url=endpoint.base_url, api_key=endpoint.api_key)
-        try:
-            runner = Runner(spec, config)
-        except ToolError as e:
-            raise UsageError(str(e)) from None
-        recorder = open_trace("voice", spec, conversation.name, trace_on, content, sim=bool(endpoint.sim),
-                              model=opts.model or agent.model, stt=agent.voice.stt.model,
-                              tts=agent.voice.tts.model)
-        fanout = EventFanout([renderer] + ([recorder.on_event] if recorder else []))
-        fanout.emit(ev.SessionStarted(kind="voice", agent=conversation.agent, session=conversation.name,
-                                      metadata={"mode": _mode(opts, user_audio is not None)}))
-        status, error = "ok", None
-        sink = None
-        try:
-            stt, tts = _speech(spec, endpoint)
-            from agentcli.voice.warmup import warm_up
+    async with Run(spec, options, as_renderer(renderer)) as run:
+        runner = run.make_runner(opts.max_turns)
+        await runner.start_mcp()  # a server that cannot start is one line and exit 1, before any audio
+        run.start(run.conversation.agent,
+                  trace={"model": opts.model or agent.model, "stt": agent.voice.stt.model,
+                         "tts": agent.voice.tts.model},
+                  metadata={"mode": _mode(opts, user_audio is not None)})
+        stt, tts = _speech(spec, run.endpoint)
+        from agentcli.voice.warmup import warm_up
 
-            await warm_up(stt.client)
-            sink = _sink(opts)
-            sink.start()
-            from agentcli.voice.pipeline import VoiceContext
+        await warm_up(stt.client)
+        sink = _sink(opts)
+        sink.start()
+        run.on_close(sink.stop)
+        from agentcli.voice.pipeline import VoiceContext
 
-            hold = any(a.output_guardrails or a.output_type for a in spec.agents.values())
-            ctx = VoiceContext(runner=runner, conversation=conversation, stt=stt, tts=tts, sink=sink,
-                               emit=fanout.emit, save=lambda: store.save(conversation), hold_speech=hold)
-            recording = _recording(opts, conversation, spec, tts.rate)
-            if user_audio is not None:
-                code = await _file_turn(ctx, user_audio, recording)
-                status = "ok" if code == 0 else "error"
-                return code
-            from agentcli.voice.live import LiveSession
+        ctx = VoiceContext(runner=runner, conversation=run.conversation, stt=stt, tts=tts, sink=sink,
+                           emit=run.emit, save=run.save, hold_speech=holds_answer(spec))
+        recording = _recording(opts, run.conversation, spec, tts.rate)
+        if user_audio is not None:
+            code = await _file_turn(ctx, user_audio, recording)
+            if code != 0:
+                run.finish("error")
+            return code
+        from agentcli.voice.live import LiveSession
 
-            live = LiveSession(ctx, opts, agent.voice.vad, recording, renderer)
-            if on_live is not None:
-                on_live(live)
-            return await live.run()
-        except BaseException as e:
-            status = "interrupted" if isinstance(e, KeyboardInterrupt | _cancelled()) else "error"
-            error = str(e) or type(e).__name__
-            raise
-        finally:
-            if sink is not None:
-                sink.stop()
-            fanout.emit(ev.SessionEnded(status=status, error=error))
-            if recorder:
-                recorder.close(status, error)
-            finish = getattr(renderer, "close", None)
-            if finish is not None:
-                finish()
-            await runner.aclose()
-
-
-def _cancelled() -> type[BaseException]:
-    import asyncio
-
-    return asyncio.CancelledError
+        live = LiveSession(ctx, opts, agent.voice.vad, recording, run.renderer, asker=run.asker)
+        if on_live is not None:
+            on_live(live)
+        return await live.run()
 
 
 def _mode(opts: VoiceOptions, file_input: bool) -> str:

@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agentcli import events as ev  # noqa: E402
-from agentcli.cli.common import EventFanout, load_spec_arg, open_trace, trace_settings  # noqa: E402
+from agentcli.app.consumers import EventFanout  # noqa: E402
+from agentcli.app.run import open_trace, trace_settings  # noqa: E402
+from agentcli.cli.common import load_spec_arg  # noqa: E402
 from agentcli.runtime.runner import RunConfig, Runner  # noqa: E402
 from bench.common import QUESTION, driver_args, emit_result  # noqa: E402
 

@@ -74,6 +74,40 @@ def test_repl_ctrl_c_cancels_a_slow_answer_but_keeps_the_repl(tmp_path: Path):
         assert p.wait() == 0
     finally:
         p.close()
+    # the cancelled turn is traced as interrupted, not ok, and the run itself ended ok
+    doc = _latest_trace()
+    assert doc["trace"]["status"] == "ok"
+    turn = next(s for s in doc["spans"] if s["kind"] == "turn")
+    assert turn["status"] == "interrupted" and turn["data"]["outcome"] == "interrupted"
+    assert all(s["status"] == "interrupted" for s in doc["spans"] if s["parent_id"] == turn["span_id"])
+
+
+def _latest_trace() -> dict:
+    import json
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-m", "agentcli", "trace", "show", "latest", "--json"], cwd=str(ROOT),
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def test_repl_turn_numbers_do_not_restart_in_the_trace_after_reset():
+    p = start("--sim-script", str(HERE / "scripts" / "echo_turns.yaml"))
+    try:
+        p.expect("/help")
+        p.send("one\r")
+        p.expect(r"Turn 1: one")
+        p.send("/reset\r")
+        p.expect("reset")
+        p.send("two\r")
+        p.expect(r"Turn 1: two")  # the conversation starts over ...
+        p.expect("› ")
+        p.send("\x04")
+        assert p.wait() == 0
+    finally:
+        p.close()
+    turns = [s["name"] for s in _latest_trace()["spans"] if s["kind"] == "turn"]
+    assert turns == ["turn 1", "turn 2"]  # ... the run's trace does not
 
 
 def test_repl_asks_before_a_tool_that_needs_approval():

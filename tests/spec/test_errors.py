@@ -78,7 +78,7 @@ def test_tool_shape_names_the_real_problem_without_union_noise(problems: Problem
     )
     assert lines == [
         "spec.yaml:3:5: tools[0].shell.command: required",
-        "spec.yaml:5:5: tools[1]: a tool needs one of: python, shell, builtin (or a built-in name)",
+        "spec.yaml:5:5: tools[1]: a tool needs one of: python, shell, builtin, agent (or a built-in name)",
         "spec.yaml:6:5: tools[2].builtin: must be one of: current_time, read_file (got 'bogus')",
         "spec.yaml:7:13: tools[3].python: must look like 'module:function'",
     ]
