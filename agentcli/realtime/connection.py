@@ -28,6 +28,19 @@ class ConnectionLost(ConnectionError):
     """The socket ended without us closing it."""
 
 
+class HandshakeRefused(ModelError):
+    """The server answered the websocket upgrade with an HTTP error status."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def transient(self) -> bool:
+        """Worth retrying: overloaded or rate limited (as chat retries them)."""
+        return self.status == 429 or self.status >= 500
+
+
 def realtime_url(base_url: str, model: str) -> str:
     """The chat base URL turned into the realtime endpoint: http->ws, https->wss, `/realtime?model=`."""
     parts = urlsplit(base_url.rstrip("/"))
@@ -105,8 +118,9 @@ class RealtimeConnection:
         except InvalidStatus as e:
             status = e.response.status_code
             if status == 401:
-                raise ModelError(f"{shown} rejected the API key: set {api_key_env} to a valid key") from None
-            raise ModelError(f"{shown} refused the realtime connection: HTTP {status}") from None
+                message = f"{shown} rejected the API key: set {api_key_env} to a valid key"
+                raise HandshakeRefused(message, status) from None
+            raise HandshakeRefused(f"{shown} refused the realtime connection: HTTP {status}", status) from None
         except InvalidURI:
             raise ModelError(f"{shown} is not a valid websocket URL") from None
         except (OSError, TimeoutError, InvalidHandshake) as e:

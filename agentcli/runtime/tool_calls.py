@@ -86,7 +86,9 @@ async def run_tool_calls(
 
 def _nester(queue: asyncio.Queue[Event], call: ModelToolCall) -> Callable[[Event], None]:
     def emit(event: Event) -> None:
-        queue.put_nowait(SubAgentEvent(call_id=call.call_id, tool=call.name, event=event))
+        if event.parent_id is None:  # the innermost call it ran under; a deeper one set its own
+            event.parent_id = call.call_id
+        queue.put_nowait(SubAgentEvent(call_id=call.call_id, tool=call.name, event=event, parent_id=call.call_id))
 
     return emit
 

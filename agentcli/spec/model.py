@@ -220,6 +220,8 @@ class RealtimeSettings(Strict):
     noise_reduction: Literal["near_field", "far_field"] | None = None
     output_modalities: list[Literal["audio", "text"]] = Field(default_factory=lambda: ["audio"])
     tool_choice: str | None = None
+    # a response's token limit; it counts audio tokens too, so it is not model_settings.max_tokens
+    max_output_tokens: int | None = Field(None, ge=1, le=4096)
 
 
 class McpToolFilter(Strict):
