@@ -21,6 +21,7 @@ every problem becomes one line via UsageError (exit 2).
 
 from __future__ import annotations
 
+import contextvars
 import json
 import re
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from agentcli.errors import UsageError
 class ScriptToolCall:
     name: str
     arguments: dict[str, Any] | str  # a mapping is JSON-encoded when sent
+    origin: str = ""  # where the script asks for it ("file:line (turns[0].reply[0].tool_call)"), for errors
 
 
 @dataclass(slots=True)
@@ -42,6 +44,11 @@ class ReplyEntry:
 
     text: str | None = None
     tool_calls: list[ScriptToolCall] | None = None
+    reasoning: str | None = None  # a reasoning item (its summary text) before the output
+    refusal: str | None = None  # the model declines, in these words
+    incomplete: str | None = None  # the response is cut short for this reason (after `text`, if any)
+    failed: dict[str, str] | None = None  # the response fails: {message, code}
+    error: dict[str, str] | None = None  # the stream sends an `error` event (after `text`, if any)
 
 
 @dataclass(slots=True)
@@ -77,6 +84,8 @@ class SimScript:
 
 
 _TOP_KEYS = {"api_key", "latency", "hear", "turns", "faults"}
+# id(mapping) -> its line in the file being loaded, so errors about a script entry can name the line
+_LINES: contextvars.ContextVar[dict[int, int]] = contextvars.ContextVar("sim_script_lines", default={})  # noqa: B039
 
 
 def load_script(path: str | Path) -> SimScript:
@@ -88,14 +97,30 @@ def load_script(path: str | Path) -> SimScript:
         text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise UsageError(f"sim script {p}: cannot read: {e.strerror or e}") from None
+    lines: dict[int, int] = {}
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    def _map(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Any:
+        data: dict[Any, Any] = {}
+        lines[id(data)] = node.start_mark.line + 1
+        yield data
+        data.update(loader.construct_mapping(node))
+
+    _Loader.add_constructor("tag:yaml.org,2002:map", _map)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or "invalid YAML"
         raise UsageError(f"sim script {p}{where}: {problem}") from None
-    return parse_script(data, source=str(p))
+    token = _LINES.set(lines)
+    try:
+        return parse_script(data, source=str(p))
+    finally:
+        _LINES.reset(token)
 
 
 def parse_script(data: Any, source: str = "<script>") -> SimScript:
@@ -177,22 +202,47 @@ def _turn(value: Any, where: str, source: str) -> ScriptTurn:
     return ScriptTurn(regex, [_reply(r, f"{where}.reply[{i}]", source) for i, r in enumerate(replies)])
 
 
+_REPLY_KINDS = ("text", "tool_call", "tool_calls", "refusal", "incomplete", "failed", "error")
+# what may go with what: `text` is the partial answer before an incomplete end or an error event
+_REPLY_MIXES = ({"text", "incomplete"}, {"text", "error"})
+
+
 def _reply(value: Any, where: str, source: str) -> ReplyEntry:
     if isinstance(value, str):  # shorthand: `- "hello"` is `- text: "hello"`
         return ReplyEntry(text=value)
-    m = _mapping(value, where, source, {"text", "tool_call", "tool_calls"})
-    if len(m) != 1:
-        raise _bad(source, where, "give exactly one of text, tool_call, tool_calls")
-    if "text" in m:
-        if not isinstance(m["text"], str):
-            raise _bad(source, f"{where}.text", "must be a string")
-        return ReplyEntry(text=m["text"])
+    m = _mapping(value, where, source, {*_REPLY_KINDS, "reasoning"})
+    kinds = {k for k in m if k != "reasoning"}
+    if len(kinds) != 1 and kinds not in _REPLY_MIXES:
+        kinds_text = ", ".join(_REPLY_KINDS)
+        raise _bad(source, where, f"give exactly one of {kinds_text} (text may go with incomplete or error)")
+    entry = ReplyEntry()
+    for key in ("text", "refusal", "reasoning"):
+        if key in m:
+            if not isinstance(m[key], str):
+                raise _bad(source, f"{where}.{key}", "must be a string")
+            setattr(entry, key, m[key])
+    if "incomplete" in m:
+        inc = _mapping(m["incomplete"], f"{where}.incomplete", source, {"reason"})
+        reason = inc.get("reason", "max_output_tokens")
+        if reason not in ("max_output_tokens", "content_filter"):
+            raise _bad(source, f"{where}.incomplete.reason", "must be max_output_tokens or content_filter")
+        entry.incomplete = reason
+    for key in ("failed", "error"):
+        if key in m:
+            raw = {"message": m[key]} if isinstance(m[key], str) else _mapping(m[key], f"{where}.{key}", source,
+                                                                               {"message", "code"})
+            if not all(isinstance(v, str) for v in raw.values()):
+                raise _bad(source, f"{where}.{key}", "message and code must be strings")
+            setattr(entry, key, {"message": raw.get("message", "The model failed (simulated)."),
+                                 "code": raw.get("code", "server_error")})
     if "tool_call" in m:
-        return ReplyEntry(tool_calls=[_tool_call(m["tool_call"], f"{where}.tool_call", source)])
-    calls = _list(m["tool_calls"], f"{where}.tool_calls", source)
-    if not calls:
-        raise _bad(source, f"{where}.tool_calls", "needs at least one call")
-    return ReplyEntry(tool_calls=[_tool_call(c, f"{where}.tool_calls[{i}]", source) for i, c in enumerate(calls)])
+        entry.tool_calls = [_tool_call(m["tool_call"], f"{where}.tool_call", source)]
+    elif "tool_calls" in m:
+        calls = _list(m["tool_calls"], f"{where}.tool_calls", source)
+        if not calls:
+            raise _bad(source, f"{where}.tool_calls", "needs at least one call")
+        entry.tool_calls = [_tool_call(c, f"{where}.tool_calls[{i}]", source) for i, c in enumerate(calls)]
+    return entry
 
 
 def _tool_call(value: Any, where: str, source: str) -> ScriptToolCall:
@@ -210,7 +260,9 @@ def _tool_call(value: Any, where: str, source: str) -> ScriptToolCall:
             raise _bad(source, f"{where}.arguments", "a string must be JSON text (or give a mapping)") from None
     elif not isinstance(args, dict):
         raise _bad(source, f"{where}.arguments", "must be a mapping or a JSON string")
-    return ScriptToolCall(name=name, arguments=args)
+    line = _LINES.get().get(id(value))
+    origin = f"{source}:{line} ({where})" if line else f"{source} ({where})"
+    return ScriptToolCall(name=name, arguments=args, origin=origin)
 
 
 def _fault(value: Any, where: str, source: str) -> Fault:

@@ -48,6 +48,8 @@ class SimServer:
         self.websocket_routes: dict[str, WebSocketHandler] = {}
         self.responses_store: dict[str, list[dict[str, Any]]] = {}  # response id -> conversation, for
         # previous_response_id
+        self.response_objects: dict[str, dict[str, Any]] = {}  # response id -> the final object, for GET
+        self._heard: dict[str, str] = {}  # sha256 of the audio -> what it was heard as
         self._faults: list[list[Any]] = [[f, f.times] for f in (script.faults if script else [])]
         self._hear_next = 0
         self._ids = itertools.count(1)
@@ -63,6 +65,11 @@ class SimServer:
     def base_url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/v1"
+
+    @property
+    def client_key(self) -> str:
+        """The key a client of this server should send: the script's `api_key`, else "sim"."""
+        return (self.script.api_key if self.script else None) or "sim"
 
     @property
     def connections_accepted(self) -> int:
@@ -90,13 +97,23 @@ class SimServer:
         """A deterministic id: `resp_sim1`, `msg_sim2`, `chatcmpl-sim3` ... (one counter per server)."""
         return f"{prefix}{sep}sim{next(self._ids)}"
 
-    def next_heard(self, default: str) -> str:
-        """What the next transcription hears: the script's next `hear:` entry, else `default`."""
+    def next_heard(self, default: str, audio: bytes | None = None) -> str:
+        """What a transcription hears: the script's next `hear:` entry, else `default`. The same audio is
+        always heard the same way: a retry, or several clients sending one recording, each get the text
+        its first sending got, without using up an entry."""
+        import hashlib
+
+        key = hashlib.sha256(audio).hexdigest() if audio is not None else None
+        if key is not None and key in self._heard:
+            return self._heard[key]
         hear = self.script.hear if self.script else []
+        text = default
         if self._hear_next < len(hear):
             self._hear_next += 1
-            return hear[self._hear_next - 1]
-        return default
+            text = hear[self._hear_next - 1]
+        if key is not None:
+            self._heard[key] = text
+        return text
 
     def latency_ms(self, knob: str) -> int:
         """One of the script's latency knobs: first_token_ms | stt_ms | tts_first_byte_ms."""
@@ -125,6 +142,12 @@ class SimServer:
             if drop_after is not None:  # the handler may count its own events; the conn counts messages
                 request.extra["disconnect_after_events"] = drop_after
             await upgrade(request, responder, ws_handler, drop_after)
+            return
+        if request.method == "GET" and (getter := _get_route(request.path)) is not None:
+            self._check_auth(request)
+            self.request_paths.append(request.path)
+            await self._apply_fault(responder)
+            await responder.send_json(200, getter(self))
             return
         endpoint = _route(request)
         if endpoint is None:
@@ -189,6 +212,29 @@ class SimServer:
 
 def _invalid_url(request: Request) -> HttpError:
     return HttpError(404, f"Invalid URL ({request.method} {request.path})")
+
+
+# the models the simulator lists (any model name is accepted in requests all the same)
+SIM_MODELS = ("gpt-4.1-mini", "gpt-4o-mini-transcribe", "gpt-4o-mini-tts", "gpt-realtime", "whisper-1")
+
+
+def _model_obj(model_id: str) -> dict[str, Any]:
+    return {"id": model_id, "object": "model", "created": 1700000000, "owned_by": "agentcli-sim"}
+
+
+def _get_route(path: str) -> Any:
+    """A function SimServer -> JSON for a GET endpoint, or None."""
+    if path == "/v1/models":
+        return lambda sim: {"object": "list", "data": [_model_obj(m) for m in SIM_MODELS]}
+    if path.startswith("/v1/models/") and len(path) > len("/v1/models/"):
+        model_id = path[len("/v1/models/") :]
+        return lambda sim: _model_obj(model_id)
+    if path.startswith("/v1/responses/") and "/" not in path[len("/v1/responses/") :]:
+        from agentcli.sim.responses_api import get_response
+
+        response_id = path[len("/v1/responses/") :]
+        return lambda sim: get_response(sim, response_id)
+    return None
 
 
 def _route(request: Request) -> tuple[Any, str] | None:

@@ -20,7 +20,7 @@ class ModelSettings(Strict):
     max_tokens: int | None = Field(None, gt=0)
     tool_choice: str | None = None  # auto | required | none | a tool name
     parallel_tool_calls: bool | None = None
-    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
 
 
 class Provider(Strict):
