@@ -99,7 +99,9 @@ def load_script(path: str | Path) -> SimScript:
         raise UsageError(f"sim script {p}: cannot read: {e.strerror or e}") from None
     lines: dict[int, int] = {}
 
-    class _Loader(yaml.SafeLoader):
+    from agentcli.spec.positions import BoundedLoader, check_expansion
+
+    class _Loader(BoundedLoader):  # bounded nesting and alias expansion, as for specs (a script is input too)
         pass
 
     def _map(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Any:
@@ -110,7 +112,14 @@ def load_script(path: str | Path) -> SimScript:
 
     _Loader.add_constructor("tag:yaml.org,2002:map", _map)
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            if node is not None:
+                check_expansion(node)
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""

@@ -101,3 +101,19 @@ def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
 def test_reply_shorthand_string_is_text() -> None:
     script = parse_script({"turns": [{"match": "hi", "reply": ["hello"]}]})
     assert script.turns[0].reply[0].text == "hello"
+
+
+def test_a_yaml_bomb_script_is_refused_with_its_position(tmp_path) -> None:
+    """Simulator scripts are user input like specs: alias expansion is bounded."""
+    import pytest
+
+    from agentcli.errors import UsageError
+    from agentcli.sim.script import load_script
+
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(UsageError, match=r"bomb.yaml:\d+:\d+: aliases expand"):
+        load_script(path)
