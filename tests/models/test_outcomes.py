@@ -147,3 +147,5 @@ def test_the_cli_exits_1_for_a_refusal_and_an_incomplete_answer(tmp_path: Path) 
     cut = chat("-m", "long")
     assert cut.returncode == 1 and cut.stdout == "Half of it\n"  # the partial text is kept
     assert "incomplete (max_output_tokens)" in cut.stderr
+    accepted = chat("-m", "long", "--accept-incomplete")
+    assert accepted.returncode == 0 and accepted.stdout == "Half of it\n", accepted.stderr  # the documented flag
