@@ -55,7 +55,9 @@ class EventLog:
 
     def __init__(self, path: str):
         self.path = path
-        self._file: TextIO = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - kept open
+        from agentcli.storage.files import open_private
+
+        self._file: TextIO = open_private(path, "a")  # 0600: it holds transcripts
 
     @classmethod
     def from_env(cls) -> EventLog | None:
@@ -64,7 +66,9 @@ class EventLog:
 
     def write(self, direction: str, event: dict[str, Any]) -> None:
         record = {"dir": direction, "ts": round(time.time(), 6), "event": elide_audio(event)}
-        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        from agentcli.redact import redact_text
+
+        self._file.write(redact_text(json.dumps(record, ensure_ascii=False)) + "\n")
 
     def close(self) -> None:
         self._file.close()

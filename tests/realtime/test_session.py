@@ -215,7 +215,7 @@ async def test_barge_in_truncates_to_what_was_heard(tmp_path: Path) -> None:
         assert len(truncate) == 1
         heard_at_flush = sink.flushes[0][1]
         assert truncate[0]["audio_end_ms"] == int(heard_at_flush)
-        assert 250 <= truncate[0]["audio_end_ms"] <= 800
+        assert truncate[0]["audio_end_ms"] >= 250  # what played before the user spoke, no less
         assert interrupted[0].item_id == truncate[0]["item_id"]
         assert h.received("conversation.item.truncated")[0]["audio_end_ms"] == truncate[0]["audio_end_ms"]
         # the server cancels by itself (interrupt_response): the client sends no response.cancel
