@@ -1,0 +1,431 @@
+"""RealtimeModel over Gemini Live (BidiGenerateContent): our calls become `setup`, `realtimeInput`,
+`clientContent` and `toolResponse`; server messages become the typed events of server_events.py.
+
+Gemini has no items, no response.create, no cancel, no truncate and no speech events, so this model
+makes the events the session expects from what the wire says:
+- a generation (the first model part, transcription or tool call after input) is ResponseCreated and an
+  assistant ItemAdded; if the user spoke since the last one, SpeechStopped and the user's ItemAdded come
+  first; `turnComplete` (or a `toolCall`, or `interrupted`) is ResponseDone, with the input
+  transcription as UserTranscriptDone;
+- the first `inputTranscription` of new speech, and `interrupted`, are SpeechStarted (the session's
+  barge-in); playback is cut there and the history keeps the heard part (no truncate exists);
+- create_response sends `turnComplete` only when content is waiting; audio turns (server activity
+  detection, activityEnd) and tool responses are answered by the server on its own.
+Audio: 24 kHz from the session, resampled to 16 kHz here (the audio layer's resampler); 24 kHz back.
+Handoffs reconnect: the Live API fixes instructions and tools at `setup`, so a handoff opens a new
+connection with the new agent's setup and replays the history as text. A `goAway` reconnects with the
+last `sessionResumptionUpdate` handle once the answer in progress is over (the server keeps the context).
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from agentcli.errors import ModelError
+from agentcli.models.base import ToolSchema
+from agentcli.realtime import gemini_wire as wire
+from agentcli.realtime.connection import ConnectionLost, EventLog, RealtimeConnection, Validator
+from agentcli.realtime.items import replay_entries
+from agentcli.realtime.model import RealtimeModel, SessionSetup
+from agentcli.realtime.server_events import (
+    AudioDelta,
+    AudioDone,
+    FunctionCallDone,
+    Ignored,
+    ItemAdded,
+    ResponseCreated,
+    ResponseDone,
+    ServerEvent,
+    SessionCreated,
+    SpeechStarted,
+    SpeechStopped,
+    TextDelta,
+    TextDone,
+    UserTranscriptDelta,
+    UserTranscriptDone,
+)
+from agentcli.spec.model import AgentSpec, GeminiSettings
+
+BYTES_PER_MS = 48  # the session's side: 24 kHz pcm16
+VOICED_RMS = 500.0  # int16 RMS (~ -36 dBFS): where speech lies in what we sent, for its timing only
+
+
+@dataclass
+class Resumption:
+    """Shared by the connections of one session: the last resumption handle the server gave."""
+
+    handle: str | None = None
+
+
+class GeminiRealtime(RealtimeModel):
+    def __init__(
+        self,
+        url: str,
+        api_key: str,
+        gemini: GeminiSettings,
+        model: str,
+        *,
+        history: Callable[[], list[dict[str, Any]]],
+        resumption: Resumption | None = None,
+        log: EventLog | None = None,
+        validate: Validator | None = None,
+        api_key_env: str = "GEMINI_API_KEY",
+    ):
+        self.url, self.api_key, self.gemini, self.model_name = url, api_key, gemini, model
+        self.history = history
+        self.resumption = resumption or Resumption()
+        self.log, self.validate, self.api_key_env = log, validate, api_key_env
+        self.conn: RealtimeConnection | None = None
+        self.restores_context = bool(gemini.session_resumption and self.resumption.handle)
+        self._setup: SessionSetup | None = None
+        self._queue: deque[ServerEvent] = deque()
+        self._greeted = False
+        self._ids = itertools.count(1)
+        self._resampler: Any = None
+        # the generation in progress
+        self._rid: str | None = None
+        self._aid = ""
+        self._text = ""
+        self._audio = False
+        self._calls: list[FunctionCallDone] = []
+        self._usage = (0, 0)
+        # the user's side
+        self._user_id: str | None = None  # the item of the generation in progress
+        self._user_text = ""
+        self._next_text = ""  # transcription of speech not yet answered
+        self._speaking = False  # SpeechStarted sent, SpeechStopped not yet
+        self._heard = False  # the user spoke (or pressed) since the last generation
+        self._sent_ms = 0.0
+        self._voiced: tuple[float, float] | None = None
+        self._activity = False  # activityStart sent (manual turns)
+        # asking for answers
+        self._pending = False  # clientContent sent without turnComplete
+        self._expect = False  # the server will answer on its own (activityEnd, toolResponse)
+        self._answered = False  # a generation ended since the last input
+        self._call_names: dict[str, str] = {}  # call id -> function name, for functionResponse
+        self._open_calls: set[str] = set()  # this connection's toolCall ids awaiting their toolResponse
+        self._swap: str | None = None  # "handoff" | "resume": the socket closes to be reopened
+        self._respond_after_swap = False
+        self._go_away = False
+
+    @classmethod
+    async def open(cls, *args: Any, **kwargs: Any) -> GeminiRealtime:
+        self = cls(*args, **kwargs)
+        self.conn = await wire.open_socket(
+            self.url, self.api_key, log=self.log, validate=self.validate, api_key_env=self.api_key_env
+        )
+        return self
+
+    # --- server side -------------------------------------------------------------------------------------
+
+    async def recv(self) -> ServerEvent | None:
+        if not self._greeted:  # the session configures on SessionCreated: that is when `setup` goes
+            self._greeted = True
+            return SessionCreated()
+        while not self._queue:
+            assert self.conn is not None
+            raw = await self.conn.recv()
+            if raw is None:
+                if self._swap is None:
+                    return None
+                await self._reopen()
+                continue
+            self._translate(raw)
+            if self._go_away and self._rid is None and self._swap is None and self.resumption.handle:
+                self._swap = "resume"
+                await self.conn.close()
+        return self._queue.popleft()
+
+    def _translate(self, msg: dict[str, Any]) -> None:
+        q = self._queue
+        usage = msg.get("usageMetadata")
+        if isinstance(usage, dict):
+            self._usage = (int(usage.get("promptTokenCount") or 0), int(usage.get("responseTokenCount") or 0))
+        content = msg.get("serverContent")
+        if isinstance(content, dict):
+            if content.get("interrupted"):
+                self._interrupted()
+            heard = content.get("inputTranscription")
+            if isinstance(heard, dict) and heard.get("text"):
+                self._user_words(str(heard["text"]))
+            turn = content.get("modelTurn")
+            for part in (turn.get("parts") or []) if isinstance(turn, dict) else []:
+                if not isinstance(part, dict) or part.get("thought"):
+                    continue
+                blob = part.get("inlineData")
+                if isinstance(blob, dict) and str(blob.get("mimeType", "")).startswith("audio/"):
+                    self._generating()
+                    self._audio = True
+                    q.append(AudioDelta(self._rid or "", self._aid, _to_24k(blob)))
+                elif part.get("text") and self._setup is not None and self._setup.text_only:
+                    self._said(str(part["text"]))
+            said = content.get("outputTranscription")
+            if isinstance(said, dict) and said.get("text"):
+                self._said(str(said["text"]))
+            if content.get("turnComplete"):
+                self._end("completed")
+                self._answered = True
+        calls = msg.get("toolCall")
+        if isinstance(calls, dict):
+            self._generating()
+            for call in calls.get("functionCalls") or []:
+                call_id, name = str(call.get("id") or f"call_g{next(self._ids)}"), str(call.get("name") or "")
+                self._call_names[call_id] = name
+                self._open_calls.add(call_id)
+                args = json.dumps(call.get("args") or {})
+                self._calls.append(FunctionCallDone(self._rid or "", f"item_g{next(self._ids)}", call_id, name, args))
+            q.extend(self._calls)
+            self._end("completed")  # the model waits for the toolResponse: this response is over
+        if "toolCallCancellation" in msg:
+            q.append(Ignored("toolCallCancellation"))
+        if "goAway" in msg:
+            self._go_away = True
+        update = msg.get("sessionResumptionUpdate")
+        if isinstance(update, dict) and update.get("resumable") and update.get("newHandle"):
+            self.resumption.handle = str(update["newHandle"])
+
+    def _said(self, text: str) -> None:
+        self._generating()
+        self._text += text
+        self._queue.append(TextDelta(self._rid or "", self._aid, text))
+
+    def _user_words(self, text: str) -> None:
+        if self._rid is not None and not self._speaking and self._user_id is not None:
+            self._user_text += text  # a late transcription of the question being answered
+            self._queue.append(UserTranscriptDelta(self._user_id, text))
+            return
+        self._speech_started()
+        self._next_text += text
+
+    def _speech_started(self) -> None:
+        self._heard = True
+        if self._speaking or self._manual:
+            return
+        self._speaking = True
+        start = self._voiced[0] if self._voiced is not None else self._sent_ms
+        self._queue.append(SpeechStarted(int(start)))
+
+    def _interrupted(self) -> None:
+        """The server's activity detection heard the user over the answer: the generation is dropped."""
+        self._speech_started()
+        self._end("cancelled")
+
+    def _generating(self) -> None:
+        if self._rid is not None:
+            return
+        q = self._queue
+        self._user_id = None
+        if self._heard:  # the user's turn this generation answers
+            if self._speaking:
+                end = self._voiced[1] if self._voiced is not None else self._sent_ms
+                q.append(SpeechStopped(int(end)))
+                self._speaking = False
+            self._user_id, self._user_text, self._next_text = f"item_gu{next(self._ids)}", self._next_text, ""
+            q.append(ItemAdded(self._user_id, "message", "user"))
+            self._heard, self._voiced = False, None
+        n = next(self._ids)
+        self._rid, self._aid = f"resp_g{n}", f"item_ga{n}"
+        self._text, self._audio, self._calls = "", False, []
+        self._expect = False
+        q.append(ResponseCreated(self._rid))
+        q.append(ItemAdded(self._aid, "message", "assistant"))
+
+    def _end(self, status: str) -> None:
+        rid = self._rid
+        if rid is None:
+            return
+        q = self._queue
+        if self._user_id is not None:
+            q.append(UserTranscriptDone(self._user_id, self._user_text))
+        if self._text:
+            q.append(TextDone(rid, self._aid, self._text))
+        if self._audio:
+            q.append(AudioDone(rid, self._aid))
+        (tokens_in, tokens_out), self._usage = self._usage, (0, 0)
+        q.append(ResponseDone(rid, status, input_tokens=tokens_in, output_tokens=tokens_out, calls=list(self._calls)))
+        self._rid, self._user_id, self._calls = None, None, []
+
+    # --- connecting ------------------------------------------------------------------------------------------
+
+    @property
+    def _manual(self) -> bool:
+        s = self._setup
+        return s is not None and (s.ptt or self.gemini.activity_detection.disabled)
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        if self.conn is None or self._swap is not None:
+            raise ConnectionLost("reconnecting")
+        await self.conn.send(message)
+
+    async def configure(self, setup: SessionSetup) -> None:
+        self._setup = setup
+        await self._handshake(self.resumption.handle if self.restores_context else None)
+
+    async def _handshake(self, handle: str | None) -> None:
+        """Send `setup` and read until `setupComplete` (what comes first is kept for recv)."""
+        assert self.conn is not None and self._setup is not None
+        if not self.gemini.session_resumption:
+            handle = None
+        await self.conn.send(wire.setup_message(self._setup, self.gemini, self.model_name, handle))
+        try:
+            while True:
+                raw = await self.conn.recv()
+                if raw is None:
+                    raise ConnectionLost("closed during setup")
+                if "setupComplete" in raw:
+                    return
+                self._translate(raw)
+        except ConnectionLost as e:
+            raise ModelError(f"the Gemini Live server refused the session: {e}") from None
+
+    async def _reopen(self) -> None:
+        """A handoff or a goAway closed the socket on purpose: open the next one and carry on."""
+        swap, self._swap = self._swap, None
+        self._go_away = False
+        try:
+            self.conn = await wire.open_socket(
+                self.url, self.api_key, log=self.log, validate=self.validate, api_key_env=self.api_key_env
+            )
+        except ModelError as e:
+            raise ConnectionLost(str(e)) from None
+        self._resampler = None
+        resume = swap == "resume" and self.resumption.handle is not None
+        await self._handshake(self.resumption.handle if resume else None)
+        if not resume:
+            turns = [c for e in replay_entries(self.history()) if (c := self._content(e)) is not None]
+            if turns:
+                await self.conn.send({"clientContent": {"turns": turns, "turnComplete": False}})
+                self._pending, self._answered = True, False
+        if self._respond_after_swap:
+            self._respond_after_swap = False
+            await self.create_response()
+
+    async def switch_agent(self, agent: AgentSpec, tools: list[ToolSchema]) -> None:
+        if self._setup is None or self.conn is None:
+            return
+        self._setup = replace(self._setup, agent=agent, tools=tools)
+        self._swap = "handoff"
+        await self.conn.close()  # the reader's recv reopens with the new setup
+
+    # --- client side ---------------------------------------------------------------------------------------
+
+    async def append_audio(self, pcm: bytes) -> None:
+        import numpy as np
+
+        from agentcli.audio.resample import Resampler, float_to_pcm16
+
+        samples = np.frombuffer(pcm, dtype=np.int16)
+        ms = len(pcm) / BYTES_PER_MS
+        if samples.size and float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) > VOICED_RMS:
+            start = self._voiced[0] if self._voiced is not None else self._sent_ms
+            self._voiced = (start, self._sent_ms + ms)
+        self._sent_ms += ms
+        if self._manual and not self._activity:
+            await self._send({"realtimeInput": {"activityStart": {}}})
+            self._activity = True
+        if self._resampler is None:
+            self._resampler = Resampler(wire.OUT_RATE, wire.IN_RATE)
+        out = float_to_pcm16(self._resampler.process(pcm))
+        if out:
+            data = base64.b64encode(out).decode("ascii")
+            await self._send({"realtimeInput": {"audio": {"data": data, "mimeType": wire.IN_MIME}}})
+
+    async def commit_audio(self) -> None:
+        """Push-to-talk released: the activity ends, and the server answers it."""
+        if self._activity:
+            self._activity = False
+            self._heard = self._expect = True
+            self._answered = False
+            await self._send({"realtimeInput": {"activityEnd": {}}})
+
+    async def clear_audio(self) -> None:
+        """Nothing to clear: Gemini takes audio as it comes (a push-to-talk press starts an activity)."""
+
+    def _content(self, entry: dict[str, Any]) -> dict[str, Any] | None:
+        if entry.get("type") == "function_call":
+            self._call_names[str(entry.get("call_id", ""))] = str(entry.get("name", ""))
+        return wire.to_content(entry, self._call_names)
+
+    async def add_item(self, item_id: str, entry: dict[str, Any], previous_item_id: str | None = None) -> bool:
+        call_id = str(entry.get("call_id", ""))
+        if entry.get("type") == "function_call_output" and call_id in self._open_calls:
+            self._open_calls.discard(call_id)
+            name = self._call_names[call_id]
+            response = wire.function_response(call_id, name, entry.get("output", ""))
+            await self._send({"toolResponse": {"functionResponses": [response]}})
+            self._expect, self._answered = True, False
+            return True
+        content = self._content(entry)
+        if content is None:
+            return False
+        await self._send({"clientContent": {"turns": [content], "turnComplete": False}})
+        self._pending, self._answered = True, False
+        return True
+
+    async def add_user_audio(self, item_id: str, pcm: bytes) -> None:
+        import numpy as np
+
+        from agentcli.audio.resample import float_to_pcm16, resample
+
+        audio = float_to_pcm16(resample(np.frombuffer(pcm, dtype=np.int16), wire.OUT_RATE, wire.IN_RATE))
+        blob = {"data": base64.b64encode(audio).decode("ascii"), "mimeType": wire.IN_MIME}
+        await self._send({"clientContent": {"turns": [{"role": "user", "parts": [{"inlineData": blob}]}],
+                                            "turnComplete": False}})  # fmt: skip
+        self._pending, self._answered = True, False
+
+    async def delete_item(self, item_id: str) -> None:
+        """Gemini cannot forget a turn; our history (what a reconnect replays) drops or rewrites it."""
+
+    async def truncate(self, item_id: str, audio_end_ms: int) -> None:
+        """No truncate on Gemini: the server keeps what it sent; our history keeps what was heard."""
+
+    async def create_response(self) -> bool:
+        """Ask for an answer. True when one will come; False when nothing is to be answered (the server
+        answered, or answers, the input on its own)."""
+        if self._swap is not None:
+            self._respond_after_swap = True
+            return True
+        if self._pending or not (self._answered or self._expect or self._rid is not None):
+            self._pending = False
+            await self._send({"clientContent": {"turnComplete": True}})
+            return True
+        return self._expect
+
+    async def cancel_response(self) -> None:
+        """No cancel on Gemini: a push-to-talk press or new content interrupts the server's answer, and the
+        session ignores the rest of a response it cut off."""
+
+    async def close(self) -> None:
+        self._swap = None
+        if self.conn is not None:
+            await self.conn.close()
+
+    def is_session_error(self, event_id: str | None, param: str | None) -> bool:
+        return False
+
+
+def _to_24k(blob: dict[str, Any]) -> str:
+    """The answer's audio as the session plays it (24 kHz); other rates are resampled."""
+    data = str(blob.get("data") or "")
+    mime = str(blob.get("mimeType") or "")
+    rate = wire.OUT_RATE
+    if "rate=" in mime:
+        try:
+            rate = int(mime.split("rate=", 1)[1].split(";")[0])
+        except ValueError:
+            rate = wire.OUT_RATE
+    if rate == wire.OUT_RATE:
+        return data
+    import numpy as np
+
+    from agentcli.audio.resample import float_to_pcm16, resample
+
+    pcm = resample(np.frombuffer(base64.b64decode(data), dtype=np.int16), rate, wire.OUT_RATE)
+    return base64.b64encode(float_to_pcm16(pcm)).decode("ascii")
+
