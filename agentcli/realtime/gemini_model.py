@@ -113,6 +113,7 @@ class GeminiRealtime(RealtimeModel):
         self._swap: str | None = None  # "handoff" | "resume": the socket closes to be reopened
         self._respond_after_swap = False
         self._go_away = False
+        self._cut_by_content = False  # our own content reached the server during a generation
 
     @classmethod
     async def open(cls, *args: Any, **kwargs: Any) -> GeminiRealtime:
@@ -212,8 +213,11 @@ class GeminiRealtime(RealtimeModel):
         self._queue.append(SpeechStarted(int(start)))
 
     def _interrupted(self) -> None:
-        """The server's activity detection heard the user over the answer: the generation is dropped."""
-        self._speech_started()
+        """The generation is dropped: the server heard the user over it (its activity detection or our
+        activityStart), or our own new content interrupted it (no speech then)."""
+        if not self._cut_by_content:
+            self._speech_started()
+        self._cut_by_content = False
         self._end("cancelled")
 
     def _generating(self) -> None:
@@ -232,7 +236,7 @@ class GeminiRealtime(RealtimeModel):
         n = next(self._ids)
         self._rid, self._aid = f"resp_g{n}", f"item_ga{n}"
         self._text, self._audio, self._calls = "", False, []
-        self._expect = False
+        self._expect = self._cut_by_content = False
         q.append(ResponseCreated(self._rid))
         q.append(ItemAdded(self._aid, "message", "assistant"))
 
@@ -261,6 +265,8 @@ class GeminiRealtime(RealtimeModel):
     async def _send(self, message: dict[str, Any]) -> None:
         if self.conn is None or self._swap is not None:
             raise ConnectionLost("reconnecting")
+        if "clientContent" in message and self._rid is not None:
+            self._cut_by_content = True
         await self.conn.send(message)
 
     async def configure(self, setup: SessionSetup) -> None:
