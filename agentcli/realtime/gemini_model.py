@@ -24,7 +24,7 @@ import itertools
 import json
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from agentcli.errors import ModelError
@@ -61,6 +61,9 @@ class Resumption:
     """Shared by the connections of one session: the last resumption handle the server gave."""
 
     handle: str | None = None
+    # content sent since that handle (clientContent turns, toolResponse): a resumed session has not seen
+    # it, so it goes again
+    unconsumed: list[dict[str, Any]] = field(default_factory=list)
 
 
 class GeminiRealtime(RealtimeModel):
@@ -91,6 +94,7 @@ class GeminiRealtime(RealtimeModel):
         # the generation in progress
         self._rid: str | None = None
         self._aid = ""
+        self._spoke = False  # its assistant item is out
         self._text = ""
         self._audio = False
         self._calls: list[FunctionCallDone] = []
@@ -161,7 +165,7 @@ class GeminiRealtime(RealtimeModel):
                     continue
                 blob = part.get("inlineData")
                 if isinstance(blob, dict) and str(blob.get("mimeType", "")).startswith("audio/"):
-                    self._generating()
+                    self._answering()
                     self._audio = True
                     q.append(AudioDelta(self._rid or "", self._aid, _to_24k(blob)))
                 elif part.get("text") and self._setup is not None and self._setup.text_only:
@@ -190,9 +194,10 @@ class GeminiRealtime(RealtimeModel):
         update = msg.get("sessionResumptionUpdate")
         if isinstance(update, dict) and update.get("resumable") and update.get("newHandle"):
             self.resumption.handle = str(update["newHandle"])
+            self.resumption.unconsumed.clear()
 
     def _said(self, text: str) -> None:
-        self._generating()
+        self._answering()
         self._text += text
         self._queue.append(TextDelta(self._rid or "", self._aid, text))
 
@@ -237,8 +242,15 @@ class GeminiRealtime(RealtimeModel):
         self._rid, self._aid = f"resp_g{n}", f"item_ga{n}"
         self._text, self._audio, self._calls = "", False, []
         self._expect = self._cut_by_content = False
+        self._spoke = False
         q.append(ResponseCreated(self._rid))
-        q.append(ItemAdded(self._aid, "message", "assistant"))
+
+    def _answering(self) -> None:
+        """Text or audio of the answer: its assistant item (a generation of tool calls alone has none)."""
+        self._generating()
+        if not self._spoke:
+            self._spoke = True
+            self._queue.append(ItemAdded(self._aid, "message", "assistant"))
 
     def _end(self, status: str) -> None:
         rid = self._rid
@@ -267,6 +279,8 @@ class GeminiRealtime(RealtimeModel):
             raise ConnectionLost("reconnecting")
         if "clientContent" in message and self._rid is not None:
             self._cut_by_content = True
+        if "toolResponse" in message or (message.get("clientContent") or {}).get("turns"):
+            self.resumption.unconsumed.append(message)
         await self.conn.send(message)
 
     async def configure(self, setup: SessionSetup) -> None:
@@ -285,15 +299,23 @@ class GeminiRealtime(RealtimeModel):
                 if raw is None:
                     raise ConnectionLost("closed during setup")
                 if "setupComplete" in raw:
-                    return
+                    break
                 self._translate(raw)
         except ConnectionLost as e:
             raise ModelError(f"the Gemini Live server refused the session: {e}") from None
+        if handle is None:
+            self.resumption.unconsumed.clear()
+            return
+        for message in self.resumption.unconsumed:  # what the resumed session has not seen yet
+            await self.conn.send(message)
+            if "clientContent" in message:
+                self._pending, self._answered = True, False
 
     async def _reopen(self) -> None:
         """A handoff or a goAway closed the socket on purpose: open the next one and carry on."""
-        swap, self._swap = self._swap, None
-        self._go_away = False
+        swap = self._swap  # stays set until the new socket is ready: sends meanwhile are dropped or deferred
+        self._go_away = self._expect = False
+        self._open_calls.clear()
         try:
             self.conn = await wire.open_socket(
                 self.url, self.api_key, log=self.log, validate=self.validate, api_key_env=self.api_key_env
@@ -302,12 +324,15 @@ class GeminiRealtime(RealtimeModel):
             raise ConnectionLost(str(e)) from None
         self._resampler = None
         resume = swap == "resume" and self.resumption.handle is not None
+        if not resume:  # a handoff: a new session (the old handle would bring the old agent back)
+            self.resumption.handle = None
         await self._handshake(self.resumption.handle if resume else None)
         if not resume:
             turns = [c for e in replay_entries(self.history()) if (c := self._content(e)) is not None]
             if turns:
                 await self.conn.send({"clientContent": {"turns": turns, "turnComplete": False}})
                 self._pending, self._answered = True, False
+        self._swap = None
         if self._respond_after_swap:
             self._respond_after_swap = False
             await self.create_response()
