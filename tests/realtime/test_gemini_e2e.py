@@ -207,3 +207,58 @@ def test_endpoint_url() -> None:
     method = "GenerativeService.BidiGenerateContent"
     assert gemini_url(None) == f"wss://generativelanguage.googleapis.com/ws/google.ai.generativelanguage.v1beta.{method}"
     assert gemini_url("http://127.0.0.1:9/v1", "v1alpha") == f"ws://127.0.0.1:9/ws/google.ai.generativelanguage.v1alpha.{method}"
+
+
+# --- live, on the PulseAudio virtual devices ---------------------------------------------------------
+
+
+def _live(rig: Any, tmp_path: Path, script: dict[str, Any]) -> tuple[Any, Any]:
+    from tests.voice.e2e import VoiceProcess
+
+    speaker = rig.start_speaker_recording(tmp_path / "speaker.wav")
+    path = write_script(tmp_path / "script.yaml", script)
+    proc = VoiceProcess(str(SPEC), "--realtime", "--sim-script", str(path))
+    proc.wait_event("state", state="listening", timeout=30)
+    return proc, speaker
+
+
+@pytest.mark.audio
+@pytest.mark.e2e
+def test_spoken_turns_on_the_virtual_devices(pulse_rig: Any, tmp_path: Path, wire_log: Path) -> None:
+    """A spoken question, a spoken answer (its length the sim voice's), then a tool call by voice."""
+    import time
+
+    from agentcli.sim.speech import synthesize_pcm
+    from tests.voice.e2e import sound_span
+
+    question = espeak_wav(tmp_path / "q.wav", QUESTION)
+    script = {
+        "hear": [QUESTION, "and with the tool"],
+        "turns": [
+            {"match": "tool", "reply": [{"tool_call": {"name": "get_weather", "arguments": {"city": "Paris"}}},
+                                        "Here: {tool_output}"]},
+            {"match": "weather", "reply": [ANSWER]},
+        ],
+    }  # fmt: skip
+    proc, speaker = _live(pulse_rig, tmp_path, script)
+    try:
+        pulse_rig.speak_into_mic(question).wait(timeout=60)
+        first = proc.wait_event("turn_done", timeout=30)
+        time.sleep(2.5)  # the answer plays out before the next question
+        pulse_rig.speak_into_mic(question).wait(timeout=60)
+        second = proc.wait_event("turn_done", turn=2, timeout=30)
+        time.sleep(0.3)
+        code = proc.quit()
+        recorded = speaker.stop()
+    finally:
+        proc.kill()
+        speaker.stop()
+    assert code == 0, proc.stderr
+    assert first["output"] == ANSWER and first["status"] == "ok"
+    assert second["output"] == "Here: Paris: sunny, 21°C"
+    assert [f["name"] for f in proc.of("tool_call_finished")] == ["get_weather"]
+    expected = len(synthesize_pcm(ANSWER, "Kore", 1.0)) / 48000
+    span = sound_span(recorded)
+    assert span is not None, "nothing came out of the virtual speaker"
+    assert span[1] - span[0] >= expected - 0.3
+    check_wire(wire_log)
