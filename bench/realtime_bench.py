@@ -213,7 +213,7 @@ async def latency_runs(url: str, spec_path: Path, runs: int) -> tuple[list[float
 
 def cpu_session(sim: c.SimProcess, spec_path: Path, tmp: Path, seconds: float, rig: Any) -> float:
     question = c.spoken_wav(tmp / "question.wav")
-    env = c.sim_env(c.base_env(tmp / "home-cpu"), sim)
+    env = dict(c.sim_env(c.base_env(tmp / "home-cpu"), sim), GEMINI_API_KEY="sim")
     proc = subprocess.Popen([*c.agent_cmd(), "voice", str(spec_path), "--realtime", "--jsonl", "--no-trace"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env, cwd=ROOT)  # fmt: skip
@@ -238,6 +238,8 @@ def cpu_session(sim: c.SimProcess, spec_path: Path, tmp: Path, seconds: float, r
             rig.speak_into_mic(question).wait(timeout=30)
         time.sleep(max(0.0, t0 + seconds - time.monotonic()))
         c1, t1 = cpu(), time.monotonic()
+        if proc.poll() is not None:  # an early exit would read as 0 % CPU
+            raise RuntimeError(f"the voice command ended early: {proc.stderr.read().strip() if proc.stderr else ''}")
     finally:
         if proc.stdin is not None:
             proc.stdin.close()
