@@ -7,8 +7,9 @@ Layout, from the wire up:
 - model.py: RealtimeModel, the provider-neutral seam (connect, audio in, item operations, typed events
   out); openai_model.py implements it over connection.py (one websocket, its log and validation) and
   parses server JSON into server_events.py's records. protocol.py checks the wire against openai's types.
-- gemini_model.py: the same seam over Gemini Live (`realtime.provider: gemini`), its wire in
-  gemini_wire.py (setup, history as Content, the socket, checks against google-genai's types);
+- gemini_model.py: the same seam over Gemini Live (`realtime.provider: gemini`); gemini_events.py reads
+  its server messages into typed events; its wire in gemini_wire.py (setup, history as Content, the
+  socket, checks against google-genai's types);
   providers.py picks the endpoint and key.
 - session.py: RealtimeSession, the link (reconnect, history replay) and the one `match` over server events;
   hearing.py (the user's side), answers.py (responses, tools, barge-in, guardrails), turns.py, with their
