@@ -24,6 +24,8 @@ from agentcli.sim.server import SimServer
 from agentcli.spec.loader import load_spec
 from tests.realtime.harness import RATE, SPECS, Harness
 
+GEMINI_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+
 
 class GeminiHarness(Harness):
     def messages(self, direction: str, key: str) -> list[dict[str, Any]]:
@@ -52,16 +54,20 @@ async def gemini_harness(
     *,
     sink: Any = "file",
     options: SessionOptions | None = None,
+    key: str = "sim",
+    route: Any = None,
 ) -> AsyncIterator[GeminiHarness]:
-    loaded = load_spec(str(SPECS / spec))
+    loaded = load_spec(str(SPECS / spec))  # an absolute path is taken as it is
     conv = Conversation(items=[], agent=loaded.entry, name="test")
     log_path = tmp_path / "wire.jsonl"
     log = EventLog(str(log_path))
     async with SimServer(parse_script(script)) as sim:
+        if route is not None:
+            sim.websocket_routes[GEMINI_PATH] = route
         events: list[Any] = []
         agent = loaded.entry_agent
         model = agent.realtime.gemini.model if agent.realtime.gemini else ""
-        connect, url = gemini_connect(agent, Endpoint(sim.base_url, "sim", sim), model, lambda: conv.items, log)
+        connect, url = gemini_connect(agent, Endpoint(sim.base_url, key, sim), model, lambda: conv.items, log)
         session = RealtimeSession(
             loaded, conv, url=url, api_key="", emit=events.append, options=options or SessionOptions(), log=log,
             connect=connect,

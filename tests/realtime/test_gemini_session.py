@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from agentcli import events as ev
+from agentcli.errors import ModelError
 from agentcli.realtime.session import SessionOptions
 from tests.realtime.gemini_harness import gemini_harness
-from tests.realtime.harness import ClockSink
+from tests.realtime.harness import SPECS, ClockSink
 
 pytestmark = pytest.mark.anyio
 
@@ -155,3 +156,48 @@ async def test_reconnect_resumes_with_the_handle(tmp_path: Path, fault: str) -> 
             expected.append("and tomorrow")
         assert questions == expected
         h.validate_wire()
+
+
+async def test_go_away_without_resumption_replays_the_history(tmp_path: Path) -> None:
+    """No resumption (session_resumption: false): the goAway's close is a drop like any other; the new
+    connection gets the conversation again as text."""
+    spec = tmp_path / "noresume.yaml"
+    spec.write_text((SPECS / "gemini.yaml").read_text().replace("language_code: en-US", "session_resumption: false"))
+    (tmp_path / "rt_tools.py").write_text((SPECS / "rt_tools.py").read_text())
+    script = {"turns": [{"reply": ["Turn {turn}: {input}"]}], "faults": [{"go_away_after_events": 6}]}
+    async with gemini_harness(tmp_path, script, str(spec), sink=None, options=SessionOptions(text_only=True)) as h:
+        await h.session.send_text("first")
+        assert (await h.turn_done(1)).output == "Turn 1: first"
+        await h.wait_for(lambda: h.session.reconnects == 1 and h.session.ready.is_set(), timeout=10)
+        setups = h.messages("sent", "setup")
+        assert len(setups) == 2 and all("sessionResumption" not in s for s in setups)
+        replay = [c for c in h.messages("sent", "clientContent") if len(c.get("turns") or []) == 1][1:]
+        assert [t["turns"][0] for t in replay] == [
+            {"role": "user", "parts": [{"text": "first"}]},
+            {"role": "model", "parts": [{"text": "Turn 1: first"}]},
+        ]
+        await h.session.send_text("second")
+        assert (await h.turn_done(2, timeout=10)).output == "Turn 2: second"  # the new sim session got turn 1 back
+        h.validate_wire()
+
+
+async def test_the_key_stays_in_its_header(tmp_path: Path) -> None:
+    key = "gm-test-key-4242"
+    async with gemini_harness(tmp_path, None, sink=None, options=SessionOptions(text_only=True), key=key) as h:
+        await h.session.send_text("hello")
+        assert (await h.turn_done(1)).output == "You said: hello"
+        assert key not in h.log_path.read_text()
+        assert all(key not in repr(e) for e in h.events)
+
+
+async def test_a_refused_setup_is_one_clear_error(tmp_path: Path) -> None:
+    async def refuse(conn, request):  # what the API does with a bad setup: a close frame with the reason
+        await conn.recv()
+        await conn.close(1008, "models/nope is not found for API version v1beta")
+
+    with pytest.raises(ModelError) as info:
+        async with gemini_harness(tmp_path, None, route=refuse):
+            pass
+    message = str(info.value)
+    assert message.startswith("the Gemini Live server refused the session:")
+    assert "models/nope is not found" in message and "\n" not in message
