@@ -28,6 +28,8 @@ from agentcli.realtime.server_events import (
     UserTranscriptDone,
 )
 
+QUIET_MS = 200  # no voiced audio sent for this long: the user has stopped talking
+
 
 @dataclass
 class Resumption:
@@ -132,8 +134,21 @@ class GeminiReading:
             self._user_text += text  # a late transcription of the question being answered
             self._queue.append(UserTranscriptDelta(self._user_id, text))
             return
-        self._speech_started()
+        # Gemini says nothing of where speech ends: a transcription arriving once the audio we send has
+        # been quiet a while follows the end of the speech (the session's latency marks count from it)
+        quiet = self._voiced is not None and self._sent_ms - self._voiced[1] >= QUIET_MS
+        if not (quiet and self._heard):
+            self._speech_started()
+        self._heard = True
         self._next_text += text
+        if quiet and self._rid is None:
+            self._speech_stopped()
+
+    def _speech_stopped(self) -> None:
+        if self._speaking:
+            self._speaking = False
+            end = self._voiced[1] if self._voiced is not None else self._sent_ms
+            self._queue.append(SpeechStopped(int(end)))
 
     def _speech_started(self) -> None:
         self._heard = True
@@ -157,10 +172,7 @@ class GeminiReading:
         q = self._queue
         self._user_id = None
         if self._heard:  # the user's turn this generation answers
-            if self._speaking:
-                end = self._voiced[1] if self._voiced is not None else self._sent_ms
-                q.append(SpeechStopped(int(end)))
-                self._speaking = False
+            self._speech_stopped()
             self._user_id, self._user_text, self._next_text = f"item_gu{next(self._ids)}", self._next_text, ""
             q.append(ItemAdded(self._user_id, "message", "user"))
             self._heard, self._voiced = False, None

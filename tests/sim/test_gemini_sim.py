@@ -17,11 +17,6 @@ from agentcli.sim.server import SimServer
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def _until(ws: Any, key: str) -> list[dict[str, Any]]:
     got = []
     while True:
