@@ -124,7 +124,8 @@ def test_file_mode(tmp_path: Path, wire_log: Path) -> None:
     script = write_script(tmp_path / "s.yaml", {"hear": [QUESTION], "turns": [{"match": "weather", "reply": [ANSWER]}]})
     out = tmp_path / "a.wav"
     r = run_agent("voice", str(SPEC), "--realtime", "--sim-script", str(script), "--input", str(question),
-                  "--output", str(out), "--session", "geminifile", timeout=60)  # fmt: skip
+                  "--output", str(out), "--session", "geminifile", "--record", str(tmp_path / "rec"),
+                  timeout=60)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == ANSWER
     assert f"you: {QUESTION}" in r.stderr
@@ -135,6 +136,8 @@ def test_file_mode(tmp_path: Path, wire_log: Path) -> None:
     inputs = [m["realtimeInput"] for m in sent if "realtimeInput" in m]
     assert inputs and all(i["audio"]["mimeType"] == "audio/pcm;rate=16000" for i in inputs)
     assert '"<' in wire_log.read_text() and "bytes of audio>" in wire_log.read_text()  # audio elided
+    recorded = {p.name for p in (tmp_path / "rec").rglob("*")}
+    assert {"user.wav", "turn-001-assistant.wav", "turns.json"} <= recorded
     conv = SessionStore().load("geminifile")
     assert conv is not None
     assert [(i["role"], i["content"]) for i in conv.items] == [("user", QUESTION), ("assistant", ANSWER)]
@@ -154,6 +157,11 @@ def test_file_mode_tool_call(tmp_path: Path, wire_log: Path) -> None:
     assert r.stdout.strip() == "Here: Paris: sunny, 21°C"
     sent, received = check_wire(wire_log)
     assert any("toolCall" in m for m in received)
+    shown = run_agent("trace", "show", "latest", "--json")
+    assert shown.returncode == 0, shown.stderr
+    spans = json.loads(shown.stdout)["spans"]
+    assert [s["kind"] for s in spans if s["kind"] in ("function", "realtime_response")].count("realtime_response") == 2
+    assert any(s["kind"] == "function" and s["name"].endswith("get_weather") for s in spans)
     response = {"id": "call_t1r0c0", "name": "get_weather", "response": {"output": "Paris: sunny, 21°C"}}
     assert [m["toolResponse"] for m in sent if "toolResponse" in m] == [{"functionResponses": [response]}]
 
