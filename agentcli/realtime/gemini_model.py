@@ -89,7 +89,8 @@ class GeminiRealtime(GeminiReading, RealtimeModel):
                 await self._reopen()
                 continue
             self._translate(raw)
-            if self._go_away and self._rid is None and self._swap is None and self.resumption.handle:
+            if self._go_away and self._rid is None and not self._open_calls and self._swap is None \
+                    and self.resumption.handle:
                 self._swap = "resume"
                 await self.conn.close()
         return self._queue.popleft()
@@ -97,12 +98,12 @@ class GeminiRealtime(GeminiReading, RealtimeModel):
     # --- connecting ------------------------------------------------------------------------------------------
 
     async def _send(self, message: dict[str, Any]) -> None:
+        if "toolResponse" in message or (message.get("clientContent") or {}).get("turns"):
+            self.resumption.unconsumed.append(message)  # kept first: a resumed session gets it even now
         if self.conn is None or self._swap is not None:
             raise ConnectionLost("reconnecting")
         if "clientContent" in message and self._rid is not None:
             self._cut_by_content = True
-        if "toolResponse" in message or (message.get("clientContent") or {}).get("turns"):
-            self.resumption.unconsumed.append(message)
         await self.conn.send(message)
 
     async def configure(self, setup: SessionSetup) -> None:
@@ -132,8 +133,11 @@ class GeminiRealtime(GeminiReading, RealtimeModel):
             return
         for message in self.resumption.unconsumed:  # what the resumed session has not seen yet
             await self.conn.send(message)
+            self._answered = False
             if "clientContent" in message:
-                self._pending, self._answered = True, False
+                self._pending = True
+            else:  # a toolResponse: the server carries on by itself
+                self._expect = True
 
     async def _reopen(self) -> None:
         """A handoff or a goAway closed the socket on purpose: open the next one and carry on."""
@@ -208,6 +212,8 @@ class GeminiRealtime(GeminiReading, RealtimeModel):
         return wire.to_content(entry, self._call_names)
 
     async def add_item(self, item_id: str, entry: dict[str, Any], previous_item_id: str | None = None) -> bool:
+        if previous_item_id is not None:  # Gemini cannot place content mid-conversation: no rewrites
+            return False
         call_id = str(entry.get("call_id", ""))
         if entry.get("type") == "function_call_output" and call_id in self._open_calls:
             self._open_calls.discard(call_id)
