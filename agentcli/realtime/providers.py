@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from agentcli.errors import ModelError
+from agentcli.errors import ModelError, UsageError
 from agentcli.realtime.connection import EventLog
 from agentcli.realtime.model import Connect
 from agentcli.spec.model import AgentSpec
@@ -36,7 +36,14 @@ def gemini_connect(
     key = endpoint.api_key or os.environ.get(env)
     if not key:
         raise ModelError(f"{env} is not set: export {env}=... (or use --sim)")
-    validate = validate_client_message if os.environ.get(VALIDATE_ENV, "0") not in ("", "0") else None
+    validate = None
+    if os.environ.get(VALIDATE_ENV, "0") not in ("", "0"):
+        try:  # the check needs google-genai's types, a test dependency
+            import google.genai.types  # noqa: F401
+        except ImportError:
+            needs = "with Gemini Live needs google-genai: pip install google-genai"
+            raise UsageError(f"{VALIDATE_ENV}=1 {needs}") from None
+        validate = validate_client_message
     resumption = Resumption()
 
     async def connect() -> GeminiRealtime:
