@@ -249,6 +249,13 @@ class RealtimeSettings(Strict):
         return self
 
     @property
+    def end_silence_ms(self) -> int | None:
+        """The silence that ends a turn under server detection (the provider's setting)."""
+        if self.provider == "gemini" and self.gemini is not None:
+            return self.gemini.activity_detection.silence_duration_ms
+        return self.turn_detection.silence_duration_ms
+
+    @property
     def client_turns(self) -> bool:
         """No server turn detection: the client commits (or marks) each turn."""
         if self.provider == "gemini" and self.gemini is not None:

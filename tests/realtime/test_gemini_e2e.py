@@ -270,3 +270,18 @@ def test_spoken_turns_on_the_virtual_devices(pulse_rig: Any, tmp_path: Path, wir
     assert span is not None, "nothing came out of the virtual speaker"
     assert span[1] - span[0] >= expected - 0.3
     check_wire(wire_log)
+
+
+@pytest.mark.e2e
+def test_file_mode_ends_with_the_providers_silence(tmp_path: Path) -> None:
+    """The silence after the file is long enough for Gemini's own silence_duration_ms (1.5 s here; the
+    OpenAI turn_detection default would give 0.8 s, and no turn would be heard)."""
+    spec = tmp_path / "slow.yaml"
+    spec.write_text(SPEC.read_text().replace("silence_duration_ms: 350", "silence_duration_ms: 1500"))
+    (tmp_path / "rt_tools.py").write_text((SPEC.parent / "rt_tools.py").read_text())
+    question = espeak_wav(tmp_path / "q.wav", QUESTION)
+    script = write_script(tmp_path / "s.yaml", {"hear": [QUESTION], "turns": [{"reply": ["Heard: {input}"]}]})
+    r = run_agent("voice", str(spec), "--realtime", "--sim-script", str(script), "--input", str(question),
+                  "--output", str(tmp_path / "a.wav"), "--fast", timeout=60)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"Heard: {QUESTION}"
