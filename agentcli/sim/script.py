@@ -9,6 +9,9 @@ and/or `latency_ms`; `retry_after_ms` and `message` go with `status`:
 - HTTP: `latency_ms` delays the answer; `status` answers with that API-shaped error (and a
   `retry-after-ms` header); `disconnect_after_events: N` cuts the TCP connection after N chunks of a
   streamed answer (SSE events, speech chunks), or after the headers of a non-streamed one.
+- Gemini Live WebSocket (`/ws/...BidiGenerateContent`): as the Realtime one (N counts server messages,
+  `setupComplete` the first); `go_away_after_events: N` sends a `goAway` after N server messages and
+  closes the socket a second later.
 - Realtime WebSocket (`/v1/realtime`): the fault is taken by the handshake. `latency_ms` delays the
   connection (the 101 is sent that much later); `status` rejects the handshake with that HTTP error
   status instead of 101; `disconnect_after_events: N` lets the socket open, then cuts it after N server
@@ -65,6 +68,7 @@ class Fault:
     message: str | None = None
     disconnect_after_events: int | None = None
     latency_ms: int = 0
+    go_away_after_events: int | None = None  # Gemini Live: a goAway after N server messages
 
 
 @dataclass(slots=True)
@@ -275,10 +279,11 @@ def _tool_call(value: Any, where: str, source: str) -> ScriptToolCall:
 
 
 def _fault(value: Any, where: str, source: str) -> Fault:
-    keys = {"status", "times", "retry_after_ms", "message", "disconnect_after_events", "latency_ms"}
+    keys = {"status", "times", "retry_after_ms", "message", "disconnect_after_events", "latency_ms",
+            "go_away_after_events"}  # fmt: skip
     m = _mapping(value, where, source, keys)
-    if not ({"status", "disconnect_after_events", "latency_ms"} & set(m)):
-        raise _bad(source, where, "give status, disconnect_after_events or latency_ms")
+    if not ({"status", "disconnect_after_events", "latency_ms", "go_away_after_events"} & set(m)):
+        raise _bad(source, where, "give status, disconnect_after_events, go_away_after_events or latency_ms")
     if "status" in m and "disconnect_after_events" in m:
         raise _bad(source, where, "give status or disconnect_after_events, not both")
     fault = Fault()
@@ -288,6 +293,8 @@ def _fault(value: Any, where: str, source: str) -> Fault:
             raise _bad(source, f"{where}.status", "must be an HTTP error status (400-599)")
     if "disconnect_after_events" in m:
         fault.disconnect_after_events = _int(m["disconnect_after_events"], f"{where}.disconnect_after_events", source)
+    if "go_away_after_events" in m:
+        fault.go_away_after_events = _int(m["go_away_after_events"], f"{where}.go_away_after_events", source)
     if "times" in m:
         fault.times = _int(m["times"], f"{where}.times", source, 1)
     if "retry_after_ms" in m:

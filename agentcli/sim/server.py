@@ -22,7 +22,14 @@ from agentcli.sim.websocket import WebSocketConn, WebSocketHandler, upgrade
 __all__ = ["SimServer", "Request", "WebSocketConn", "WebSocketHandler", "HttpError"]
 
 # path -> "module:function", imported on the first upgrade so the realtime code costs nothing until used
-DEFAULT_WEBSOCKET_ROUTES = {"/v1/realtime": "agentcli.sim.realtime:handle_realtime"}
+GEMINI_ROUTE = "agentcli.sim.gemini:handle_gemini"  # Gemini Live, on the paths google-genai builds
+DEFAULT_WEBSOCKET_ROUTES = {
+    "/v1/realtime": "agentcli.sim.realtime:handle_realtime",
+    **{
+        f"/ws/google.ai.generativelanguage.{v}.GenerativeService.BidiGenerateContent": GEMINI_ROUTE
+        for v in ("v1", "v1beta", "v1alpha")
+    },
+}
 
 _FAULT_MESSAGES = {
     429: ("Rate limit reached for requests (simulated).", "requests", "rate_limit_exceeded"),
@@ -141,6 +148,7 @@ class SimServer:
             drop_after = await self._apply_fault(responder)
             if drop_after is not None:  # the handler may count its own events; the conn counts messages
                 request.extra["disconnect_after_events"] = drop_after
+            request.extra["go_away_after_events"] = getattr(responder, "go_away_after_events", None)
             await upgrade(request, responder, ws_handler, drop_after)
             return
         if request.method == "GET" and (getter := _get_route(request.path)) is not None:
@@ -177,6 +185,8 @@ class SimServer:
     def _check_auth(self, request: Request) -> None:
         auth = request.headers.get("authorization", "")
         scheme, _, key = auth.partition(" ")
+        if request.headers.get("x-goog-api-key"):  # Gemini's clients send the key in this header
+            scheme, key = "bearer", request.headers["x-goog-api-key"]
         if scheme.lower() != "bearer" or not key.strip():
             raise HttpError(401, _NO_KEY)
         expected = self.script.api_key if self.script else None
@@ -207,6 +217,7 @@ class SimServer:
                 headers={"retry-after-ms": str(fault.retry_after_ms)},
             )
         responder.drop_after_events = fault.disconnect_after_events
+        responder.go_away_after_events = fault.go_away_after_events  # type: ignore[attr-defined]
         return fault.disconnect_after_events
 
 

@@ -73,7 +73,7 @@ def test_empty_file_is_an_empty_script(tmp_path: Path) -> None:
         ("turns: [{reply: [{text: a, tool_call: {name: f}}]}]", "give exactly one of text, tool_call"),
         ("turns: [{reply: [{tool_call: {arguments: {}}}]}]", "tool_call.name: must be a non-empty string"),
         ("turns: [{reply: [{tool_call: {name: f, arguments: 'not json'}}]}]", "must be JSON text"),
-        ("faults: [{times: 2}]", "faults[0]: give status, disconnect_after_events or latency_ms"),
+        ("faults: [{times: 2}]", "faults[0]: give status, disconnect_after_events, go_away_after_events or latency_ms"),
         ("faults: [{status: 200}]", "faults[0].status: must be an integer >= 400"),
         ("latency: {first_token_ms: -1}", "latency.first_token_ms: must be an integer >= 0"),
         ("hear: [1]", "hear[0]: must be a string"),
