@@ -195,7 +195,7 @@ class Player(StartStop):
         """Pause playback where it is (a short fade in the next block); queued audio is kept for resume()."""
         with self._lock:
             if self._hold == 0:
-                self._hold = 1
+                self._hold = 1 if self._chunks else 2  # nothing playing: nothing to fade
 
     def resume(self) -> None:
         """Go on from where pause() stopped, with a short fade in."""
