@@ -50,7 +50,9 @@ class HandsFree:
         self.min_speech_ms = interruption.min_speech_ms
         self.rate = rate
         self.prepare_ms = min(turn.prepare_ms, vad.silence_ms)
-        self.detector: Any = TurnDetector(vad.model_copy(update={"silence_ms": self.prepare_ms}), rate)
+        # min_utterance_ms is applied here: a short word ("not") after a pause belongs to the turn in progress
+        fragments = vad.model_copy(update={"silence_ms": self.prepare_ms, "min_utterance_ms": 0})
+        self.detector: Any = TurnDetector(fragments, rate)
         self.fragments: list[np.ndarray] = []  # the user's turn so far (not committed)
         self.pending: VoiceTurn | None = None  # its prepared answer
         self.pending_task: asyncio.Task[None] | None = None
@@ -125,8 +127,13 @@ class HandsFree:
             self.live.ctx.set_state("listening")
 
     def _on_fragment(self, event: Any) -> None:
-        if self.suspect is not None:  # ended below min_speech_ms (else it was confirmed): not a turn
-            self._resume(event.speech_ms)
+        if self.suspect is not None:
+            if event.speech_ms < self.min_speech_ms:  # too short to interrupt: not a turn
+                self._resume(event.speech_ms)
+                return
+            self._confirm()
+        if event.speech_ms < self.vad.min_utterance_ms and not self.fragments:
+            self._on_noise(event.speech_ms)  # a cough, a click: not the start of a turn
             return
         self.fragments.append(event.audio)
         audio = np.concatenate(self.fragments)

@@ -252,3 +252,21 @@ async def test_the_session_does_not_answer_its_own_voice() -> None:
     assert any("my own voice" in m for m in notices), notices
     assert not of(events, ev.TurnStarted)
     assert live.ctx.conversation.items == []
+
+
+async def test_a_short_word_after_a_pause_belongs_to_the_turn_but_a_lone_click_starts_none() -> None:
+    stt = FakeSTT(texts=["ask,", "ask not."])
+    live, detector, events = session(stt)
+    await feed(live, detector, [start()], in_speech=True, speech_ms=30)
+    await feed(live, detector, [end(0.1)])  # below vad.min_utterance_ms with nothing before it: noise
+    await silence(live, detector, 600)
+    assert live.hands_free.pending is None and stt.heard == []
+    await feed(live, detector, [start()], in_speech=True, speech_ms=30)
+    await feed(live, detector, [end(0.4)])
+    await silence(live, detector, 300)
+    await feed(live, detector, [start()], in_speech=True, speech_ms=30)
+    await feed(live, detector, [end(0.28)])  # "not": short, but the turn is in progress
+    await silence(live, detector, 300)
+    await until(lambda: live.turn is not None and not live.turn.active)
+    assert stt.heard == [0.4, 0.68]
+    assert [e.text for e in of(events, ev.TranscriptDone)] == ["ask not."]
