@@ -15,7 +15,6 @@ cough) resumes playback where it paused, and is not a turn.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -56,7 +55,7 @@ class HandsFree:
         self.fragments: list[np.ndarray] = []  # the user's turn so far (not committed)
         self.pending: VoiceTurn | None = None  # its prepared answer
         self.pending_task: asyncio.Task[None] | None = None
-        self.base: asyncio.Task[None] | None = None  # the last committed turn's task: prepared ones wait for it
+        self.pending_after: asyncio.Future[Any] | None = None  # what the prepared turn waits for
         self.quiet_ms = 0.0  # silence since the last fragment ended
         self.suspect: _Suspect | None = None
 
@@ -137,9 +136,10 @@ class HandsFree:
             return
         self.fragments.append(event.audio)
         audio = np.concatenate(self.fragments)
-        previous = self.base
+        previous: asyncio.Future[Any] | None = self.live._turn_task  # the turns before, in order
         if self.pending is not None:  # the user went on before the answer was committed: merge
-            previous = asyncio.ensure_future(self._drop(self.pending, self.pending_task, self.base))
+            previous = asyncio.ensure_future(self._drop(self.pending, self.pending_task, self.pending_after))
+        self.pending_after = previous
         self.pending, self.pending_task = self.live.prepare(
             TurnInput(audio=audio, rate=self.rate, end_of_speech=event.last_voiced_time), previous)
         self.quiet_ms = float(self.prepare_ms)
@@ -147,32 +147,33 @@ class HandsFree:
             self.commit()
 
     @staticmethod
-    async def _drop(turn: VoiceTurn, task: asyncio.Task[None] | None, base: asyncio.Task[None] | None) -> None:
+    async def _drop(turn: VoiceTurn, task: asyncio.Task[None] | None, after: asyncio.Future[Any] | None) -> None:
+        """Drop a prepared turn; done when it is gone and what it waited for is done too."""
         if task is not None and not task.done():
             task.cancel()
             await asyncio.wait([task])
         await turn.discard()
-        if base is not None and not base.done():
-            await asyncio.wait([base])
+        if after is not None and not after.done():
+            await asyncio.wait([after])
 
     # -- committing and resetting ------------------------------------------------------------------------
     def commit(self) -> None:
         """The user's turn is over: the prepared answer is committed (it plays)."""
-        turn, task = self.pending, self.pending_task
+        turn = self.pending
         if turn is None:
             return
         self.pending, self.pending_task, self.fragments = None, None, []
-        self.base = task
         self.live.turn = turn
         turn.commit()
 
-    async def drop(self) -> None:
-        """Forget the user's turn in progress (a typed line replaces it)."""
-        turn, task = self.pending, self.pending_task
+    def drop(self) -> asyncio.Future[None]:
+        """Forget the user's turn in progress now (a typed line replaces it); the future is done when the
+        prepared answer is gone from the history."""
+        turn, task, after = self.pending, self.pending_task, self.pending_after
         self.pending, self.pending_task, self.fragments = None, None, []
-        if turn is not None:
-            with contextlib.suppress(Exception):
-                await self._drop(turn, task, None)
+        if turn is None:
+            return asyncio.ensure_future(asyncio.sleep(0))
+        return asyncio.ensure_future(self._drop(turn, task, after))
 
 
 def _heard_ms(turn: VoiceTurn) -> float:

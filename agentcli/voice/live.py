@@ -217,7 +217,7 @@ class LiveSession:
         if not line:
             return
         if self.hands_free is not None and self.hands_free.pending is not None:
-            self._turn_task = asyncio.ensure_future(self.hands_free.drop())  # the typed line replaces it
+            self._turn_task = self.hands_free.drop()  # the typed line replaces it
         self._barge_in(self.turn)
         self._start_turn(TurnInput(text=line))
 

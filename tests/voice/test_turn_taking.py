@@ -270,3 +270,15 @@ async def test_a_short_word_after_a_pause_belongs_to_the_turn_but_a_lone_click_s
     await until(lambda: live.turn is not None and not live.turn.active)
     assert stt.heard == [0.4, 0.68]
     assert [e.text for e in of(events, ev.TranscriptDone)] == ["ask not."]
+
+
+async def test_a_typed_line_replaces_the_spoken_turn_in_progress() -> None:
+    live, detector, events = session(FakeSTT("and then"))
+    await feed(live, detector, [start()], in_speech=True, speech_ms=30)
+    await feed(live, detector, [end()])
+    await until(lambda: bool(live.ctx.tts.said))  # type: ignore[attr-defined]
+    live._typed("what time is it")
+    assert live.hands_free.pending is None
+    await until(lambda: bool(of(events, ev.TurnLatency)))
+    assert [i["content"] for i in live.ctx.conversation.items if i["role"] == "user"] == ["what time is it"]
+    assert not of(events, ev.TranscriptDone) and len(of(events, ev.TurnStarted)) == 1
