@@ -58,14 +58,19 @@ class HandsFree:
         self.pending_after: asyncio.Future[Any] | None = None  # what the prepared turn waits for
         self.quiet_ms = 0.0  # silence since the last fragment ended
         self.suspect: _Suspect | None = None
+        self.over_playback = False  # some of the turn so far was spoken while the assistant played
 
     # -- one microphone block ----------------------------------------------------------------------------
-    async def feed(self, block: np.ndarray, allow_speech: bool) -> None:
+    async def feed(self, block: np.ndarray, allow_speech: bool, playing: bool = False) -> None:
+        """One mic block; `playing`: the assistant's answer was coming out of the speaker meanwhile."""
         from agentcli.audio.vad import Discarded, SpeechEnd, SpeechStart
 
         ended = False
+        if playing and self.detector.in_speech:
+            self.over_playback = True
         for event in self.detector.feed(block, allow_speech=allow_speech):
             if isinstance(event, SpeechStart):
+                self.over_playback = self.over_playback or playing
                 self._on_start(event)
             elif isinstance(event, SpeechEnd):
                 ended = True
@@ -112,6 +117,8 @@ class HandsFree:
         """Too little speech to interrupt: the answer goes on from where it paused."""
         suspect, self.suspect = self.suspect, None
         assert suspect is not None
+        if not self.fragments:
+            self.over_playback = False
         if suspect.paused:
             self.live.ctx.sink.resume()
             paused_ms = (time.perf_counter() - suspect.since) * 1000.0
@@ -121,6 +128,8 @@ class HandsFree:
         if self.suspect is not None:
             self._resume(speech_ms)
             return
+        if not self.fragments:
+            self.over_playback = False
         turn = self.live.turn
         if self.pending is None and not self.fragments and not (turn is not None and turn.active):
             self.live.ctx.set_state("listening")
@@ -141,7 +150,8 @@ class HandsFree:
             previous = asyncio.ensure_future(self._drop(self.pending, self.pending_task, self.pending_after))
         self.pending_after = previous
         self.pending, self.pending_task = self.live.prepare(
-            TurnInput(audio=audio, rate=self.rate, end_of_speech=event.last_voiced_time), previous)
+            TurnInput(audio=audio, rate=self.rate, end_of_speech=event.last_voiced_time,
+                      over_playback=self.over_playback), previous)
         self.quiet_ms = float(self.prepare_ms)
         if event.forced:  # too long to wait, or the end of input
             self.commit()
@@ -163,6 +173,7 @@ class HandsFree:
         if turn is None:
             return
         self.pending, self.pending_task, self.fragments = None, None, []
+        self.over_playback = False
         self.live.turn = turn
         turn.commit()
 
@@ -171,6 +182,7 @@ class HandsFree:
         prepared answer is gone from the history."""
         turn, task, after = self.pending, self.pending_task, self.pending_after
         self.pending, self.pending_task, self.fragments = None, None, []
+        self.over_playback = False
         if turn is None:
             return asyncio.ensure_future(asyncio.sleep(0))
         return asyncio.ensure_future(self._drop(turn, task, after))

@@ -141,7 +141,7 @@ class LiveSession:
         playing = (turn is not None and turn.active and not sink.drained
                    and not getattr(sink, "output_paused", False))
         allow = self.guard.allows(block, sink.energy) if playing else True
-        await self.hands_free.feed(block, allow)
+        await self.hands_free.feed(block, allow, playing)
 
     def _barge_in(self, turn: VoiceTurn | None) -> None:
         """Interrupt `turn` if it is running: the sink is silent when this returns; the history rewrite

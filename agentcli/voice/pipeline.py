@@ -59,6 +59,7 @@ class TurnInput:
     rate: int = 16000
     text: str | None = None
     end_of_speech: float = field(default_factory=time.perf_counter)  # perf_counter of the last voiced frame
+    over_playback: bool = False  # the speech began while the assistant was playing: it may be its echo
 
 
 @dataclass
@@ -181,7 +182,7 @@ class VoiceTurn:
                 return self.result
             from agentcli.voice.turns import echo_of
 
-            if echo_of(text, ctx.said):
+            if self.input.over_playback and echo_of(text, ctx.said):
                 self.reads = "complete"  # nothing to wait for
                 self.emit(ev.Notice(message=f"ignored: that was my own voice ({_short(text)})", level="warning"))
                 self.result.status = "echo"

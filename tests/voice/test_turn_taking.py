@@ -55,10 +55,10 @@ def session(stt: FakeSTT | None = None, answer: str = ANSWER, speed: float = 20.
 
 
 async def feed(live: LiveSession, detector: ScriptedDetector, events: list[Any] | None = None,
-               in_speech: bool = False, speech_ms: float = 0.0) -> None:
+               in_speech: bool = False, speech_ms: float = 0.0, playing: bool = False) -> None:
     detector.next = list(events or [])
     detector.in_speech, detector.speech_ms = in_speech, speech_ms
-    await live.hands_free.feed(BLOCK, True)
+    await live.hands_free.feed(BLOCK, True, playing)
 
 
 async def silence(live: LiveSession, detector: ScriptedDetector, ms: float) -> None:
@@ -244,7 +244,7 @@ async def test_a_prepared_answer_is_dropped_when_the_user_goes_on() -> None:
 async def test_the_session_does_not_answer_its_own_voice() -> None:
     live, detector, events = session(FakeSTT("The weather in Paris is sunny today. It will rain"))
     live.ctx.said.extend(["The weather in Paris is sunny today.", "It will rain tomorrow afternoon."])
-    await feed(live, detector, [start()], in_speech=True, speech_ms=30)
+    await feed(live, detector, [start()], in_speech=True, speech_ms=30, playing=True)  # heard while it played
     await feed(live, detector, [end()])
     await silence(live, detector, 600)
     await until(lambda: live.turn is not None and not live.turn.active)
@@ -282,3 +282,13 @@ async def test_a_typed_line_replaces_the_spoken_turn_in_progress() -> None:
     await until(lambda: bool(of(events, ev.TurnLatency)))
     assert [i["content"] for i in live.ctx.conversation.items if i["role"] == "user"] == ["what time is it"]
     assert not of(events, ev.TranscriptDone) and len(of(events, ev.TurnStarted)) == 1
+
+
+async def test_words_of_the_answer_said_after_it_ended_are_answered() -> None:
+    live, detector, events = session(FakeSTT("the weather in Paris is sunny today?"))
+    live.ctx.said.extend(["The weather in Paris is sunny today.", "It will rain tomorrow afternoon."])
+    await feed(live, detector, [start()], in_speech=True, speech_ms=30)  # nothing was playing
+    await feed(live, detector, [end()])
+    await silence(live, detector, 300)
+    await until(lambda: bool(of(events, ev.TurnLatency)))
+    assert len(of(events, ev.TurnStarted)) == 1 and not of(events, ev.Notice)
