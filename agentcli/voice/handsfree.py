@@ -84,6 +84,8 @@ class HandsFree:
                 self.quiet_ms += block.shape[0] * 1000.0 / self.rate
             if self.quiet_ms >= self._wait_ms(self.pending):
                 self.commit()
+            elif self.quiet_ms >= self.vad.silence_ms:
+                self.pending.go_ahead()
 
     def _wait_ms(self, turn: VoiceTurn) -> float:
         s = self.settings

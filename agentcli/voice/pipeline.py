@@ -83,8 +83,10 @@ class VoiceTurn:
         self.committed = committed
         self.reads: str | None = None  # how the transcript reads (turns.reads), once it is known
         self._gate = asyncio.Event()
+        self._go = asyncio.Event()  # an unfinished-sounding prepared turn runs the agent only once this is set
         if committed:
             self._gate.set()
+            self._go.set()
         self._held: list[ev.Event] = []  # events of a turn not committed yet
         self._state: str | None = None  # the state it would have set
         self.speaker = Speaker(ctx.tts, ctx.sink, self.emit, on_audio=self._first_audio,
@@ -137,7 +139,12 @@ class VoiceTurn:
             self.emit(event)
         if self._state is not None:
             self.ctx.set_state(self._state)
+        self._go.set()
         self._gate.set()
+
+    def go_ahead(self) -> None:
+        """The pause has lasted: worth running the agent even if the transcript reads unfinished."""
+        self._go.set()
 
     async def discard(self) -> None:
         """The user went on talking before this answer was committed: drop it (no history, no audio)."""
@@ -188,6 +195,8 @@ class VoiceTurn:
                 self.result.status = "echo"
                 await self._gate.wait()
                 return self.result
+        if self.reads == "unfinished":
+            await self._go.wait()  # most such pauses end with more speech: no model call for each of them
         self.result.user_text = text
         self._items = TurnItems(text)
         await self._agent(text)
