@@ -6,7 +6,9 @@
 - time to first audio: the program's own mark from the user's last voiced frame to the first reply sample
   handed to the output device (answers are prepared during the pause and committed at the end of the turn);
 - file mode: end of input -> first reply audio byte (target <= 100 ms), plus the process start time;
-- barge-in: the first voiced frame of the user's interruption -> silent output (target <= 60 ms);
+- barge-in: the first voiced frame of the user's interruption -> the output block that fades out to silence
+  (playback pauses on suspected speech; the interruption is confirmed later, the output already silent)
+  (target <= 60 ms);
 - CPU while listening hands-free (target <= 5 % of one core).
 
 Run: python bench/voice_bench.py [--runs N] [--only ttfa|file|barge|cpu]. Needs PulseAudio + PortAudio (the
@@ -256,10 +258,10 @@ def barge_in(rig: Any, tmp: Path, runs: int, spec_extra: str = "") -> list[float
             await wait_for(ev.Interrupted, i + 1)
             live = holder["live"]
             await asyncio.sleep(0.1)
-            first_voiced, flushed = live.barge_in_times[-1]
-            silent = live.ctx.sink.last_silence_time
-            if silent is not None and silent >= flushed:  # None: nothing was playing at that moment
-                results.append((silent - first_voiced) * 1000.0)
+            first_voiced, _flushed = live.barge_in_times[-1]
+            paused = live.ctx.sink.last_paused_time
+            if paused is not None and paused >= first_voiced:  # None: nothing was playing at that moment
+                results.append((paused - first_voiced) * 1000.0)
             await wait_for(ev.TurnLatency, 2 * (i + 1))
             await asyncio.sleep(0.5)
         os.close(w)

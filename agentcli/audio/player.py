@@ -80,6 +80,7 @@ class Player(StartStop):
         self._pause_asked = False  # the callback asked the loop thread to pause the stream
         self._hold = 0  # pause(): 0 playing, 1 fade out in the next block, 2 paused (silence, nothing handed)
         self._fade_in = False  # resume(): the next block fades in
+        self.last_paused_time: float | None = None  # perf_counter of the callback that faded out after pause()
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -338,6 +339,7 @@ class Player(StartStop):
                         call_in_loop(self._loop, self._drained.set)
             if self._hold == 1:
                 self._hold = 2
+                self.last_paused_time = now
             if self._flushed and n == 0:
                 self.last_silence_time = now
                 self._flushed = False

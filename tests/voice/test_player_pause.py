@@ -47,6 +47,7 @@ def test_pause_fades_out_within_one_block_and_resume_goes_on_where_it_stopped() 
     assert np.count_nonzero(faded) == _FADE_FRAMES - 1  # a few ms faded to zero, then silence
     assert faded[0] == ramp[BLOCK] and np.all(np.diff(faded[:_FADE_FRAMES]) < 0.001)
     handed = utt.handed
+    assert p.last_paused_time is not None  # the block that went silent, for the barge-in bench
     assert handed == BLOCK + _FADE_FRAMES
     for _ in range(5):
         assert not block(p).any()  # paused: silence, nothing handed
