@@ -49,7 +49,7 @@ def test_a_short_sound_during_an_answer_pauses_it_and_the_answer_resumes(pulse_r
         speaker = spk.stop()
     assert not voice.of("interrupted"), voice.of("interrupted")
     assert paused["heard_ms"] > 500
-    assert 0 < resumed["speech_ms"] < 400 and 0 < resumed["paused_ms"] < 1500, resumed
+    assert 0 < resumed["speech_ms"] < 400 and resumed["paused_ms"] > 0, resumed
     assert "first_sample_played" in done["marks"]
     assert len(voice.of("turn_started")) == 1  # the sound was not a turn
     conv = SessionStore().load("cough")
