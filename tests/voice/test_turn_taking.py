@@ -294,3 +294,14 @@ async def test_words_of_the_answer_said_after_it_ended_are_answered() -> None:
     await silence(live, detector, 300)
     await until(lambda: bool(of(events, ev.TurnLatency)))
     assert len(of(events, ev.TurnStarted)) == 1 and not of(events, ev.Notice)
+
+
+async def test_a_complete_question_is_committed_before_the_silence_window() -> None:
+    live, detector, events = session(FakeSTT("What is the weather in Paris?"))
+    await feed(live, detector, [start()], in_speech=True, speech_ms=30)
+    await feed(live, detector, [end()])  # the detector has seen prepare_ms (200) of silence
+    await until(lambda: live.hands_free.pending is not None and live.hands_free.pending.reads == "complete")
+    await silence(live, detector, 40)
+    assert live.turn is None  # 240 ms
+    await silence(live, detector, 20)
+    assert live.turn is not None  # 260 ms: complete_ms (250), not vad.silence_ms (500)
