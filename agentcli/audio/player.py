@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from agentcli.audio.devices import DeviceInfo, portaudio, resolve_device, stream_format
+from agentcli.audio.frontend import FarEndTap
 from agentcli.audio.lifecycle import StartStop, call_in_loop
 from agentcli.audio.resample import Resampler, as_float32, rms, to_mono
 from agentcli.audio.sink import Utterance
@@ -67,6 +68,8 @@ class Player(StartStop):
         self._last_cb_time: float | None = None
         self._last_cb_frames = 0
         self._energies: deque[float] = deque(maxlen=1)
+        # What really went out, with when it is heard: the echo canceller's reference (audio/frontend.py)
+        self.far_end = FarEndTap()
         self._current: Utterance | None = None
         self._ids = itertools.count(1)
         self._resampler = Resampler(rate, rate)
@@ -314,6 +317,7 @@ class Player(StartStop):
             self._last_cb_time = now
             self._last_cb_frames = frames
             self._energies.append(rms(out) if n else 0.0)
+            self.far_end.push(out, self.device_rate, now + self.latency_s)
             quiet_for = (self._pos - self._last_end_pos) / self.device_rate  # seconds since the last sound
             idle = not self._chunks and quiet_for > self.latency_s + IDLE_PAUSE_S
             if idle and not self._pause_asked:

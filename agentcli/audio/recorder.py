@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from agentcli.audio.lifecycle import StartStop, call_in_loop
 from agentcli.audio.resample import Resampler, dbfs, to_mono
 from agentcli.audio.wavfile import read_wav
 from agentcli.errors import AudioError
+
+if TYPE_CHECKING:
+    from agentcli.audio.frontend import FrontEnd
 
 
 class AudioSource(Protocol):
@@ -110,6 +114,8 @@ class Recorder(_BlockQueue):
     `device`: None for the system default, an id or a name substring (see `resolve_device`).
     The stream opens at `rate` when the device takes it, else at the device's native rate (resampled here).
     Call `start()` from inside a running event loop; `read()` returns None once stopped and emptied.
+    `frontend` (audio/frontend.py): blocks are cleaned (echo, noise) before read() returns them; it runs
+    in the reading thread and gets each block's capture time, counted in samples from the first callback.
     """
 
     def __init__(
@@ -118,6 +124,7 @@ class Recorder(_BlockQueue):
         rate: int = 16000,
         block_ms: int = 20,
         queue_blocks: int = 50,
+        frontend: FrontEnd | None = None,
     ):
         super().__init__(queue_blocks)
         self.device_spec = device
@@ -129,6 +136,11 @@ class Recorder(_BlockQueue):
         self._last: np.ndarray | None = None  # the latest block, for `level`
         self._stream: Any = None
         self._resampler: Resampler | None = None
+        self.frontend = frontend
+        self.latency_s = 0.0  # the input stream's reported latency
+        self._t0: float | None = None  # perf_counter when the first captured sample reached the mic
+        self._block_frames = 0  # device frames per callback block (to count dropped blocks' time)
+        self._frames_read = 0  # device frames popped by read()
 
     @property
     def level(self) -> float:
@@ -144,6 +156,8 @@ class Recorder(_BlockQueue):
         # PortAudio thread: keep it cheap and non-blocking.
         if status and status.input_overflow:
             self.overflows += 1
+        if self._t0 is None:  # the timeline of capture times: the device's sample clock from here on
+            self._t0 = time.perf_counter() - frames / self.device_rate - self.latency_s
         block = to_mono(indata).astype(np.float32, copy=True)
         self._last = block  # its level is computed when asked for (a meter), not here on every block
         self._push(block)
@@ -160,16 +174,21 @@ class Recorder(_BlockQueue):
         self.device_rate, channels = stream_format(self.device, "input", self.rate)
         self._resampler = Resampler(self.device_rate, self.rate)
         self._bind()
+        self._t0 = None
+        self._frames_read = 0
+        self._block_frames = max(1, self.device_rate * self.block_ms // 1000)
         try:
             stream = sd.InputStream(
                 device=self.device.index,
                 samplerate=self.device_rate,
                 channels=channels,
                 dtype="float32",
-                blocksize=max(1, self.device_rate * self.block_ms // 1000),
+                blocksize=self._block_frames,
                 callback=self._callback,
                 finished_callback=self._on_finished,
             )
+            lat = stream.latency
+            self.latency_s = float(lat[0] if isinstance(lat, tuple) else lat)
             stream.start()
         except Exception as e:  # PortAudioError: device busy, vanished, ...
             raise AudioError(
@@ -195,11 +214,20 @@ class Recorder(_BlockQueue):
             raw = await self._pop()
             if raw is None:
                 return None
+            # blocks dropped so far were all older than this one: their time has passed too
+            captured = self._frames_read + self.dropped_blocks * self._block_frames
+            self._frames_read += raw.shape[0]
             if self._resampler is None or self._resampler.passthrough:
-                return raw
-            out = self._resampler.process(raw)
-            if out.size:  # the resampler may hold a first block back while its filter fills
-                return out
+                out = raw
+            else:
+                out = self._resampler.process(raw)
+            if not out.size:  # the resampler may hold a first block back while its filter fills
+                continue
+            if self.frontend is not None:
+                # the resampler's few ms of delay are within the front end's lead
+                t0 = self._t0 if self._t0 is not None else time.perf_counter()
+                out = self.frontend.process(out, t0 + captured / self.device_rate)
+            return out
 
 
 
