@@ -3,9 +3,12 @@
 WebRTC's audio processing module (the `pywebrtc-audio` wheel: AEC3, noise suppressor, high-pass) cleans
 each mic block before anything else sees it (the VAD, speech-to-text, the Realtime server). The echo
 canceller's far-end reference is what the player really played (`FarEndTap`, filled by the player's
-audio callback with the time each block comes out of the speaker); the front end lines it up with the
-mic blocks by time, a little early (`lead_ms`), so AEC3 only has to find the acoustic delay, which it does
-by itself within a few hundred milliseconds.
+audio callback). Reference and mic are lined up on one clock, the time each block was handed over by its
+audio callback (player) or delivered by it (recorder): a far sample handed at h is heard at h + the output
+latency and reaches the recorder's callback after the acoustic path and the input latency, so its echo
+always comes after its reference, by a delay AEC3 finds by itself within a second or two. Reported
+latencies are not trusted for this (PulseAudio's are off by tens of ms, which would put the reference
+after its echo, where AEC3 cannot cancel anything).
 
 Where the wheel cannot be imported the front end passes audio through and `guard` is the energy echo
 guard (`audio/echo.py`), said once on stderr. `echo=False` (--headphones) turns echo handling off.
@@ -43,7 +46,8 @@ def _say_once(message: str) -> None:
 
 
 class FarEndTap:
-    """What the player handed the device, block by block, with when each block is heard.
+    """What the player handed the device, block by block, with when it was handed over and the output
+    latency (it is heard at `handed_at + latency_s`).
 
     `push()` runs in the player's audio thread (an append under a lock); the front end `drain()`s it.
     Blocks nobody drains are dropped after `_TAP_SECONDS` (bounded memory when no front end listens).
@@ -53,12 +57,13 @@ class FarEndTap:
         self._lock = threading.Lock()
         self._blocks: deque[tuple[np.ndarray, int, float]] = deque(maxlen=max_blocks)
         self.pushed_frames = 0
+        self.latency_s = 0.0  # the output stream's reported latency
 
-    def push(self, block: np.ndarray, rate: int, heard_at: float) -> None:
-        """`block` (mono float32, not reused by the caller) at `rate` comes out of the speaker at
-        `heard_at` (perf_counter)."""
+    def push(self, block: np.ndarray, rate: int, handed_at: float) -> None:
+        """`block` (mono float32, not reused by the caller) at `rate` was handed to the device at
+        `handed_at` (perf_counter, the callback's start)."""
         with self._lock:
-            self._blocks.append((block, rate, heard_at))
+            self._blocks.append((block, rate, handed_at))
             self.pushed_frames += block.shape[0]
 
     def drain(self) -> list[tuple[np.ndarray, int, float]]:
@@ -70,7 +75,7 @@ class FarEndTap:
 
 class FarEndTimeline:
     """The tap's blocks at the front end's rate on one timeline: `take(n, t)` gives n samples of what was
-    heard from time t on (zeros where nothing played). Consecutive takes read contiguously, so the
+    handed to the device from time t on (zeros where nothing played). Consecutive takes read contiguously, so the
     reference has no jumps from callback jitter; the read position is re-anchored only when it drifts
     more than `_RESYNC_S` from the asked time (a stream restart, clock drift)."""
 
@@ -79,21 +84,21 @@ class FarEndTimeline:
         self.rate = rate
         self._keep = int(keep_s * rate)
         self._buf = np.zeros(0, np.float32)
-        self._t0 = 0.0  # heard time of _buf[0]
+        self._t0 = 0.0  # handed time of _buf[0]
         self._resampler: Resampler | None = None
         self._read_t: float | None = None
         self.resyncs = 0
 
     def _ingest(self) -> None:
-        for block, rate, heard_at in self.tap.drain():
+        for block, rate, handed_at in self.tap.drain():
             if self._resampler is None or self._resampler.in_rate != rate:
                 self._resampler = Resampler(rate, self.rate)
             x = block if self._resampler.passthrough else self._resampler.process(block)
             end_t = self._t0 + self._buf.shape[0] / self.rate
             if self._buf.shape[0] == 0:
-                self._t0 = heard_at
-            elif heard_at - end_t > _GAP_S:  # the stream was paused: what was heard meanwhile is silence
-                gap = np.zeros(int((heard_at - end_t) * self.rate), np.float32)
+                self._t0 = handed_at
+            elif handed_at - end_t > _GAP_S:  # the stream was paused: what played meanwhile is silence
+                gap = np.zeros(int((handed_at - end_t) * self.rate), np.float32)
                 self._buf = np.concatenate([self._buf, gap])
             self._buf = np.concatenate([self._buf, x.astype(np.float32, copy=False)])
         if self._buf.shape[0] > self._keep:
@@ -130,8 +135,8 @@ class FrontEnd:
 
     echo: cancel the echo of `far_end` (False: headphones, no echo handling at all).
     noise_suppression / high_pass: WebRTC's noise suppressor (`ns_level` 0-3: 6-21 dB) and high-pass filter.
-    lead_ms: the reference is fed this much ahead of the mic's time, so that latency estimates a little
-    off still leave the echo after its reference (AEC3 cannot cancel an echo that comes first).
+    lead_ms: the reference is read this much ahead of the mic's time (0: on the callbacks' clock the echo
+    already comes after its reference by the output and input latencies and the acoustic path).
     `backend` says what runs: "webrtc", or "passthrough" (no wheel: the energy guard handles echo).
     """
 
@@ -145,7 +150,7 @@ class FrontEnd:
         high_pass: bool = True,
         ns_level: int = 1,
         echo_ratio: float = 3.0,
-        lead_ms: float = 20.0,
+        lead_ms: float = 0.0,
         stream_delay_ms: int = 0,
     ) -> None:
         self.rate = rate
@@ -184,15 +189,15 @@ class FrontEnd:
         return float(self._apm.speech_probability) if self._apm is not None else 0.0
 
     def process(self, block: np.ndarray, captured_at: float | None = None) -> np.ndarray:
-        """The cleaned block. `captured_at`: perf_counter when its first sample reached the microphone
-        (needed to line up the echo reference; without it the reference is read contiguously)."""
+        """The cleaned block. `captured_at`: perf_counter when the recorder's callback delivered its first
+        sample (the recorder's time for it, see Recorder.read); without it, "just now" is assumed."""
         x = np.asarray(block, dtype=np.float32).reshape(-1)
         self.processed_frames += x.shape[0]
         if self._apm is None or x.shape[0] == 0:
             return x
         if self.timeline is None:
             return self._apm.process(x)
-        if captured_at is None:  # best guess: the block has just been captured
+        if captured_at is None:  # best guess: the block has just been delivered
             captured_at = time.perf_counter() - x.shape[0] / self.rate
         t = captured_at
         far = self.timeline.take(x.shape[0], t + self.lead_s)

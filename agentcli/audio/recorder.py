@@ -115,7 +115,8 @@ class Recorder(_BlockQueue):
     The stream opens at `rate` when the device takes it, else at the device's native rate (resampled here).
     Call `start()` from inside a running event loop; `read()` returns None once stopped and emptied.
     `frontend` (audio/frontend.py): blocks are cleaned (echo, noise) before read() returns them; it runs
-    in the reading thread and gets each block's capture time, counted in samples from the first callback.
+    in the reading thread and gets each block's time on the callbacks' clock: when the first callback
+    delivered its first sample, plus the samples since.
     """
 
     def __init__(
@@ -138,7 +139,7 @@ class Recorder(_BlockQueue):
         self._resampler: Resampler | None = None
         self.frontend = frontend
         self.latency_s = 0.0  # the input stream's reported latency
-        self._t0: float | None = None  # perf_counter when the first captured sample reached the mic
+        self._t0: float | None = None  # perf_counter when the first callback delivered its first sample
         self._block_frames = 0  # device frames per callback block (to count dropped blocks' time)
         self._frames_read = 0  # device frames popped by read()
 
@@ -156,8 +157,9 @@ class Recorder(_BlockQueue):
         # PortAudio thread: keep it cheap and non-blocking.
         if status and status.input_overflow:
             self.overflows += 1
-        if self._t0 is None:  # the timeline of capture times: the device's sample clock from here on
-            self._t0 = time.perf_counter() - frames / self.device_rate - self.latency_s
+        if self._t0 is None:  # the blocks' times: the device's sample clock from here on
+            # (not minus the reported input latency: see audio/frontend.py on why it is not trusted)
+            self._t0 = time.perf_counter() - frames / self.device_rate
         block = to_mono(indata).astype(np.float32, copy=True)
         self._last = block  # its level is computed when asked for (a meter), not here on every block
         self._push(block)
