@@ -171,3 +171,31 @@ def test_noise_helpers_start_no_turn(tmp_path: Path) -> None:
     det = TurnDetector(VadSettings(), RATE)
     cough = np.concatenate([read_wav(cough_wav(tmp_path / "c.wav"), RATE), np.zeros(RATE, np.float32)])
     assert not any(isinstance(e, SpeechEnd) for e in det.feed(cough) + det.finish())
+
+
+@pytest.mark.audio
+def test_steady_noise_in_the_mic_for_10_s_starts_no_turn(pulse_rig: PulseRig, tmp_path: Path) -> None:
+    """A fan by the laptop: brown noise played into the virtual mic, through the recorder and front end
+    as voice uses them; the VAD never starts a turn (webrtcvad called it speech all along)."""
+    noise = noise_wav(tmp_path / "fan.wav", "brown", seconds=10.5, level_db=-25)
+
+    async def run() -> tuple[list[VadEvent], float, int]:
+        det = TurnDetector(VadSettings(), RATE)
+        events: list[VadEvent] = []
+        heard: list[np.ndarray] = []
+        async with Recorder(rate=RATE, block_ms=20, frontend=FrontEnd(RATE, echo=False)) as rec:
+            play = pulse_rig.speak_into_mic(noise)
+            deadline = time.perf_counter() + 10
+            while time.perf_counter() < deadline:
+                block = await asyncio.wait_for(rec.read(), timeout=2)
+                assert block is not None
+                heard.append(block)
+                events += det.feed(block)
+            play.terminate()
+            play.wait(timeout=5)
+        return events + det.finish(), dbfs(np.concatenate(heard)), det._silero.scored if det._silero else 0
+
+    events, level, scored = asyncio.run(run())
+    # the noise was there, and the front end took most of it off (high-pass and noise suppressor: ~20 dB)
+    assert -60 < level < -35
+    assert not any(isinstance(e, SpeechStart) for e in events)
