@@ -11,6 +11,9 @@
    during double talk (AEC3's suppressor ducks it there; reported, no target).
 3. CPU per second of audio, as % of one core: the front end (AEC3 + noise suppression + high-pass, and
    without noise suppression), the Silero VAD on speech and on a quiet room, webrtcvad.
+4. CPU of the whole live path, process time / wall time: Recorder + front end + Silero VAD listening
+   (nothing playing; target <= 5 %), and the same while the Player speaks through the echo path at full
+   volume (target <= 10 %).
 
 It holds the rig lock while recording. Run: python bench/frontend_bench.py [--gains 0 -18 -30] [--json]
 """
@@ -154,6 +157,27 @@ def _measure(gain_db: float, recording: Any, near: np.ndarray, far_s: float) -> 
     return row
 
 
+async def _live_cpu(far: np.ndarray | None, seconds: float) -> dict[str, float]:
+    """Process CPU while the live path runs for `seconds` (the player speaking `far`, or idle)."""
+    async with Player(rate=PLAY_RATE) as player:
+        front = FrontEnd(RATE, far_end=player.far_end)
+        det = TurnDetector(VadSettings(), RATE)
+        events = 0
+        async with Recorder(rate=RATE, block_ms=20, frontend=front) as rec:
+            await asyncio.sleep(0.3)
+            if far is not None:
+                player.write(far)
+                player.end_utterance()
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            while time.perf_counter() - wall0 < seconds:
+                block = await asyncio.wait_for(rec.read(), timeout=2)
+                if block is None:
+                    break
+                events += sum(1 for _ in det.feed(block, allow_speech=front.guard.allows(block, player.energy)))
+            cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    return {"cpu_pct": 100.0 * cpu / wall, "vad_events": events, "seconds": wall}
+
+
 def _vad_cpu(x: np.ndarray, engine: str) -> float:
     det = TurnDetector(VadSettings(), RATE, engine=engine)
     t = time.process_time()
@@ -182,13 +206,22 @@ def main() -> None:
             with rig.echo_path(gain):
                 recording = asyncio.run(_record(far))
             rows.append(_measure(gain, recording, near, far.shape[0] / PLAY_RATE))
+        live = {"listening": asyncio.run(_live_cpu(None, 8.0))}
+        with rig.echo_path(0.0):
+            live["speaking"] = asyncio.run(_live_cpu(far, min(8.0, far.shape[0] / PLAY_RATE)))
     quiet = (np.random.default_rng(0).standard_normal(10 * RATE) * 10 ** (-65 / 20)).astype(np.float32)
     cpu = {
         "silero_speech_pct": _vad_cpu(speech16, "silero"),
         "silero_quiet_room_pct": _vad_cpu(quiet, "silero"),
         "webrtcvad_speech_pct": _vad_cpu(speech16, "webrtc"),
     }
-    result = {"echo_path": rows, "vad_cpu": cpu, "erle_target_db": ERLE_TARGET_DB, "near_target_db": NEAR_TARGET_DB}
+    result = {
+        "echo_path": rows,
+        "vad_cpu": cpu,
+        "live": live,
+        "erle_target_db": ERLE_TARGET_DB,
+        "near_target_db": NEAR_TARGET_DB,
+    }
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -209,6 +242,11 @@ def main() -> None:
         f"VAD CPU per second of audio: Silero {cpu['silero_speech_pct']:.1f}% on speech, "
         f"{cpu['silero_quiet_room_pct']:.2f}% in a quiet room (pre-filter); "
         f"webrtcvad {cpu['webrtcvad_speech_pct']:.2f}%"
+    )
+    print(
+        f"live path CPU (recorder + front end + Silero): listening {live['listening']['cpu_pct']:.1f}% "
+        f"(target <= 5%), speaking through the echo path {live['speaking']['cpu_pct']:.1f}% (target <= 10%; "
+        f"{live['speaking']['vad_events']} VAD events from our own voice)"
     )
     print(f"targets: echo reduction >= {ERLE_TARGET_DB:.0f} dB, near end alone within {NEAR_TARGET_DB:.0f} dB")
 
