@@ -199,3 +199,48 @@ def test_steady_noise_in_the_mic_for_10_s_starts_no_turn(pulse_rig: PulseRig, tm
     # the noise was there, and the front end took most of it off (high-pass and noise suppressor: ~20 dB)
     assert -60 < level < -35
     assert not any(isinstance(e, SpeechStart) for e in events)
+
+
+@pytest.mark.audio
+@pytest.mark.skipif(webrtc_available() is not None, reason="pywebrtc-audio is not importable")
+def test_a_user_talking_over_the_answer_is_heard_through_the_echo(
+    pulse_rig: PulseRig, speech_wav: Callable[[str], Path]
+) -> None:
+    """Barge-in with the speaker leaking at full volume: while the player speaks, the VAD on the cleaned
+    mic stays quiet; the user's voice played into the mic over it starts a turn soon after it begins."""
+    answer = read_wav(speech_wav("Let me tell you a long story about the history of the bicycle. " * 3), PLAY_RATE)
+    user = speech_wav("Sorry to interrupt, but what time is it?")
+    user_onset_s = _onset_s(read_wav(user, RATE))
+
+    async def run() -> tuple[list[tuple[float, VadEvent]], float]:
+        async with Player(rate=PLAY_RATE) as player:
+            front = FrontEnd(RATE, far_end=player.far_end)
+            det = TurnDetector(VadSettings(), RATE)
+            events: list[tuple[float, VadEvent]] = []
+            talk_at = 0.0
+            async with Recorder(rate=RATE, block_ms=20, frontend=front) as rec:
+                player.write(answer * 0.7)
+                player.end_utterance()
+                t0 = time.perf_counter()
+                while time.perf_counter() - t0 < 7.0:
+                    block = await asyncio.wait_for(rec.read(), timeout=2)
+                    assert block is not None
+                    if not talk_at and time.perf_counter() - t0 > 4.0:  # the echo canceller has converged
+                        talk_at = time.perf_counter()
+                        pulse_rig.speak_into_mic(user)
+                    allow = front.guard.allows(block, player.energy)
+                    events += [(time.perf_counter(), e) for e in det.feed(block, allow_speech=allow)]
+            return events, talk_at
+
+    with pulse_rig.echo_path(0.0):
+        events, talk_at = asyncio.run(run())
+    starts = [(t, e) for t, e in events if isinstance(e, SpeechStart)]
+    assert starts, "the user's voice was never heard over the answer"
+    assert starts[0][0] > talk_at  # nothing before the user spoke: our own voice never started a turn
+    delay = starts[0][0] - (talk_at + user_onset_s)  # paplay's start-up and the VAD's decision (~150 ms here)
+    assert delay < 0.5, f"the user's voice was heard {delay * 1000:.0f} ms after it began"
+
+
+def _onset_s(x: np.ndarray) -> float:
+    level = np.convolve(np.abs(x), np.ones(160) / 160, mode="same")
+    return float(np.nonzero(level > 0.01)[0][0] / RATE)
