@@ -120,14 +120,15 @@ def test_echo_is_reduced_30_db_and_the_near_end_kept_within_1_db(
 
 
 @needs_webrtc
-def test_the_whole_front_end_with_noise_suppression(voices: tuple[np.ndarray, np.ndarray]) -> None:
-    """The noise suppressor takes more echo off and shaves ~0.5-1.5 dB off clean speech (its gain dips
-    between syllables): bounded at 2 dB."""
-    scene = Scene(*voices, delay_ms=30, gain_db=-6)
+@pytest.mark.parametrize("gain_db", [0, -6])
+def test_the_whole_front_end_with_noise_suppression(voices: tuple[np.ndarray, np.ndarray], gain_db: float) -> None:
+    """The noise suppressor (its own stage after the canceller) takes more echo off and leaves the near end
+    alone (inside WebRTC's combined processor it took 1-2 dB off it after a full-volume echo)."""
+    scene = Scene(*voices, delay_ms=30, gain_db=gain_db)
     tap = FarEndTap()
     out = scene.run(FrontEnd(RATE, far_end=tap), tap)
     assert scene.echo_reduction_db(out) >= 40.0
-    assert abs(scene.near_change_db(out)) <= 2.0
+    assert abs(scene.near_change_db(out)) <= 1.0
 
 
 @needs_webrtc
