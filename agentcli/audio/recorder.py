@@ -142,6 +142,8 @@ class Recorder(_BlockQueue):
         self._t0: float | None = None  # perf_counter when the first callback delivered its first sample
         self._block_frames = 0  # device frames per callback block (to count dropped blocks' time)
         self._frames_read = 0  # device frames popped by read()
+        self._dropped_before = 0
+        self._runs = 0  # start() calls: tells this run's end-of-stream notice from an earlier one's
 
     @property
     def level(self) -> float:
@@ -164,9 +166,10 @@ class Recorder(_BlockQueue):
         self._last = block  # its level is computed when asked for (a meter), not here on every block
         self._push(block)
 
-    def _on_finished(self) -> None:
-        # PortAudio thread: the stream ended (stopped, or the device went away): readers get None
-        call_in_loop(self._loop, self._end)
+    def _on_finished(self, run: int) -> None:
+        # PortAudio thread: the stream ended (stopped, or the device went away): readers get None. The
+        # notice of a stream stopped before a restart arrives after it, and must not end the new run.
+        call_in_loop(self._loop, lambda: self._end() if run == self._runs else None)
 
     def start(self) -> None:
         if self._stream is not None:
@@ -178,6 +181,9 @@ class Recorder(_BlockQueue):
         self._bind()
         self._t0 = None
         self._frames_read = 0
+        self._dropped_before = self.dropped_blocks  # drops of an earlier run are not on this timeline
+        self._runs += 1
+        run = self._runs
         self._block_frames = max(1, self.device_rate * self.block_ms // 1000)
         try:
             stream = sd.InputStream(
@@ -187,7 +193,7 @@ class Recorder(_BlockQueue):
                 dtype="float32",
                 blocksize=self._block_frames,
                 callback=self._callback,
-                finished_callback=self._on_finished,
+                finished_callback=lambda: self._on_finished(run),
             )
             lat = stream.latency
             self.latency_s = float(lat[0] if isinstance(lat, tuple) else lat)
@@ -217,7 +223,7 @@ class Recorder(_BlockQueue):
             if raw is None:
                 return None
             # blocks dropped so far were all older than this one: their time has passed too
-            captured = self._frames_read + self.dropped_blocks * self._block_frames
+            captured = self._frames_read + (self.dropped_blocks - self._dropped_before) * self._block_frames
             self._frames_read += raw.shape[0]
             if self._resampler is None or self._resampler.passthrough:
                 out = raw
