@@ -43,3 +43,12 @@ class ApprovalRefused(AgentCliError):
 
 class AudioError(AgentCliError):
     """No PortAudio, no device, a bad WAV."""
+
+
+def error_kind(err: BaseException) -> str:
+    """How an ErrorEvent classes a failure: model, audio, or runtime."""
+    if isinstance(err, ModelError):
+        return "model"
+    if isinstance(err, AudioError):
+        return "audio"
+    return "runtime"

@@ -22,7 +22,7 @@ from agentcli import events as ev
 from agentcli.app.approval import Approver, Asker, make_approver
 from agentcli.app.consumers import Consumer, EventFanout, Renderer
 from agentcli.app.endpoint import Endpoint, model_endpoint
-from agentcli.errors import ToolError, UsageError
+from agentcli.errors import ToolError, UsageError, error_kind
 
 if TYPE_CHECKING:
     from agentcli.runtime.runner import Runner
@@ -166,7 +166,7 @@ class Run:
 
             self.error = redact_text(str(exc) or type(exc).__name__)  # a server may echo the key back
             if self.status == "error" and self._started:
-                self.emit(ev.ErrorEvent(message=self.error, kind=self.error_kind or _error_kind(exc),
+                self.emit(ev.ErrorEvent(message=self.error, kind=self.error_kind or error_kind(exc),
                                        fatal=True))
         try:
             for closer in reversed(self._closers):
@@ -186,13 +186,3 @@ class Run:
             if self._endpoint_scope is not None:
                 await self._endpoint_scope.__aexit__(exc_type, exc, tb)
         return False
-
-
-def _error_kind(err: BaseException) -> str:
-    from agentcli.errors import AudioError, ModelError
-
-    if isinstance(err, ModelError):
-        return "model"
-    if isinstance(err, AudioError):
-        return "audio"
-    return "runtime"

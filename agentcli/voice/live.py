@@ -23,6 +23,7 @@ import numpy as np
 from agentcli import events as ev
 from agentcli.app.approval import Asker
 from agentcli.app.consumers import Renderer, RendererBase
+from agentcli.errors import error_kind
 from agentcli.spec.model import InterruptionSettings, TurnSettings, VadSettings
 from agentcli.voice.options import VoiceOptions
 from agentcli.voice.pipeline import TurnInput, VoiceContext, VoiceTurn
@@ -185,7 +186,7 @@ class LiveSession:
             await turn.interrupt()  # the history is rewritten before anything else happens
             result = turn.result
         except Exception as e:  # noqa: BLE001 - a failed turn ends the turn, not the session
-            self.ctx.emit(ev.ErrorEvent(message=str(e) or type(e).__name__, kind=_kind(e)))
+            self.ctx.emit(ev.ErrorEvent(message=str(e) or type(e).__name__, kind=error_kind(e)))
             result = turn.result
             result.status = "error"
             await turn.speaker.cancel()
@@ -258,13 +259,3 @@ def _heard_ms(turn: VoiceTurn) -> float | None:
     from agentcli.voice.history import heard_ms
 
     return round(heard_ms(turn.speaker.spoken), 1)
-
-
-def _kind(err: BaseException) -> str:
-    from agentcli.errors import AudioError, ModelError
-
-    if isinstance(err, ModelError):
-        return "model"
-    if isinstance(err, AudioError):
-        return "audio"
-    return "runtime"
