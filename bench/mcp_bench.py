@@ -73,11 +73,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--json", action="store_true", help="One JSON object (units in the keys).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         starts = first_byte(folder, args.runs)
         calls = asyncio.run(per_call(folder, args.calls))
+    if args.json:
+        import json
+
+        print(json.dumps({**{f"first answer byte {k} s": v for k, v in starts.items()},
+                          **{f"call {k} ms": v * 1000 for k, v in calls.items()}}))
+        return
     print("| measure | median |")
     print("|---|---|")
     for label, value in starts.items():

@@ -131,6 +131,13 @@ ROW_MEANINGS = [
     "6. bench/realtime_bench.py: resident memory growth over a fast-forwarded 30-minute realtime session.",
     "7. bench/trace_bench.py (recorder cost in process; the real `agent trace show` on a 10,000-span trace), "
     "and the chat turn of row 2 with tracing on minus off.",
+    "8. Voice in a real room: bench/frontend_bench.py (echo reduction on a recorded echo path player → virtual "
+    "speaker → 30 ms loopback → virtual mic, replayed through the front end; CPU of the live path) and "
+    "bench/voice_bench.py (end of question to first reply sample, both read from recordings of the virtual "
+    "devices; barge-in to faded output).",
+    "9. bench/mcp_bench.py: a spec with one stdio MCP server (the Python demo server of tests/mcp) against none; "
+    "one `add` call through the toolset.",
+    "10. bench/realtime_bench.py --provider gemini: rows 5 and 6 over the simulator's Gemini Live endpoint.",
 ]
 
 

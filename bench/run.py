@@ -27,7 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common as c  # noqa: E402
-from bench import report  # noqa: E402
+from bench import report, scenarios_room  # noqa: E402
 from bench.report import Row, Target  # noqa: E402
 
 
@@ -259,6 +259,7 @@ def _tracing_pairs(ctx: Ctx) -> tuple[list[float], list[float]]:
 
 SCENARIOS: dict[str, Callable[[Ctx], list[Row]]] = {
     "1": cli_start, "2": chat_turn, "3": first_answer_byte, "4": voice_turn, "5": realtime, "7": tracing,
+    "8": scenarios_room.room, "9": scenarios_room.mcp, "10": scenarios_room.gemini,
 }  # fmt: skip
 
 

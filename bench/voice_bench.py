@@ -302,6 +302,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", choices=["heard", "ttfa", "file", "barge", "cpu"], help="Run one measure.")
+    parser.add_argument("--json", action="store_true", help="One JSON object: the samples of each measure.")
     args = parser.parse_args()
     try:
         rig = get_rig()
@@ -334,6 +335,11 @@ def main() -> None:
             rows.append(("barge-in (vad 10 ms frames, 30 ms start)", fast, "ms"))
         if "cpu" in want:
             rows.append(("cpu listening (%)", [cpu_listening(tmp)], "%"))
+    if args.json:
+        import json
+
+        print(json.dumps({f"{name} {'pct' if unit == '%' else unit}": values for name, values, unit in rows}))
+        return
     print(f"{'measure':40} {'median':>8} {'max':>8} {'target':>8}  ok")
     for name, values, _unit in rows:
         target = TARGETS_MS.get(name)
