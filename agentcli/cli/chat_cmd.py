@@ -18,8 +18,10 @@ On a terminal with no message: a REPL (/help inside). With -m MESSAGE, or input 
 the answer alone on stdout, status on stderr. SPEC defaults to $AGENT_SPEC, else a built-in assistant;
 `-` reads the spec from stdin (then give the message with -m).
 
-Examples: agent chat agent_specs/weather.yaml --sim -m "weather in Paris?"
-          echo "summarise: $(cat notes.txt)" | agent chat --json"""
+\b
+Examples:
+  agent chat agent_specs/weather.yaml --sim -m "weather in Paris?"
+  echo "summarise: $(cat notes.txt)" | agent chat --json"""
 
 
 @dataclass
@@ -123,8 +125,12 @@ def _renderer(spec: Spec, opts: ChatOptions) -> Any:
         return JsonlRenderer()
     if opts.json_out:
         return JsonRenderer()
+    from agentcli.cli.spinner import Spinner
+
+    spinner = Spinner(enabled=False) if opts.quiet else Spinner()  # on a terminal's stderr only
     if opts.message is None and color_allowed(sys.stdout):
         from agentcli.cli.rich_view import RichRenderer
 
-        return RichRenderer(quiet=opts.quiet)
-    return PlainRenderer(quiet=opts.quiet, stream=not holds_answer(spec))
+        return RichRenderer(quiet=opts.quiet, spinner=spinner)
+    return PlainRenderer(quiet=opts.quiet, stream=not holds_answer(spec), usage=opts.message is None,
+                         spinner=spinner)
