@@ -75,6 +75,10 @@ def chat(
     text = _one_shot_text(stdin_text, message)
     if text is None and not sys.stdin.isatty():
         fail("no input: pipe a message in or give one with -m", 2)
+    if resume_latest:
+        from agentcli.cli.sessions_cmd import resolve_continue
+
+        session, resume_latest = resolve_continue(loaded, "chat", quiet or json_out or jsonl), False
     opts = ChatOptions(message=text, model=model, session=session, resume_latest=resume_latest, yes=yes,
                        max_turns=max_turns, sim=sim, sim_script=sim_script, quiet=quiet,
                        json_out=json_out, jsonl=jsonl, no_trace=no_trace, no_trace_content=no_trace_content)

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from agentcli import __version__
-from agentcli.cli import chat_cmd, sim_cmd, spec_cmd, trace_cmd, voice_cmd
+from agentcli.cli import chat_cmd, sessions_cmd, sim_cmd, spec_cmd, trace_cmd, voice_cmd
 
 app = typer.Typer(
     name="agent",
@@ -51,6 +51,7 @@ def devices(json_out: bool = typer.Option(False, "--json", help="Machine-readabl
 app.add_typer(spec_cmd.app, name="spec")
 app.add_typer(sim_cmd.app, name="sim")
 app.add_typer(trace_cmd.app, name="trace")
+app.add_typer(sessions_cmd.app, name="sessions")
 
 
 # Options whose value may be left out, per command, and what it then is. Click can do this, but typer's

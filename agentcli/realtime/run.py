@@ -60,7 +60,7 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
                 approver=run.approver,
                 api_key_env=agent.provider.api_key_env,
                 options=SessionOptions(text_only=opts.text_only, ptt=opts.ptt),
-                save=run.store.save,
+                save=lambda _conversation: run.save(),  # through the run: records the spec, skips empty
                 log=log,
                 validate=validator_from_env(),
             )

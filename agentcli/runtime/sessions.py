@@ -157,3 +157,57 @@ class SessionStore:
         except json.JSONDecodeError:
             raise AgentCliError(f"session {name} is damaged (its history is not JSON)") from None
         return Conversation(items=parsed, agent=agent, name=name, id=conv_id, turns=turns)
+
+    # -- for `agent sessions` and `agent chat -c` (additive: which spec a conversation was last run with,
+    #    kept in its own table so the sessions table itself is unchanged) ------------------------------
+    def record_spec(self, name: str, spec_id: str) -> None:
+        with self._connect() as conn:
+            try:
+                conn.execute(_SPECS_SCHEMA)
+                conn.execute("INSERT INTO session_specs (name, spec) VALUES (?, ?) "
+                             "ON CONFLICT(name) DO UPDATE SET spec = excluded.spec", (name, spec_id))
+            except sqlite3.Error as e:
+                raise AgentCliError(f"cannot save session {name}: {e}") from None
+
+    def spec_of(self, name: str) -> str | None:
+        """The spec `name` was last run with (see `spec_identity`), None when not recorded."""
+        with self._connect() as conn:
+            conn.execute(_SPECS_SCHEMA)
+            row = conn.execute("SELECT spec FROM session_specs WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def summaries(self) -> list[SessionSummary]:
+        """Every conversation, most recent first, with its agent, turns, item count and spec."""
+        with self._connect() as conn:
+            conn.execute(_SPECS_SCHEMA)
+            rows = conn.execute(
+                """SELECT s.name, s.agent, s.turns, json_array_length(s.items), s.created, s.updated, p.spec
+                   FROM sessions s LEFT JOIN session_specs p ON p.name = s.name ORDER BY s.seq DESC"""
+            ).fetchall()
+        return [SessionSummary(n, a, t, i or 0, datetime.fromtimestamp(c).astimezone(),
+                               datetime.fromtimestamp(u).astimezone(), sp)
+                for n, a, t, i, c, u, sp in rows]
+
+    def forget_spec(self, name: str) -> None:
+        with self._connect() as conn:
+            conn.execute(_SPECS_SCHEMA)
+            conn.execute("DELETE FROM session_specs WHERE name = ?", (name,))
+
+
+_SPECS_SCHEMA = "CREATE TABLE IF NOT EXISTS session_specs (name TEXT PRIMARY KEY, spec TEXT NOT NULL)"
+
+
+class SessionSummary(NamedTuple):
+    name: str
+    agent: str
+    turns: int
+    items: int
+    created: datetime
+    updated: datetime
+    spec: str | None
+
+
+def spec_identity(spec: Spec) -> str:
+    """What tells specs apart for `-c`: the spec file's absolute path, else `<entry> (no file)` for the
+    built-in assistant or a spec read from stdin."""
+    return os.path.abspath(spec.path) if spec.path else f"{spec.entry} (no file)"
