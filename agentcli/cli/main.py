@@ -8,7 +8,7 @@ import sys
 import typer
 
 from agentcli import __version__
-from agentcli.cli import chat_cmd, sessions_cmd, sim_cmd, spec_cmd, trace_cmd, voice_cmd
+from agentcli.cli import chat_cmd, events_cmd, sessions_cmd, sim_cmd, spec_cmd, trace_cmd, voice_cmd
 
 app = typer.Typer(
     name="agent",
@@ -52,6 +52,7 @@ app.add_typer(spec_cmd.app, name="spec")
 app.add_typer(sim_cmd.app, name="sim")
 app.add_typer(trace_cmd.app, name="trace")
 app.add_typer(sessions_cmd.app, name="sessions")
+app.add_typer(events_cmd.app, name="events")
 
 
 # Options whose value may be left out, per command, and what it then is. Click can do this, but typer's
