@@ -3,11 +3,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-import io
 import json
-import tokenize
-import types
 import typing
 from typing import Any
 
@@ -125,11 +121,15 @@ def json_result_schema() -> dict[str, Any]:
 
 
 def _type_name(cls: type) -> str:
+    import dataclasses
+
     field = next(f for f in dataclasses.fields(cls) if f.name == "type")
     return str(field.default)
 
 
 def _object_schema(cls: type, comments: dict[tuple[str, str], str]) -> dict[str, Any]:
+    import dataclasses
+
     hints = typing.get_type_hints(cls)
     props: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
@@ -153,6 +153,8 @@ def _comment_of(cls: type, name: str, comments: dict[tuple[str, str], str]) -> s
 
 
 def _type_schema(hint: Any) -> dict[str, Any]:
+    import types
+
     from agentcli import events as ev
 
     if hint is Any:
@@ -182,6 +184,8 @@ def _type_schema(hint: Any) -> dict[str, Any]:
 def _field_comments(module: Any) -> dict[tuple[str, str], str]:
     """(class, field) -> the `# comment` on the field's line in the module's source."""
     import inspect
+    import io
+    import tokenize
 
     out: dict[tuple[str, str], str] = {}
     klass: str | None = None

@@ -87,10 +87,7 @@ def show(
 
 def _visible(text: str) -> str:
     """Control characters (a model's text may hold terminal escapes) shown as \\xNN, never sent raw."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _item_line(item: dict[str, Any]) -> str | None:

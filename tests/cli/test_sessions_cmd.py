@@ -102,3 +102,9 @@ def test_continue_refuses_another_specs_conversation_unless_named():
 def test_continue_with_nothing_to_continue_is_a_usage_error():
     r = agent("chat", "--sim", "-m", "x", "-c")
     assert r.returncode == 2 and "no conversation to continue" in r.stderr
+
+
+def test_show_never_sends_a_terminal_escape_from_the_conversation():
+    assert agent("chat", "--sim", "-m", "red \x1b[31m text", "-s", "esc").returncode == 0
+    shown = agent("sessions", "show", "esc").stdout
+    assert "\x1b" not in shown and "red \\x1b[31m text" in shown
