@@ -154,6 +154,7 @@ class ToolCallStarted(Event):
     call_id: str = ""
     name: str = ""
     arguments: str = ""  # JSON text as the model sent it
+    server: str | None = None  # the MCP server the tool belongs to, if any
 
 
 @dataclass(slots=True, kw_only=True)
@@ -165,6 +166,17 @@ class ToolCallFinished(Event):
     output: str = ""  # what the model is given back (an error string when the tool failed)
     error: str | None = None
     approved: bool | None = None  # None when the tool needs no approval
+
+
+@dataclass(slots=True, kw_only=True)
+class SubAgentEvent(Event):
+    """An event of a sub-agent run by an `agent:` tool, nested under that tool call (call_id). Renderers
+    that ignore it keep the sub-agent's text off stdout and out of speech; tracing nests its spans."""
+
+    type: Literal["sub_agent_event"] = "sub_agent_event"
+    call_id: str = ""
+    tool: str = ""
+    event: Event | None = None
 
 
 @dataclass(slots=True, kw_only=True)

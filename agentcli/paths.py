@@ -7,7 +7,10 @@ from pathlib import Path
 
 
 def agent_home() -> Path:
-    """`$AGENT_HOME`, else the platform's user data dir; created on first use (mode 0700)."""
+    """`$AGENT_HOME`, else the platform's user data dir; created on first use (mode 0700).
+    Raises StoreError (one line: which folder, and why) when it cannot be a folder."""
+    from agentcli.storage.files import private_dir
+
     env = os.environ.get("AGENT_HOME")
     if env:
         home = Path(env).expanduser()
@@ -15,5 +18,4 @@ def agent_home() -> Path:
         from platformdirs import user_data_dir
 
         home = Path(user_data_dir("agentcli", appauthor=False))
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return home
+    return private_dir(home, "AGENT_HOME folder" if env else "state folder")

@@ -144,17 +144,18 @@ async def latency_runs(url: str, spec_path: Path, runs: int) -> tuple[list[float
     player.start()
     session = make_session(url, spec_path, player)
     marks: dict[str, float] = {}
-    on_delta, on_speech = session._on_response_output_audio_delta, session._on_input_audio_buffer_speech_started
+    handle = session.handle
 
-    async def delta(event: dict[str, Any]) -> None:
-        marks.setdefault(f"delta:{event.get('item_id')}", time.perf_counter())
-        await on_delta(event)
+    async def timed(event: Any) -> None:  # when the audio delta / the speech start was received
+        from agentcli.realtime.server_events import AudioDelta, SpeechStarted
 
-    async def speech(event: dict[str, Any]) -> None:
-        marks["speech_started"] = time.perf_counter()
-        await on_speech(event)
+        if isinstance(event, AudioDelta):
+            marks.setdefault(f"delta:{event.item_id}", time.perf_counter())
+        elif isinstance(event, SpeechStarted):
+            marks["speech_started"] = time.perf_counter()
+        await handle(event)
 
-    session._on_response_output_audio_delta, session._on_input_audio_buffer_speech_started = delta, speech
+    session.handle = timed
     runner = asyncio.ensure_future(session.run())
     firsts: list[float] = []
     barges: list[float] = []

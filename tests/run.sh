@@ -23,6 +23,18 @@ fi
 python3 -m pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "Running pip as the 'root' user" || true
 python3 -m pip show agentcli >/dev/null
 python3 -m ruff check --quiet agentcli tests bench
+# The reference MCP server the tests run, pinned by tests/mcp/package-lock.json: installed here, never
+# fetched at test time (no `npx -y`).
+if ! command -v npm >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing: nodejs npm" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+if command -v npm >/dev/null; then
+  npm ci --prefix tests/mcp --no-audit --no-fund --loglevel=error
+else
+  echo "warning: npm is missing: the MCP tests that use server-filesystem will fail" >&2
+fi
 # The audio rig must work here: its tests fail rather than skip (tests/pulse.py).
 export AGENT_TEST_REQUIRE_AUDIO=1
 exec python3 -m pytest -q "$@"

@@ -169,7 +169,9 @@ class Run:
     async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
         if exc is not None:
             self.status = "interrupted" if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError) else "error"
-            self.error = str(exc) or type(exc).__name__
+            from agentcli.redact import redact_text
+
+            self.error = redact_text(str(exc) or type(exc).__name__)  # a server may echo the key back
             if self.status == "error" and self._started:
                 self.emit(ev.ErrorEvent(message=self.error, kind=self.error_kind or _error_kind(exc),
                                        fatal=True))

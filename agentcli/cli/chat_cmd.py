@@ -58,6 +58,7 @@ def chat(
     no_trace_content: bool = typer.Option(False, "--no-trace-content", help="Trace timings and shapes only."),
 ) -> None:
     from agentcli.cli.common import fail, load_spec_arg, run_async
+    from agentcli.input_text import read_stdin_text, repaired
 
     if json_out and jsonl:
         fail("--json and --jsonl go one at a time", 2)
@@ -68,11 +69,11 @@ def chat(
     if spec == "-":
         if message is None:
             fail("`-` reads the spec from stdin, so give the message with -m", 2)
-        spec_text = sys.stdin.read()
+        spec_text = read_stdin_text()
     elif not sys.stdin.isatty():
-        stdin_text = sys.stdin.read()
+        stdin_text = read_stdin_text()
     loaded = load_spec_arg(spec, stdin_text=spec_text)
-    text = _one_shot_text(stdin_text, message)
+    text = repaired(_one_shot_text(stdin_text, message))  # invalid UTF-8: replacement characters, one notice
     if text is None and not sys.stdin.isatty():
         fail("no input: pipe a message in or give one with -m", 2)
     if resume_latest:
@@ -103,6 +104,7 @@ async def _chat(spec: Spec, opts: ChatOptions) -> int:
         if opts.json_out:
             renderer.collector.session = run.conversation.name
         runner = run.make_runner(opts.max_turns)
+        await runner.start_mcp()  # a server that cannot start is one line and exit 1, before any turn
         runner.warm_up(run.conversation.agent)
         run.start(run.conversation.agent, trace={"model": opts.model or spec.entry_agent.model})
         if opts.message is None:

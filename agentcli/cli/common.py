@@ -20,7 +20,10 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr and an exit code; never a traceback."""
     import typer
 
-    print(f"agent: error: {message}", file=sys.stderr)
+    from agentcli.redact import redact_text
+    from agentcli.terminal_text import show_controls  # a server's or a tool's words may be in the message
+
+    print(f"agent: error: {show_controls(redact_text(message))}", file=sys.stderr)  # a server may echo the key
     raise typer.Exit(code)
 
 

@@ -100,7 +100,7 @@ def json_result_schema() -> dict[str, Any]:
         "properties": {
             "output": {"description": "The answer: text, or the parsed object when the agent has an output_type."},
             "agent": {"type": "string", "description": "The agent that answered (after handoffs)."},
-            "status": {"enum": ["ok", "error", "interrupted", "guardrail"],
+            "status": {"enum": ["ok", "error", "interrupted", "guardrail", "refusal", "incomplete"],
                        "description": "How the turn ended; the exit code is 0 only for ok."},
             "error": nullable_text | {"description": "Why it did not end ok (a guardrail's message, an error)."},
             "tool_calls": {"type": "array", "items": {
@@ -161,6 +161,8 @@ def _type_schema(hint: Any) -> dict[str, Any]:
         return {}
     if hint is ev.Usage:
         return {"$ref": "#/$defs/usage"}
+    if isinstance(hint, type) and issubclass(hint, ev.Event):
+        return {"$ref": "#"}  # an event nested in another (a sub-agent's): any event
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         options = [_type_schema(a) for a in typing.get_args(hint)]

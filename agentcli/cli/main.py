@@ -8,7 +8,7 @@ import sys
 import typer
 
 from agentcli import __version__
-from agentcli.cli import chat_cmd, events_cmd, sessions_cmd, sim_cmd, spec_cmd, trace_cmd, voice_cmd
+from agentcli.cli import chat_cmd, events_cmd, mcp_cmd, sessions_cmd, sim_cmd, spec_cmd, trace_cmd, voice_cmd
 
 app = typer.Typer(
     name="agent",
@@ -53,6 +53,7 @@ app.add_typer(sim_cmd.app, name="sim")
 app.add_typer(trace_cmd.app, name="trace")
 app.add_typer(sessions_cmd.app, name="sessions")
 app.add_typer(events_cmd.app, name="events")
+app.add_typer(mcp_cmd.app, name="mcp")
 
 
 # Options whose value may be left out, per command, and what it then is. Click can do this, but typer's
@@ -85,7 +86,9 @@ def main() -> None:
     try:
         app(args=fill_optional_values(sys.argv[1:]))
     except AgentCliError as e:
-        print(f"agent: error: {e}", file=sys.stderr)
+        from agentcli.terminal_text import show_controls  # a server's or a tool's words may be in the message
+
+        print(f"agent: error: {show_controls(str(e))}", file=sys.stderr)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         print("agent: interrupted", file=sys.stderr)

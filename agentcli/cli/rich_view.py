@@ -15,6 +15,7 @@ from agentcli.app.consumers import RendererBase
 from agentcli.cli.render import output_text, status_line, usage_line
 from agentcli.cli.spinner import Spinner
 from agentcli.cli.term import hyperlinks_supported
+from agentcli.terminal_text import clean_event
 
 
 class RichRenderer(RendererBase):
@@ -49,6 +50,7 @@ class RichRenderer(RendererBase):
 
     # -- events ------------------------------------------------------------------------------------
     def __call__(self, event: ev.Event) -> None:
+        event = clean_event(event)  # model, tool and server text: no escape sequences reach the terminal
         if isinstance(event, ev.TurnStarted):
             self.spinner.start()
         elif isinstance(event, ev.TextDelta):

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from agentcli import events as ev
 from agentcli.app.consumers import Meter, RendererBase
 from agentcli.cli.render import JsonlRenderer, PlainRenderer, status_line
+from agentcli.terminal_text import clean_event
 
 STATE_LABELS = {"listening": "● listening", "hearing": "◉ hearing you", "thinking": "… thinking",
                 "speaking": "♪ speaking", "idle": "· idle"}
@@ -66,6 +67,7 @@ class PlainVoiceRenderer(RendererBase):
 
     def __call__(self, event: ev.Event) -> None:
         self._clear_meter()
+        event = clean_event(event)  # model, tool and server text: no escape sequences reach the terminal
         for e in self.held(event):
             self._show(e)
 
@@ -232,6 +234,7 @@ class VoiceView(RendererBase):
     def _show(self, event: ev.Event) -> None:
         from rich.text import Text
 
+        event = clean_event(event)  # model, tool and server text: no escape sequences reach the terminal
         if isinstance(event, ev.StateChanged):
             self.state = event.state
         elif isinstance(event, ev.SessionStarted):

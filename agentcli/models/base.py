@@ -17,6 +17,16 @@ from typing import Any
 from agentcli.events import Usage
 
 
+def content_text(content: Any) -> str:
+    """The text of a neutral item's content: a string, or a list of parts (text, or an audio part's
+    transcript). The one reading of content for every client path (chat messages, realtime items)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(p.get("text") or p.get("transcript") or "") for p in content if isinstance(p, dict))
+    return "" if content is None else str(content)
+
+
 @dataclass(slots=True)
 class ToolSchema:
     name: str

@@ -9,22 +9,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from agentcli.errors import ModelError
-from agentcli.models.base import Model, ModelEvent, ModelRequest, ModelRetrying
+from agentcli.models.base import Model, ModelEvent, ModelRequest, ModelRetrying, content_text
 from agentcli.models.client import ATTEMPTS, model_error
+
+text_of = content_text  # the adapters' name for it
 
 
 def clean_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Items without our private "_" keys, which the APIs would reject."""
     return [{k: v for k, v in item.items() if not k.startswith("_")} for item in items]
-
-
-def text_of(content: Any) -> str:
-    """A message's content as plain text (a string, or a list of text parts)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return "" if content is None else str(content)
 
 
 def field(obj: Any, name: str, default: Any = None) -> Any:

@@ -2,6 +2,17 @@
 
 Public entry point: `run_realtime(spec, opts, renderer) -> exit code` (agentcli/realtime/run.py),
 imported lazily so that `agent --help` does not load websockets, numpy or openai.
+
+Layout, from the wire up:
+- model.py: RealtimeModel, the provider-neutral seam (connect, audio in, item operations, typed events
+  out); openai_model.py implements it over connection.py (one websocket, its log and validation) and
+  parses server JSON into server_events.py's records. protocol.py checks the wire against openai's types.
+- session.py: RealtimeSession, the link (reconnect, history replay) and the one `match` over server events;
+  hearing.py (the user's side), answers.py (responses, tools, barge-in, guardrails), turns.py, with their
+  state in state.py's named parts.
+- config.py (the session object), items.py (history as realtime items), reconnect.py (backoff), tools.py,
+  guard.py (output guardrails), audio_io.py (mic pump, playback), inputs.py (stdin, input files),
+  recording.py (--record).
 """
 
 from __future__ import annotations

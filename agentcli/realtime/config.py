@@ -79,8 +79,8 @@ def session_config(
         "output_modalities": ["text"] if text_only else list(rt.output_modalities[:1] or ["audio"]),
         "audio": {"input": audio_in, "output": {"format": PCM, "voice": rt.voice, "speed": rt.speed}},
     }
-    if agent.model_settings.max_tokens:
-        session["max_output_tokens"] = agent.model_settings.max_tokens
+    if rt.max_output_tokens:  # its own setting: model_settings.max_tokens counts text, this audio too
+        session["max_output_tokens"] = rt.max_output_tokens
     return session
 
 

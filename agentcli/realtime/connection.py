@@ -28,6 +28,19 @@ class ConnectionLost(ConnectionError):
     """The socket ended without us closing it."""
 
 
+class HandshakeRefused(ModelError):
+    """The server answered the websocket upgrade with an HTTP error status."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def transient(self) -> bool:
+        """Worth retrying: overloaded or rate limited (as chat retries them)."""
+        return self.status == 429 or self.status >= 500
+
+
 def realtime_url(base_url: str, model: str) -> str:
     """The chat base URL turned into the realtime endpoint: http->ws, https->wss, `/realtime?model=`."""
     parts = urlsplit(base_url.rstrip("/"))
@@ -42,7 +55,9 @@ class EventLog:
 
     def __init__(self, path: str):
         self.path = path
-        self._file: TextIO = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - kept open
+        from agentcli.storage.files import open_private
+
+        self._file: TextIO = open_private(path, "a")  # 0600: it holds transcripts
 
     @classmethod
     def from_env(cls) -> EventLog | None:
@@ -51,7 +66,9 @@ class EventLog:
 
     def write(self, direction: str, event: dict[str, Any]) -> None:
         record = {"dir": direction, "ts": round(time.time(), 6), "event": elide_audio(event)}
-        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        from agentcli.redact import redact_text
+
+        self._file.write(redact_text(json.dumps(record, ensure_ascii=False)) + "\n")
 
     def close(self) -> None:
         self._file.close()
@@ -101,8 +118,9 @@ class RealtimeConnection:
         except InvalidStatus as e:
             status = e.response.status_code
             if status == 401:
-                raise ModelError(f"{shown} rejected the API key: set {api_key_env} to a valid key") from None
-            raise ModelError(f"{shown} refused the realtime connection: HTTP {status}") from None
+                message = f"{shown} rejected the API key: set {api_key_env} to a valid key"
+                raise HandshakeRefused(message, status) from None
+            raise HandshakeRefused(f"{shown} refused the realtime connection: HTTP {status}", status) from None
         except InvalidURI:
             raise ModelError(f"{shown} is not a valid websocket URL") from None
         except (OSError, TimeoutError, InvalidHandshake) as e:

@@ -5,6 +5,9 @@
 - a terminal otherwise: whole lines (the terminal's own line editing); Ctrl-D quits.
 - a pipe: each line is sent once the previous answer is over; the end of the pipe ends the session
   once it is quiet (as Ctrl-D does).
+
+And `--input FILE`: checked up front (`check_input_audio`) so that a file with nothing to answer is one
+clear error, not a session that ends with no output.
 """
 
 from __future__ import annotations
@@ -14,6 +17,27 @@ import contextlib
 import sys
 import threading
 from typing import Any
+
+MIN_INPUT_MS = 100  # the API commits no less
+SILENCE_DBFS = -60.0  # a file whose loudest 10 ms stays below this has no speech in it
+
+
+def check_input_audio(path: str, samples: Any, rate: int) -> None:
+    """Refuse an input file that cannot make a turn: empty, shorter than the API takes, or silent."""
+    import numpy as np
+
+    from agentcli.errors import AudioError
+
+    ms = samples.shape[0] * 1000 / rate
+    if samples.shape[0] == 0:
+        raise AudioError(f"{path}: no audio in the file")
+    if ms < MIN_INPUT_MS:
+        raise AudioError(f"{path}: {ms:.0f} ms of audio is too short to be a turn (at least {MIN_INPUT_MS} ms)")
+    frame = max(1, rate // 100)
+    usable = samples[: samples.shape[0] // frame * frame].astype(np.float32).reshape(-1, frame)
+    peak_rms = float(np.sqrt(np.max(np.mean(usable * usable, axis=1)))) if usable.size else 0.0
+    if peak_rms <= 10 ** (SILENCE_DBFS / 20):
+        raise AudioError(f"{path}: the file is silent: there is nothing to answer")
 
 
 class TerminalInput:

@@ -1,7 +1,7 @@
-"""Conversation items between the neutral history format (agentcli/models/base.py) and realtime items.
+"""Neutral history items (agentcli/models/base.py) as OpenAI realtime conversation items.
 
-The client replays its history as realtime items after a reconnect; the simulator reads realtime items
-back into neutral form to plan its reply. Only text travels: audio is never replayed.
+The client replays its history as realtime items after a reconnect or on a resumed --session. Only text
+travels: audio is never replayed. (The simulator has its own reading of items: agentcli/sim/realtime/.)
 """
 
 from __future__ import annotations
@@ -9,41 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
-def text_of(item: dict[str, Any]) -> str:
-    """The text of a realtime message item: text parts, else audio transcripts, joined."""
-    parts = item.get("content") or []
-    texts = []
-    for part in parts:
-        if isinstance(part, dict):
-            text = part.get("text")
-            if text is None:
-                text = part.get("transcript")
-            if text:
-                texts.append(str(text))
-    return "\n".join(texts)
-
-
-def to_neutral(item: dict[str, Any]) -> dict[str, Any] | None:
-    """A realtime item as a neutral history item; None for kinds the history does not keep."""
-    kind = item.get("type")
-    if kind == "message":
-        role = item.get("role", "user")
-        return {"type": "message", "role": role, "content": text_of(item)}
-    if kind == "function_call":
-        return {
-            "type": "function_call",
-            "call_id": item.get("call_id") or item.get("id") or "",
-            "name": item.get("name", ""),
-            "arguments": item.get("arguments", ""),
-        }
-    if kind == "function_call_output":
-        return {
-            "type": "function_call_output",
-            "call_id": item.get("call_id", ""),
-            "output": item.get("output", ""),
-        }
-    return None
+from agentcli.models.base import content_text
 
 
 def to_realtime(item: dict[str, Any]) -> dict[str, Any] | None:
@@ -51,7 +17,7 @@ def to_realtime(item: dict[str, Any]) -> dict[str, Any] | None:
     kind = item.get("type", "message")
     if kind == "message":
         role = item.get("role")
-        text = _content_text(item.get("content"))
+        text = content_text(item.get("content"))
         if role == "user":
             return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
         if role == "assistant":
@@ -80,30 +46,26 @@ def to_realtime(item: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def replayable(items: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """The realtime items to recreate a history on a fresh session, each with the history entry it came
-    from: messages with text, and only function calls whose output is also there (a call without an
-    output would be an open call)."""
+def replay_entries(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The history entries that recreate a history on a fresh session: messages with text, and only
+    function calls whose output is also there (a call without an output would be an open call)."""
     outputs = {i.get("call_id") for i in items if i.get("type") == "function_call_output"}
     calls = {i.get("call_id") for i in items if i.get("type") == "function_call"}
-    out: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    out: list[dict[str, Any]] = []
     for item in items:
         kind = item.get("type", "message")
         if kind == "function_call" and item.get("call_id") not in outputs:
             continue
         if kind == "function_call_output" and item.get("call_id") not in calls:
             continue
-        if kind == "message" and not _content_text(item.get("content")).strip():
+        if kind == "message" and not content_text(item.get("content")).strip():
             continue
-        converted = to_realtime(item)
-        if converted is not None:
-            out.append((item, converted))
+        if to_realtime(item) is not None:
+            out.append(item)
     return out
 
 
-def _content_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(str(p.get("text") or p.get("transcript") or "") for p in content if isinstance(p, dict))
-    return ""
+def replayable(items: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each entry to replay with its realtime item."""
+    return [(entry, item) for entry in replay_entries(items) if (item := to_realtime(entry)) is not None]
+

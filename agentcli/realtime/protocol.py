@@ -15,6 +15,15 @@ from typing import Any, Literal
 Side = Literal["client", "server"]
 
 
+# Keys the API sends that the openai package's types lack (the package types a session event's `session`
+# as the create *request*; the API, and the published description's session object, add these three).
+_SESSION_EXTRAS = frozenset({"session.id", "session.object", "session.expires_at"})
+SENT_BUT_UNDECLARED: dict[str, frozenset[str]] = {
+    "session.created": _SESSION_EXTRAS,
+    "session.updated": _SESSION_EXTRAS,
+}
+
+
 class ProtocolViolation(ValueError):
     """An event that does not match the openai package's realtime types (one line)."""
 
@@ -58,7 +67,8 @@ def validate_event(event: Any, side: Side, *, strict: bool = True) -> Any:
         where = ".".join(str(p) for p in first["loc"])
         raise ProtocolViolation(f"{kind}: {where}: {first['msg']}") from None
     if strict:
-        extra = _first_extra(model, "")
+        allowed = SENT_BUT_UNDECLARED.get(kind, frozenset()) if side == "server" else frozenset()
+        extra = _first_extra(model, "", allowed)
         if extra:
             raise ProtocolViolation(f"{kind}: {extra}: unknown key")
     return model
@@ -72,21 +82,22 @@ def validate_server_event(event: Any, *, strict: bool = True) -> Any:
     return validate_event(event, "server", strict=strict)
 
 
-def _first_extra(value: Any, path: str) -> str | None:
-    """The path of the first undeclared key in a validated model tree, or None."""
+def _first_extra(value: Any, path: str, allowed: frozenset[str] = frozenset()) -> str | None:
+    """The path of the first undeclared key in a validated model tree (other than `allowed`), or None."""
     from pydantic import BaseModel
 
     if isinstance(value, BaseModel):
-        extra = value.model_extra or {}
-        if extra:
-            return f"{path}.{next(iter(extra))}".lstrip(".")
+        for key in value.model_extra or {}:
+            where = f"{path}.{key}".lstrip(".")
+            if where not in allowed:
+                return where
         for name in type(value).model_fields:
-            found = _first_extra(getattr(value, name), f"{path}.{name}")
+            found = _first_extra(getattr(value, name), f"{path}.{name}", allowed)
             if found:
                 return found
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            found = _first_extra(item, f"{path}[{i}]")
+            found = _first_extra(item, f"{path}[{i}]", allowed)
             if found:
                 return found
     return None

@@ -1,7 +1,8 @@
 """Reconnecting after the socket drops: backoff with a bounded total time, and the history replay.
 
-A fresh server session knows nothing, so the client sends its session config again and recreates
-the conversation so far as text items (agentcli/realtime/items.py) before carrying on.
+A fresh server session knows nothing, so the client configures it again and recreates the conversation
+so far as text items (agentcli/realtime/items.py) before carrying on; the backoff also paces retries of
+a refused first connection (5xx, 429).
 """
 
 from __future__ import annotations
@@ -9,9 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from typing import Any
-
-from agentcli.realtime.items import replayable
 
 GIVE_UP_ENV = "AGENT_REALTIME_GIVE_UP_S"
 DEFAULT_GIVE_UP_S = 30.0
@@ -47,12 +45,3 @@ class Backoff:
 def new_item_id() -> str:
     """A client-chosen item id (the API takes up to 32 characters)."""
     return "item_ac" + secrets.token_hex(8)
-
-
-def replay_plan(history: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(history entry, `conversation.item.create` event) pairs that recreate `history` (neutral items) as
-    text; the entries are the history's own dicts, so a later change to one can be sent again."""
-    return [
-        (entry, {"type": "conversation.item.create", "item": {"id": new_item_id(), **item}})
-        for entry, item in replayable(history)
-    ]

@@ -11,7 +11,8 @@
 Turn data comes from the run's events (`on_event`, one more consumer of the EventFanout), where the user's
 speech sits in user.wav included (`UserSpeech`: the session places it on the timeline of the audio it sent,
 from the server's VAD offsets or push-to-talk); audio from two taps: `mic_tap` around the pump's send and
-`OutputAudio.tap`. Only audio, text and timings are written: never a key, a URL or the environment.
+`OutputAudio.tap`. Only audio, text and timings are written: never a key (text is redacted), a URL or the
+environment. The folder is 0700 and every file in it 0600.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from agentcli import events as ev
 from agentcli.audio.wavfile import WavWriter
 from agentcli.errors import AudioError
 from agentcli.realtime.config import RATE
+from agentcli.storage.files import make_private
 from agentcli.voice.recording import session_dir, write_json_atomic
 
 USER_WAV = "user.wav"
@@ -82,6 +84,7 @@ class RealtimeRecording:
         try:
             if self._user is None:
                 self._user = WavWriter(self.dir / USER_WAV, RATE)
+                make_private(self.dir / USER_WAV)
                 self.meta["user_wav"] = USER_WAV
             self._user.write(pcm)
         except (OSError, AudioError) as e:
@@ -95,6 +98,7 @@ class RealtimeRecording:
         try:
             if self._answer is None:  # turns are numbered as they end, in order: this one is the next
                 self._answer = WavWriter(self.dir / f"turn-{self._count + 1:03d}-assistant.wav", RATE)
+                make_private(Path(self._answer.path))
             self._answer.write(pcm)
         except (OSError, AudioError) as e:
             self._fail(e)

@@ -10,7 +10,7 @@ from typing import Any
 
 from agentcli.app.approval import Asker
 from agentcli.app.consumers import Consumer, Renderer
-from agentcli.errors import ToolError, UsageError
+from agentcli.errors import AgentCliError, ToolError, UsageError
 from agentcli.realtime.config import RATE
 from agentcli.spec.model import Spec
 from agentcli.voice.options import VoiceOptions
@@ -49,6 +49,10 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
             run.on_close(log.close)
         base_url = resolve_base_url(agent.provider, run.endpoint.base_url)
         api_key = resolve_api_key(agent.provider, base_url, run.endpoint.api_key)
+        runner = None
+        if _delegates(spec):  # MCP tools, or agents as tools: a text runtime does that work
+            runner = run.make_runner()
+            await runner.start_mcp()  # a server that cannot start is one line and exit 1
         try:
             session = RealtimeSession(
                 spec,
@@ -63,6 +67,8 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
                 save=lambda _conversation: run.save(),  # through the run: records the spec, skips empty
                 log=log,
                 validate=validator_from_env(),
+                mcp=runner.mcp if runner is not None else None,
+                runner=runner,
             )
         except ToolError as e:
             raise UsageError(str(e)) from None
@@ -84,6 +90,12 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
         if on_session is not None:
             on_session(session)
         return await _serve(session, opts, source, spec, recording, asker=run.asker, renderer=run.renderer)
+
+
+def _delegates(spec: Spec) -> bool:
+    from agentcli.spec.model import AgentTool
+
+    return any(a.mcp_servers or any(isinstance(t, AgentTool) for t in a.tools) for a in spec.agents.values())
 
 
 async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec, recording: Any = None,
@@ -118,6 +130,8 @@ async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec, reco
         done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if runner in done:
             runner.result()  # a ModelError (gave up reconnecting, refused session) surfaces here
+        if source is not None and not session.turns.finished:  # the file made no turn: say so, exit 1
+            raise AgentCliError(f"{opts.input_wav}: no turn was heard in the file; nothing was answered")
         return 0
     finally:
         if terminal is not None:
@@ -192,9 +206,12 @@ def _file_source(opts: VoiceOptions) -> Any:
     if opts.input_wav is None:
         return None
     from agentcli.audio.recorder import FileSource
+    from agentcli.realtime.inputs import check_input_audio
 
     # --fast is paced by the pump (10x, pausing for answers), so the file itself is read unpaced then
-    return FileSource(opts.input_wav, rate=RATE, block_ms=FILE_BLOCK_MS, fast=opts.fast)
+    source = FileSource(opts.input_wav, rate=RATE, block_ms=FILE_BLOCK_MS, fast=opts.fast)
+    check_input_audio(str(opts.input_wav), source.samples, RATE)  # empty, too short, silent: one clear error
+    return source
 
 
 def _microphone(opts: VoiceOptions) -> Any:

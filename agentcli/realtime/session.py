@@ -1,34 +1,60 @@
-"""One realtime conversation: connection (and reconnection), session config, turns and the history.
+"""One realtime conversation: the link to the model (and reconnection), the user's input, turns and the
+history; the assistant's side is agentcli/realtime/answers.py.
 
-Server events are handled in order by one reader; tools, guardrail checks and end-of-turn waits run
-in side tasks. Responses are strictly one at a time: a `response.create` asked for while one is active
-(or being created) waits for it to end. What happens inside a response (audio, transcripts, tools,
-barge-in, guardrails) lives in agentcli/realtime/responses.py, turn bookkeeping in turns.py.
+Server events arrive typed (agentcli/realtime/server_events.py) and are handled in order by one reader,
+in one `match` (`handle`); tools, guardrail checks and end-of-turn waits run in side tasks. The model is
+reached only through agentcli/realtime/model.py's RealtimeModel (OpenAI's is the default).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentcli import events as ev
 from agentcli.errors import ModelError
+from agentcli.realtime.answers import Answers
 from agentcli.realtime.audio_io import OutputAudio
-from agentcli.realtime.config import agent_part, server_cancels_on_speech, session_config
-from agentcli.realtime.connection import ConnectionLost, EventLog, RealtimeConnection, Validator
-from agentcli.realtime.reconnect import Backoff, new_item_id, replay_plan
-from agentcli.realtime.responses import ResponseHandling
+from agentcli.realtime.config import server_cancels_on_speech
+from agentcli.realtime.connection import ConnectionLost, EventLog, HandshakeRefused, Validator
+from agentcli.realtime.hearing import MIN_PTT_MS, Hearing
+from agentcli.realtime.items import replay_entries
+from agentcli.realtime.model import Connect, RealtimeModel, SessionSetup
+from agentcli.realtime.reconnect import Backoff, new_item_id
+from agentcli.realtime.server_events import (
+    AudioDelta,
+    AudioDone,
+    FunctionCallDone,
+    Ignored,
+    InputTimeout,
+    ItemAdded,
+    ResponseCreated,
+    ResponseDone,
+    ServerError,
+    ServerEvent,
+    SessionCreated,
+    SpeechStarted,
+    SpeechStopped,
+    TextDelta,
+    TextDone,
+    UserTranscriptDelta,
+    UserTranscriptDone,
+    UserTranscriptFailed,
+)
+from agentcli.realtime.state import History, Link, TurnState, UserInput
 from agentcli.realtime.tools import AgentTools
-from agentcli.realtime.turns import TurnHandling, TurnState
+from agentcli.realtime.turns import Turns
 from agentcli.runtime.conversation import Conversation
 from agentcli.runtime.tools import Approver
 from agentcli.spec.model import Spec
 
-MIN_PTT_MS = 100  # the API refuses to commit less
+if TYPE_CHECKING:
+    from agentcli.mcp.servers import McpServers
+    from agentcli.runtime.runner import Runner
+
+__all__ = ["MIN_PTT_MS", "RealtimeSession", "SessionOptions"]
 
 
 @dataclass
@@ -38,7 +64,7 @@ class SessionOptions:
     give_up_s: float | None = None  # reconnect for at most this long (default $AGENT_REALTIME_GIVE_UP_S or 30)
 
 
-class RealtimeSession(TurnHandling, ResponseHandling):
+class RealtimeSession:
     def __init__(
         self,
         spec: Spec,
@@ -54,326 +80,312 @@ class RealtimeSession(TurnHandling, ResponseHandling):
         api_key_env: str = "OPENAI_API_KEY",
         log: EventLog | None = None,
         validate: Validator | None = None,
+        connect: Connect | None = None,
+        mcp: McpServers | None = None,
+        runner: Runner | None = None,
     ):
+        """`connect`: opens the model (default: OpenAI's Realtime API at `url`); `mcp`: the session's
+        started MCP servers (their tools are offered, and offered again when a server's list changes);
+        `runner`: a text Runner that runs `agent:` tools (the delegate pattern)."""
         self.spec = spec
         self.conversation = conversation
         self.options = options or SessionOptions()
         self.settings = spec.entry_agent.realtime  # the session's audio settings; handoffs keep them
-        self.agent = conversation.agent if conversation.agent in spec.agents else spec.entry
-        conversation.agent = self.agent
-        self.url, self._api_key, self._api_key_env = url, api_key, api_key_env
+        if conversation.agent not in spec.agents:
+            conversation.agent = spec.entry
         self.emit = emit
-        self.tools = AgentTools(spec, approver)
-        self.output = OutputAudio(sink) if sink is not None else None
-        self.save = save
-        self.log, self.validate = log, validate
-        self.server_cancels = server_cancels_on_speech(self.settings, self.options.ptt)
+        self.tools = AgentTools(spec, approver, mcp=mcp, runner=runner)
+        self._tool_updates: set[asyncio.Future[None]] = set()
+        if mcp is not None:
+            mcp.listeners.append(self._tools_changed)
+        self.log = log
+        if connect is None:
+
+            async def connect() -> RealtimeModel:
+                from agentcli.realtime.openai_model import OpenAIRealtime
+
+                return await OpenAIRealtime.open(url, api_key, log=log, validate=validate, api_key_env=api_key_env)
+
+        self._connect = connect
         # no server turn detection (--ptt, or `turn_detection: none`): the client commits each turn
         self.manual = self.options.ptt or self.settings.turn_detection.type == "none"
-        self.conn: RealtimeConnection | None = None
-        self.ready = asyncio.Event()  # configured and able to take audio
-        self.closing = False
-        self.reconnects = 0
-        self.turn: TurnState | None = None
-        self.by_id: dict[str, dict[str, Any]] = {}  # realtime item id -> its history entry
-        self.own_ids: set[str] = set()  # items we created: their echo is not news
-        # what the last replay created on the server: (history entry, server item id), in order
-        self.replayed: list[tuple[dict[str, Any], str]] = []
-        self.user_speaking = False
-        self.awaiting_reply = False  # a user turn went in and its response has not started
-        self.talking = False  # push-to-talk held
-        self.ptt_ms = 0.0
-        self._speech_stopped_at: float | None = None
-        self._committed_ts: float | None = None  # when the user's audio went to transcription (events ts)
-        self._audio_span: tuple[int, int] = (0, 0)
-        self.sent_ms = 0.0  # microphone audio sent this session, over every connection
-        self._connection_ms = 0.0  # sent_ms when this connection began: the server counts from there
-        self._speech_from_ms: float | None = None  # where the speech in progress began, on sent_ms's timeline
-        self._speech: tuple[float, float] | None = None  # finished speech waiting for the item it makes
-        self._session_event = 0
-        self._resumed = bool(conversation.items)  # a --session with history: recreate it on the server
-        self._init_responses()
-
-    # --- connection -------------------------------------------------------------------------------------
-
-    async def _open(self) -> RealtimeConnection:
-        return await RealtimeConnection.open(
-            self.url, self._api_key, log=self.log, validate=self.validate, api_key_env=self._api_key_env
+        self.server_cancels = server_cancels_on_speech(self.settings, self.options.ptt)
+        self.link = Link(resumed=bool(conversation.items))
+        self.user = UserInput()
+        self.history = History(conversation)
+        self.turns = Turns(self.history, emit, lambda: self.tools.agent(self.agent).name, save)
+        self.answers = Answers(
+            self.link, self.history, self.user, self.turns, self.tools, emit, server_cancels=self.server_cancels
         )
+        self.hearing = Hearing(
+            self.link, self.history, self.turns, self.answers, self.settings, emit, manual=self.manual
+        )
+        if sink is not None:
+            self.answers.output = OutputAudio(sink)
+
+    # --- the parts, by their old names (run.py, tests and benches read these) -------------------------
+
+    @property
+    def agent(self) -> str:
+        return self.conversation.agent
+
+    @property
+    def output(self) -> OutputAudio | None:
+        return self.answers.output
+
+    @output.setter
+    def output(self, value: OutputAudio | None) -> None:
+        self.answers.output = value
+
+    @property
+    def save(self) -> Callable[[Conversation], None] | None:
+        return self.turns.save
+
+    @save.setter
+    def save(self, value: Callable[[Conversation], None] | None) -> None:
+        self.turns.save = value
+
+    @property
+    def ready(self) -> asyncio.Event:
+        return self.link.ready
+
+    @property
+    def reconnects(self) -> int:
+        return self.link.reconnects
+
+    @property
+    def turn(self) -> TurnState | None:
+        return self.turns.current
+
+    @property
+    def talking(self) -> bool:
+        return self.user.talking
+
+    # --- the connection ---------------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Serve the session until close(); reconnects after a drop, or raises ModelError."""
-        self.conn = await self._open()
+        self.link.model = await self._connect_first()
         while True:
             try:
-                await self._serve(self.conn)
+                await self._serve(self.link.model)
                 return
             except ConnectionLost:
-                if self.closing:
+                if self.link.closing:
                     return
-                self._on_drop()
-                self.conn = await self._reconnect()
+                self._dropped()
+                self.link.model = await self._reconnect()
 
-    async def _serve(self, conn: RealtimeConnection) -> None:
+    async def _connect_first(self) -> RealtimeModel:
+        """Connect; a refusal worth retrying (5xx, 429) is retried provider.max_retries times."""
+        backoff = Backoff(self.options.give_up_s)
+        retries = self.spec.entry_agent.provider.max_retries
         while True:
-            event = await conn.recv()
-            if event is None:
-                return
-            handler = getattr(self, "_on_" + str(event.get("type", "")).replace(".", "_"), None)
-            if handler is not None:
-                await handler(event)
+            try:
+                return await self._connect()
+            except HandshakeRefused as e:
+                delay = backoff.next_delay() if e.transient and backoff.attempts < retries else None
+                if delay is None:
+                    raise
+                self.emit(ev.Retrying(attempt=backoff.attempts, reason=str(e)))
+                await asyncio.sleep(delay)
 
-    async def _reconnect(self) -> RealtimeConnection:
+    async def _serve(self, model: RealtimeModel) -> None:
+        while (event := await model.recv()) is not None:
+            await self.handle(event)
+
+    async def _reconnect(self) -> RealtimeModel:
         backoff = Backoff(self.options.give_up_s)
         last = "connection lost"
         while (delay := backoff.next_delay()) is not None:
             await asyncio.sleep(delay)
             try:
-                conn = await self._open()
+                model = await self._connect()
             except ModelError as e:
                 last = str(e)
                 continue
-            self.reconnects += 1
-            return conn
+            self.link.reconnects += 1
+            return model
         raise ModelError(
             f"lost the realtime connection and could not reconnect within {backoff.give_up_s:g} s ({last})"
         )
 
-    def _on_drop(self) -> None:
-        self.ready.clear()
-        self.replayed = []  # those items were on the server session that is gone
+    def _dropped(self) -> None:
+        self.link.ready.clear()
+        self.link.model = None
+        self.link.replayed = []  # those items were on the server session that is gone
         self.emit(ev.Notice(message="the realtime connection dropped; reconnecting…", level="warning"))
-        self._drop_responses()
-        self.user_speaking = self.talking = False
-        if self.awaiting_reply or (self.turn is not None and self.turn.closer is None):
-            self.awaiting_reply = False
-            self.finish_turn("error", error="the realtime connection dropped mid-answer")
-
-    async def rewrite_replayed(self, entry: dict[str, Any]) -> None:
-        """A replayed history entry changed after the replay: a barge-in cut an answer that was still
-        playing from the dropped connection, so the server holds all of its text while the user heard a
-        part. Swap the server's copy for the entry as it is now, at the same place in the conversation."""
-        index = next((i for i, (replayed, _) in enumerate(self.replayed) if replayed is entry), None)
-        if index is None:
+        asked = self.user.awaiting_reply or self.answers.responding.busy()
+        silent = self.answers.dropped()  # the response in flight had said nothing yet
+        self.user.speaking = self.user.talking = False
+        turn = self.turns.current
+        if turn is None or turn.closer is not None:
+            self.user.awaiting_reply = False
             return
-        await self.send_soft({"type": "conversation.item.delete", "item_id": self.replayed[index][1]})
-        plan = replay_plan([entry])
-        if not plan:  # nothing was heard: the answer leaves the conversation
-            del self.replayed[index]
+        entry = self.user.unanswered  # the turn's question: asked again if the new session can know it
+        known = entry is not None and (str(entry.get("content") or "").strip() or self.user.unanswered_speech)
+        if asked and silent and known:
+            self.user.awaiting_reply = True  # asked again once the history is back on the new session
             return
-        _, event = plan[0]
-        event["previous_item_id"] = self.replayed[index - 1][1] if index else "root"
-        self.own_ids.add(event["item"]["id"])
-        self.replayed[index] = (entry, event["item"]["id"])
-        await self.send_soft(event)
-
-    async def send(self, event: dict[str, Any]) -> None:
-        if self.conn is None:
-            raise ConnectionLost("not connected")
-        await self.conn.send(event)
-
-    async def send_soft(self, event: dict[str, Any]) -> None:
-        """Send, or drop the event while the connection is down (the reader handles the drop)."""
-        with contextlib.suppress(ConnectionLost):
-            await self.send(event)
+        self.user.awaiting_reply = False
+        self.turns.finish("error", error="the realtime connection dropped mid-answer")
 
     async def close(self) -> None:
-        self.closing = True
-        self._cancel_side_tasks()
-        if self.conn is not None:
-            await self.conn.close()
+        self.link.closing = True
+        self.answers.cancel_side_tasks()
+        if self.link.model is not None:
+            await self.link.model.close()
 
-    def session_config(self) -> dict[str, Any]:
+    def _tools_changed(self) -> None:
+        """An MCP server's tool list changed: offer the agent's tools again (after a drop, the next
+        connection's configuration carries them)."""
+        if self.link.model is None or self.link.closing:
+            return
         agent = self.tools.agent(self.agent)
-        return session_config(
-            agent,
-            self.tools.schemas(self.agent),
+        task = asyncio.ensure_future(self.link.soft(lambda m: m.switch_agent(agent, self.tools.schemas(self.agent))))
+        self._tool_updates.add(task)
+        task.add_done_callback(self._tool_updates.discard)
+
+    def setup(self) -> SessionSetup:
+        return SessionSetup(
+            agent=self.tools.agent(self.agent),
+            tools=self.tools.schemas(self.agent),
             settings=self.settings,
             text_only=self.options.text_only,
             ptt=self.options.ptt,
         )
 
-    async def _on_session_created(self, event: dict[str, Any]) -> None:
-        self._session_event += 1
+    # --- the one dispatch of server events ---------------------------------------------------------------
+
+    async def handle(self, event: ServerEvent) -> None:
+        a, h = self.answers, self.hearing
+        match event:
+            case AudioDelta():  # response.output_audio.delta
+                a.audio_delta(event)
+            case TextDelta():  # response.output_audio_transcript.delta, response.output_text.delta
+                a.text_delta(event)
+            case TextDone():  # response.output_audio_transcript.done, response.output_text.done
+                a.text_done(event)
+            case AudioDone():  # response.output_audio.done
+                a.audio_done(event)
+            case FunctionCallDone():  # response.function_call_arguments.done
+                a.function_call(event)
+            case ResponseCreated():  # response.created
+                a.created(event)
+            case ResponseDone():  # response.done
+                await a.done(event)
+            case ItemAdded():  # conversation.item.added
+                h.item_added(event)
+            case SpeechStarted():  # input_audio_buffer.speech_started
+                await h.speech_started(event)
+            case SpeechStopped():  # input_audio_buffer.speech_stopped
+                h.speech_stopped(event)
+            case InputTimeout():  # input_audio_buffer.timeout_triggered
+                h.input_timeout(event)
+            case UserTranscriptDelta():  # conversation.item.input_audio_transcription.delta
+                if event.delta:
+                    self.emit(ev.TranscriptDelta(role="user", delta=event.delta))
+            case UserTranscriptDone():  # conversation.item.input_audio_transcription.completed
+                h.user_transcript(event)
+            case UserTranscriptFailed():  # conversation.item.input_audio_transcription.failed
+                self.emit(ev.Notice(message=f"could not transcribe what you said: {event.message}", level="warning"))
+            case SessionCreated():  # session.created
+                await self._session_created()
+            case ServerError():  # error
+                self._server_error(event)
+            case Ignored():
+                pass
+
+    async def _session_created(self) -> None:
+        u = self.user
         # this server counts audio from here; speech a dropped connection never made into an item is gone
-        self._connection_ms, self._speech_from_ms, self._speech = self.sent_ms, None, None
-        await self.send(
-            {
-                "type": "session.update",
-                "event_id": f"evt_session_{self._session_event}",
-                "session": self.session_config(),
-            }
-        )
-        if self.reconnects or self._resumed:
-            replay = replay_plan(self.conversation.items)
-            self.replayed = [(entry, item_event["item"]["id"]) for entry, item_event in replay]
-            for _, item_event in replay:
-                self.own_ids.add(item_event["item"]["id"])
-                await self.send(item_event)
-            what = "reconnected; conversation restored" if self.reconnects else "conversation resumed"
-            self.emit(ev.Notice(message=f"{what} ({len(replay)} items)"))
-            self._resumed = False
-        self.ready.set()
+        u.connection_ms, u.speech_from_ms, u.speech = u.sent_ms, None, None
+        await self.link.send(lambda m: m.configure(self.setup()))
+        link = self.link
+        if link.reconnects or link.resumed:
+            link.replayed = []
+            for entry in replay_entries(self.conversation.items):
+                item_id = new_item_id()
+                self.history.own_ids.add(item_id)
+                link.replayed.append((entry, item_id))
+                await link.send(lambda m, i=item_id, x=entry: m.add_item(i, x))
+            what = "reconnected; conversation restored" if link.reconnects else "conversation resumed"
+            self.emit(ev.Notice(message=f"{what} ({len(link.replayed)} items)"))
+            link.resumed = False
+        link.ready.set()
         self.emit(ev.StateChanged(state="listening"))
+        if u.awaiting_reply and u.unanswered is not None:  # the question the drop left unanswered
+            await self._ask_again(u.unanswered)
 
-    async def _on_error(self, event: dict[str, Any]) -> None:
-        error = event.get("error") or {}
-        message, code = str(error.get("message") or "error"), error.get("code")
-        if code == "conversation_already_has_active_response":
-            self.create_refused()
-            return
-        if code == "response_cancel_not_active":  # the response ended while our cancel was on its way
-            return
-        if str(error.get("event_id") or "").startswith("evt_session_") or str(error.get("param") or "").startswith(
-            "session"
-        ):
-            raise ModelError(f"the realtime server refused the session: {message}")
-        self.emit(ev.Notice(message=f"realtime server: {message}", level="warning"))
+    async def _ask_again(self, entry: dict[str, Any]) -> None:
+        """After a reconnect: the open turn's question is on the new session (replayed as text, or here
+        as its audio when it was never transcribed); ask for its answer."""
+        audio = b"" if str(entry.get("content") or "").strip() else self.user.unanswered_audio()
+        if audio:
+            item_id = new_item_id()
+            self.history.own_ids.add(item_id)
+            self.history.by_id[item_id] = entry
+            await self.link.send(lambda m: m.add_user_audio(item_id, audio))
+        await self.answers.request()
 
-    # --- input ------------------------------------------------------------------------------------------
+    def _server_error(self, e: ServerError) -> None:
+        if e.code == "conversation_already_has_active_response":
+            self.answers.create_refused()
+            return
+        if e.code == "response_cancel_not_active":  # the response ended while our cancel was on its way
+            return
+        model = self.link.model
+        if model is not None and model.is_session_error(e.event_id, e.param):
+            raise ModelError(f"the realtime server refused the session: {e.message}")
+        self.emit(ev.Notice(message=f"realtime server: {e.message}", level="warning"))
+
+    # --- input (agentcli/realtime/hearing.py) ----------------------------------------------------------
 
     async def send_audio(self, pcm: bytes) -> None:
-        """One microphone block (24 kHz pcm16); dropped while the connection is down."""
-        if not self.ready.is_set():
-            return
-        if self.manual:
-            self.ptt_ms += len(pcm) / 48
-        self.sent_ms += len(pcm) / 48  # 24 kHz pcm16: 48 bytes a millisecond
-        await self.send_soft({"type": "input_audio_buffer.append", "audio": _b64(pcm)})
+        await self.hearing.send_audio(pcm)
 
     def gate(self) -> bool:
-        """Whether microphone audio goes up now (manual turns: only while talking)."""
-        return self.talking or not self.manual
+        return self.hearing.gate()
 
     async def ptt_press(self) -> None:
-        """Push-to-talk pressed: cut off the assistant, start a fresh input buffer."""
-        await self.barge_in(local=True)
-        self.ptt_ms = 0.0
-        self.talking = True
-        self._speech_from_ms = self.sent_ms
-        await self.send_soft({"type": "input_audio_buffer.clear"})
-        self.emit(ev.StateChanged(state="hearing"))
+        await self.hearing.ptt_press()
 
     async def ptt_release(self) -> None:
-        """Push-to-talk released: commit what was said and ask for the answer."""
-        self.talking = False
-        if self.ptt_ms < MIN_PTT_MS:
-            await self.send_soft({"type": "input_audio_buffer.clear"})
-            self.emit(ev.Notice(message="too short to send; hold the key while you talk"))
-            self.emit(ev.StateChanged(state="listening"))
-            return
-        self._speech_stopped_at = time.perf_counter()
-        self.awaiting_reply = True
-        self._speech_ended(self.sent_ms)
-        await self.send_soft({"type": "input_audio_buffer.commit"})
-        await self.request_response()
+        await self.hearing.ptt_release()
 
     async def send_text(self, text: str) -> None:
-        """A typed line: a user message, then an answer (after any answer in progress)."""
-        await self.barge_in(local=True)
-        item_id = new_item_id()
-        self.own_ids.add(item_id)
-        self.start_turn(item_id, text, base=time.perf_counter())
-        self.awaiting_reply = True
-        await self.send_soft(
-            {
-                "type": "conversation.item.create",
-                "item": {
-                    "id": item_id,
-                    "type": "message",
-                    "role": "user",
-                    "content": [{"type": "input_text", "text": text}],
-                },
-            }
-        )
-        await self.request_response()
+        await self.hearing.send_text(text)
 
     async def input_ended(self) -> None:
-        """The input file is over: with manual turns the buffer is committed; with server VAD, trailing
-        silence lets the server end the turn."""
-        if self.manual:
-            if self.talking:
-                await self.ptt_release()
-            return
-        silence = self.settings.turn_detection.silence_duration_ms or 500
-        await self.send_audio(bytes(48 * (silence + 300)))
+        await self.hearing.input_ended()
 
-    # --- server events about the user's input ----------------------------------------------------------
+    async def barge_in(self, *, local: bool) -> None:
+        await self.answers.barge_in(local=local)
 
-    async def _on_input_audio_buffer_speech_started(self, event: dict[str, Any]) -> None:
-        self.user_speaking = True
-        self._audio_span = (int(event.get("audio_start_ms") or 0), 0)
-        self._speech_from_ms = self._connection_ms + self._audio_span[0]
-        self.emit(ev.StateChanged(state="hearing"))
-        if self.settings.turn_detection.interrupt_response:
-            await self.barge_in(local=False)
+    async def request_response(self) -> None:
+        await self.answers.request()
 
-    async def _on_input_audio_buffer_speech_stopped(self, event: dict[str, Any]) -> None:
-        self.user_speaking = False
-        self._speech_stopped_at = time.perf_counter()
-        self._audio_span = (self._audio_span[0], int(event.get("audio_end_ms") or 0))
-        self._speech_ended(self._connection_ms + self._audio_span[1])
-        if self.settings.turn_detection.create_response:
-            self.awaiting_reply = True
-        self.emit(ev.StateChanged(state="thinking"))
+    # --- waiting for quiet ---------------------------------------------------------------------------------
 
-    def _speech_ended(self, end_ms: float) -> None:
-        start = end_ms if self._speech_from_ms is None else min(self._speech_from_ms, end_ms)
-        self._speech, self._speech_from_ms = (start, end_ms), None
+    def is_idle(self) -> bool:
+        u = self.user
+        return not (u.speaking or u.awaiting_reply or self.turns.current is not None or self.answers.responding.busy())
 
-    async def _on_conversation_item_added(self, event: dict[str, Any]) -> None:
-        item = event.get("item") or {}
-        item_id = str(item.get("id") or "")
-        if item_id in self.own_ids or item_id in self.by_id:
-            return
-        if item.get("type") == "message" and item.get("role") == "user":
-            self._committed_ts = ev.now()
-            if self._speech is not None:  # the speech this item was made of, just before its turn
-                start, end = self._speech
-                self.emit(ev.UserSpeech(start_ms=round(start, 1), end_ms=round(end, 1)))
-                self._speech = None
-            self.start_turn(item_id, "", base=self._speech_stopped_at or time.perf_counter())
-        elif item.get("type") == "message" and item.get("role") == "assistant":
-            self.assistant_item(item_id, event)
+    async def wait_idle(self, poll_s: float = 0.02) -> None:
+        while not self.is_idle():
+            await asyncio.sleep(poll_s)
 
-    async def _on_conversation_item_input_audio_transcription_delta(self, event: dict[str, Any]) -> None:
-        if event.get("delta"):
-            self.emit(ev.TranscriptDelta(role="user", delta=str(event["delta"])))
+    async def wait_quiet(self, quiet_s: float = 0.5, poll_s: float = 0.02) -> None:
+        """Until the session has been idle for `quiet_s` in a row (the server may still be answering
+        input it just got)."""
+        loop = asyncio.get_running_loop()
+        since = loop.time()
+        while loop.time() - since < quiet_s:
+            await asyncio.sleep(poll_s)
+            if not self.is_idle():
+                since = loop.time()
 
-    async def _on_conversation_item_input_audio_transcription_completed(self, event: dict[str, Any]) -> None:
-        text = str(event.get("transcript") or "").strip()
-        entry = self.by_id.get(str(event.get("item_id")))
-        if entry is not None:
-            entry["content"] = text
-        t = self.turn
-        if t is not None and entry is not None and t.index == self.conversation.turns and not t.input:
-            t.input = text
-            self.announce_turn()
-        self.mark("transcript_final")
-        start, end = self._audio_span
-        model = self.settings.transcription.model if self.settings.transcription else ""
-        self.emit(
-            ev.TranscriptDone(
-                role="user", text=text, model=model, audio_ms=float(max(0, end - start)), started=self._committed_ts
-            )
-        )
-
-    async def _on_conversation_item_input_audio_transcription_failed(self, event: dict[str, Any]) -> None:
-        message = (event.get("error") or {}).get("message") or "transcription failed"
-        self.emit(ev.Notice(message=f"could not transcribe what you said: {message}", level="warning"))
-
-    def switch_agent(self, key: str) -> dict[str, Any]:
-        """Make `key` the session's agent; returns the session.update for it (no voice: it stays)."""
-        before = self.tools.agent(self.agent).name
-        self.agent = self.conversation.agent = key
-        self.emit(ev.Handoff(from_agent=before, to_agent=self.tools.agent(key).name))
-        return {
-            "type": "session.update",
-            "session": agent_part(self.tools.agent(key), self.tools.schemas(key)),
-        }
-
-
-def _b64(pcm: bytes) -> str:
-    import base64
-
-    return base64.b64encode(pcm).decode("ascii")
+    async def wait_turn_over(self) -> None:
+        """For --fast input: hold the microphone while a turn is being answered (no talking over)."""
+        while self.user.awaiting_reply or self.turns.current is not None or self.answers.responding.busy():
+            await asyncio.sleep(0.01)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from agentcli.events import Event
 from agentcli.models.base import ModelToolCall, ToolSchema
@@ -17,6 +18,10 @@ from agentcli.runtime.tool_calls import run_tool_calls, serialized
 from agentcli.runtime.tools import Approver, ToolResult, Toolset, build_tools
 from agentcli.runtime.tools.toolset import agent_base_dir
 from agentcli.spec.model import AgentSpec, Spec
+
+if TYPE_CHECKING:
+    from agentcli.mcp.servers import McpServers
+    from agentcli.runtime.runner import Runner
 
 ONE_HANDOFF = "error: only one handoff per answer; this one was ignored"
 
@@ -31,10 +36,16 @@ class AgentTools:
     """Every agent's toolset and output guardrails, built up front so a bad import fails before
     the session starts (ToolError)."""
 
-    def __init__(self, spec: Spec, approver: Approver | None):
+    def __init__(self, spec: Spec, approver: Approver | None, *, mcp: McpServers | None = None,
+                 runner: Runner | None = None):
+        """`mcp`: the session's started MCP servers; `runner`: a text Runner that runs `agent:` tools."""
         self.spec = spec
         self.approver = serialized(approver)
         self.toolsets: dict[str, Toolset] = {key: build_tools(spec, a) for key, a in spec.agents.items()}
+        if mcp is not None or runner is not None:
+            from agentcli.runtime.tools.agent_tool import bind_toolsets
+
+            bind_toolsets(spec, self.toolsets, mcp=mcp, sub_run=runner.sub_run if runner is not None else None)
         self.output_guardrails: dict[str, list[GuardrailCheck]] = {
             key: build_guardrails(a, agent_base_dir(spec, a)).output for key, a in spec.agents.items()
         }

@@ -8,11 +8,12 @@ exactly what it was before (no dangling function_call, and the user can simply r
 
 from __future__ import annotations
 
+import contextvars
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentcli.errors import AgentCliError, MaxTurnsExceeded, ModelError
 from agentcli.events import (
@@ -30,6 +31,7 @@ from agentcli.events import (
     TurnStarted,
     Usage,
 )
+from agentcli.mcp import McpServerError
 from agentcli.models.base import (
     Model,
     ModelCompleted,
@@ -41,13 +43,20 @@ from agentcli.models.base import (
 from agentcli.runtime.conversation import Conversation
 from agentcli.runtime.guardrails import Guardrails, Verdict, build_guardrails, run_checks
 from agentcli.runtime.schema_check import validate
-from agentcli.runtime.tool_calls import run_tool_calls, serialized
-from agentcli.runtime.tools import ToolResult, Toolset, build_tools
+from agentcli.runtime.tool_calls import run_tool_calls, serialized, stop_output_of, tool_events
+from agentcli.runtime.tools import ToolFailed, ToolResult, Toolset, build_tools
+from agentcli.runtime.tools.agent_tool import AgentAsTool, bind_toolsets
+from agentcli.runtime.tools.python_tool import stringify
 from agentcli.runtime.tools.toolset import agent_base_dir
 from agentcli.spec.model import AgentSpec, Spec
 
+if TYPE_CHECKING:
+    from agentcli.mcp.servers import McpServers
+
 Approver = Callable[[str, str], Awaitable[bool]]
 DEFAULT_MAX_TURNS = 10
+MAX_AGENT_TOOL_DEPTH = 5  # agent tools calling agent tools: a loop between two agents stops here
+_depth: contextvars.ContextVar[int] = contextvars.ContextVar("agent_tool_depth", default=0)
 
 
 @dataclass
@@ -72,11 +81,19 @@ class _Generation:
 
 
 class Runner:
-    def __init__(self, spec: Spec, config: RunConfig | None = None):
-        """Builds every agent's tools and guardrails now, so a bad import fails here (ToolError)."""
+    def __init__(self, spec: Spec, config: RunConfig | None = None, mcp: McpServers | None = None):
+        """Builds every agent's tools and guardrails now, so a bad import fails here (ToolError).
+        `mcp`: the session's started MCP servers (agentcli.mcp.servers.open_mcp); without it, a spec's
+        servers are started by start_mcp(), or at the first turn, and stopped by aclose()."""
         self.spec = spec
         self.config = config or RunConfig()
         self._toolsets: dict[str, Toolset] = {key: build_tools(spec, a) for key, a in spec.agents.items()}
+        bind_toolsets(spec, self._toolsets, sub_run=self.sub_run)
+        self._mcp: McpServers | None = None
+        self._own_mcp = False
+        self._release_sigterm: Callable[[], None] = lambda: None
+        if mcp is not None:
+            self._attach_mcp(mcp)
         self._guardrails: dict[str, Guardrails] = {
             key: build_guardrails(a, agent_base_dir(spec, a)) for key, a in spec.agents.items()
         }
@@ -121,8 +138,69 @@ class Runner:
         for model in self._models.values():
             await model.aclose()
         self._models.clear()
+        if self._own_mcp and self._mcp is not None:
+            mcp, self._mcp, self._own_mcp = self._mcp, None, False
+            await mcp.aclose()
+            self._release_sigterm()
 
-    async def run_turn(self, conversation: Conversation, user_input: str) -> AsyncIterator[Event]:
+    # --- MCP servers --------------------------------------------------------------------------------
+
+    @property
+    def mcp(self) -> McpServers | None:
+        """The MCP servers this runner's tools come from (started), if any."""
+        return self._mcp
+
+    def needs_mcp(self) -> bool:
+        return self._mcp is None and any(a.mcp_servers for a in self.spec.agents.values())
+
+    async def start_mcp(self) -> None:
+        """Start the spec's MCP servers now (once; aclose() stops them). Raises McpServerError."""
+        if not self.needs_mcp():
+            return
+        from agentcli.mcp.servers import McpServers, catch_sigterm
+
+        servers = McpServers(self.spec)
+        release = catch_sigterm()  # from before the first spawn: SIGTERM must stop servers, not orphan them
+        try:
+            await servers.start()
+        except BaseException:
+            release()
+            raise
+        self._own_mcp, self._release_sigterm = True, release
+        self._attach_mcp(servers)
+
+    def _attach_mcp(self, mcp: McpServers) -> None:
+        self._mcp = mcp
+        bind_toolsets(self.spec, self._toolsets, mcp=mcp)
+
+    # --- agents as tools ----------------------------------------------------------------------------
+
+    async def sub_run(self, tool: AgentAsTool, text: str) -> str:
+        """Run the tool's agent on `text` in a fresh conversation; its events go to the calling tool's
+        event channel (nested under the call); its final output is the result."""
+        depth = _depth.get()
+        if depth >= MAX_AGENT_TOOL_DEPTH:
+            raise ToolFailed(f"agent tools nested more than {MAX_AGENT_TOOL_DEPTH} deep")
+        emit = tool_events.get()
+        token = _depth.set(depth + 1)
+        done: TurnDone | None = None
+        try:
+            conversation = Conversation(items=[], agent=tool.agent_key)
+            async for event in self.run_turn(conversation, text, max_turns=tool.max_turns):
+                if isinstance(event, TurnDone):
+                    done = event
+                elif not isinstance(event, TurnStarted) and emit is not None:
+                    emit(event)  # the call's span stands for the sub-run's turn
+        finally:
+            _depth.reset(token)
+        if done is None or done.status != "ok":
+            raise ToolFailed(f"{tool.name}: {done.error if done else 'no answer'}")
+        return stringify(done.output)
+
+    async def run_turn(
+        self, conversation: Conversation, user_input: str, *, max_turns: int | None = None
+    ) -> AsyncIterator[Event]:
+        """`max_turns`: for an agent tool's sub-run (its `max_turns:`), over the usual limit."""
         start_key = conversation.agent
         key = start_key if start_key in self.spec.agents else self.spec.entry
         agent = self.spec.agents[key]
@@ -142,9 +220,11 @@ class Runner:
 
         new_items: list[dict[str, Any]] = [{"type": "message", "role": "user", "content": user_input}]
         usage = Usage()
-        max_turns = self.max_turns(agent)
+        max_turns = max_turns or self.max_turns(agent)
         committed = False
         try:
+            if self.needs_mcp():
+                await self.start_mcp()
             yield AgentStarted(agent=agent.name)
             calls_made = 0
             while True:
@@ -180,6 +260,11 @@ class Runner:
                 outputs.update({cid: r.output for cid, r in results.items()})
                 new_items += [_function_output(c.call_id, outputs[c.call_id]) for c in generation.calls]
 
+                stop_output = None if handoff_to else stop_output_of(agent.tool_use_behavior, ordinary, results)
+                if stop_output is not None:  # tool_use_behavior: this tool's output is the answer
+                    yield TextDelta(agent=agent.name, delta=stop_output)
+                    generation = _Generation(stop_output, [], Usage())
+                    break
                 if handoff_to is not None:
                     new_agent = self.spec.agents[handoff_to]
                     yield Handoff(from_agent=agent.name, to_agent=new_agent.name)
@@ -300,6 +385,8 @@ def _describe(err: BaseException) -> tuple[str, str]:
     """(one-line message, ErrorEvent kind) for a failure that ends the turn."""
     if isinstance(err, ModelError):
         kind = "model"
+    elif isinstance(err, McpServerError):
+        kind = "tool"
     elif isinstance(err, AgentCliError):
         kind = "runtime"
     else:

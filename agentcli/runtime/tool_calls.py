@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import contextvars
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
-from agentcli.events import Event, ToolCallFinished, ToolCallStarted
+from agentcli.events import Event, SubAgentEvent, ToolCallFinished, ToolCallStarted
 from agentcli.models.base import ModelToolCall
 from agentcli.runtime.tools import Approver, ToolResult, Toolset
+from agentcli.spec.model import StopAtTools
+
+# Set inside each tool call's task: a tool that runs a sub-agent hands its events here, nested under the call.
+tool_events: contextvars.ContextVar[Callable[[Event], None] | None] = contextvars.ContextVar(
+    "tool_events", default=None
+)
 
 
 def serialized(approver: Approver | None) -> Approver | None:
@@ -34,15 +42,28 @@ async def run_tool_calls(
     """Yield the events of running `calls`; fill `results` (call_id -> result). On cancellation or
     an early close, the calls still running are cancelled and awaited."""
     for call in calls:
-        yield ToolCallStarted(agent=agent, call_id=call.call_id, name=call.name, arguments=call.arguments)
-    tasks: dict[asyncio.Task[ToolResult], ModelToolCall] = {
-        asyncio.ensure_future(toolset.call(call.name, call.arguments, approver)): call for call in calls
-    }
-    pending = set(tasks)
+        server = getattr(toolset.current().get(call.name), "server", None)
+        yield ToolCallStarted(agent=agent, call_id=call.call_id, name=call.name, arguments=call.arguments,
+                              server=server)
+    nested: asyncio.Queue[Event] = asyncio.Queue()
+    tasks: dict[asyncio.Task[ToolResult], ModelToolCall] = {}
+    for call in calls:
+        context = contextvars.copy_context()
+        context.run(tool_events.set, _nester(nested, call))
+        task = asyncio.create_task(toolset.call(call.name, call.arguments, approver), context=context)
+        tasks[task] = call
+    pending: set[asyncio.Future[Any]] = set(tasks)
+    getter: asyncio.Future[Event] = asyncio.ensure_future(nested.get())
     try:
         while pending:
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for task in sorted(done, key=lambda t: calls.index(tasks[t])):
+            done, pending = await asyncio.wait(pending | {getter}, return_when=asyncio.FIRST_COMPLETED)
+            pending.discard(getter)
+            if getter in done:
+                yield getter.result()
+                getter = asyncio.ensure_future(nested.get())
+            while not nested.empty():  # a finished call's nested events come before its result
+                yield nested.get_nowait()
+            for task in sorted((t for t in done if t in tasks), key=lambda t: calls.index(tasks[t])):
                 call = tasks[task]
                 result = task.result()
                 results[call.call_id] = result
@@ -55,8 +76,35 @@ async def run_tool_calls(
                     approved=result.approved,
                 )
     finally:
+        getter.cancel()
         for task in pending:
             task.cancel()
         for task in pending:
             with contextlib.suppress(BaseException):
                 await task
+
+
+def _nester(queue: asyncio.Queue[Event], call: ModelToolCall) -> Callable[[Event], None]:
+    def emit(event: Event) -> None:
+        if event.parent_id is None:  # the innermost call it ran under; a deeper one set its own
+            event.parent_id = call.call_id
+        queue.put_nowait(SubAgentEvent(call_id=call.call_id, tool=call.name, event=event, parent_id=call.call_id))
+
+    return emit
+
+
+def stop_output_of(
+    behavior: str | StopAtTools, calls: list[ModelToolCall], results: dict[str, ToolResult]
+) -> str | None:
+    """The answer a tool_use_behavior takes from this round's tool results, or None to ask the model
+    again: the first call's output (stop_on_first_tool), or the first listed tool's (stop_at_tools)."""
+    if behavior == "run_llm_again" or not calls:
+        return None
+    if behavior == "stop_on_first_tool":
+        first = results.get(calls[0].call_id)
+        return first.output if first is not None else None
+    if isinstance(behavior, StopAtTools):
+        for call in calls:
+            if call.name in behavior.stop_at_tools and call.call_id in results:
+                return results[call.call_id].output
+    return None

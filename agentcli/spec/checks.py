@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentcli.spec.model import AgentSpec, BuiltinTool, PythonTool, ShellTool
+from agentcli.spec.model import AgentSpec, AgentTool, BuiltinTool, PythonTool, ShellTool
 from agentcli.spec.positions import Loc, format_loc
 
 AgentAt = tuple[Loc, AgentSpec]  # an agent and where it sits in its file: () or ("agents", i)
@@ -22,8 +22,10 @@ def pick_entry(agents: list[AgentAt]) -> tuple[str, list[tuple[Loc, str]]]:
     return (marked[0][1] if marked else agents[0][1]).name, problems
 
 
-def tool_name(tool: PythonTool | ShellTool | BuiltinTool) -> str:
+def tool_name(tool: PythonTool | ShellTool | BuiltinTool | AgentTool) -> str:
     """The name the model calls a tool by."""
+    if isinstance(tool, AgentTool):  # after loading, `agent` is the agent's name
+        return tool.name or tool.agent
     if isinstance(tool, PythonTool):
         return tool.name or tool.python.rsplit(":", 1)[1]
     if isinstance(tool, ShellTool):

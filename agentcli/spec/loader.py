@@ -19,8 +19,9 @@ from agentcli.spec.defaults import default_spec, starter_spec
 from agentcli.spec.interpolate import interpolate
 from agentcli.spec.messages import humanize, resolve_loc
 from agentcli.spec.model import AgentSpec, Spec, SpecFile
-from agentcli.spec.positions import Loc, Pos, Positions, parse_yaml, problem
+from agentcli.spec.positions import Loc, Origin, Pos, Positions, parse_yaml, problem
 from agentcli.spec.schema import spec_json_schema
+from agentcli.terminal_text import show_controls
 
 __all__ = ["default_spec", "load_spec", "resolve_spec", "spec_json_schema", "starter_spec", "is_spec_path"]
 
@@ -113,9 +114,11 @@ class _Loader:
         if source is not None:
             self.files[os.path.realpath(source)] = file  # before handoffs, so a cycle finds it
         for loc, agent in agents:
+            agent._origin = Origin(display, positions, loc)
             self._register(file, loc, agent, source)
         for loc, agent in agents:
             self._resolve_handoffs(file, loc, agent, {a.name for _, a in agents})
+            self._resolve_agent_tools(file, loc, agent, {a.name for _, a in agents})
             for where, msg in duplicate_tool_names(loc, agent):
                 self.add(display, positions, where, msg)
         return file
@@ -185,6 +188,31 @@ class _Loader:
                 continue
             agent.handoffs[i] = name
 
+    def _resolve_agent_tools(self, file: _File, loc: Loc, agent: AgentSpec, local_names: set[str]) -> None:
+        """Rewrite each `agent:` tool to an agent name, loading other spec files as needed."""
+        from agentcli.spec.model import AgentTool
+
+        for i, tool in enumerate(agent.tools):
+            if not isinstance(tool, AgentTool):
+                continue
+            where = (*loc, "tools", i, "agent")
+            if is_spec_path(tool.agent):
+                target = self._load_handoff_file(file, where, tool.agent)
+                if target is None:
+                    continue
+                name = target.entry
+            elif tool.agent in local_names:
+                name = tool.agent
+            else:
+                self.add(file.display, file.positions, where,
+                         f"unknown agent '{tool.agent}' (agents in this file: {', '.join(sorted(local_names))}; "
+                         "another file's path must end in .yaml or .yml)")
+                continue
+            if name == agent.name:
+                self.add(file.display, file.positions, where, "an agent cannot be its own tool")
+                continue
+            tool.agent = name
+
     def _load_handoff_file(self, file: _File, where: Loc, handoff: str) -> _File | None:
         path = os.path.normpath(os.path.join(file.base_dir, handoff))
         real = os.path.realpath(path)
@@ -220,7 +248,8 @@ def load_spec(path: str | None, *, text: str | None = None) -> Spec:
     loader = _Loader(os.environ)
     root = loader.load(display, text, source, base_dir)
     if loader.problems or root is None:
-        raise SpecError(loader.problems or [f"{display}: invalid spec"])
+        # a spec is data: a value quoted in a message must not carry escape sequences to the terminal
+        raise SpecError([show_controls(line) for line in loader.problems] or [f"{display}: invalid spec"])
     return Spec(loader.agents, root.entry, source, loader.sources)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, field_validator, model_validator
 
 _NAME = r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$"
 
@@ -29,6 +29,13 @@ class Provider(Strict):
     api: Literal["responses", "chat"] = "responses"
     timeout: float = Field(60.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^/\s?#]+", v, re.IGNORECASE):
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return v
 
 
 class ToolBase(Strict):
@@ -54,6 +61,7 @@ class ShellParam(Strict):
     description: str | None = None
     enum: list[Any] | None = None
     default: Any = None
+    allow_option: bool = False  # let a value starting with "-" begin an argument (else refused, unless after "--")
 
 
 class ShellToolSpec(Strict):
@@ -81,9 +89,16 @@ class BuiltinTool(ToolBase):
         return self
 
 
-ToolSpec = PythonTool | ShellTool | BuiltinTool
+class AgentTool(ToolBase):
+    agent: str  # an agent in this file, or a path to a spec file (its entry agent); runs as a tool
+    name: str | None = Field(None, pattern=_NAME)  # default: the agent's name
+    description: str | None = None  # default: its handoff_description, else "Ask <name>."
+    max_turns: int | None = Field(None, gt=0)  # model calls of one sub-run (default: the agent's)
 
-TOOL_KINDS = ("python", "shell", "builtin")
+
+ToolSpec = PythonTool | ShellTool | BuiltinTool | AgentTool
+
+TOOL_KINDS = ("python", "shell", "builtin", "agent")
 BUILTIN_TOOLS: tuple[str, ...] = get_args(BuiltinTool.model_fields["builtin"].annotation)
 
 
@@ -91,19 +106,20 @@ def _tool_kind(v: Any) -> str | None:
     # A tool is told apart by the key it has, so errors name the real problem, not every union member.
     if isinstance(v, dict):
         return next((k for k in TOOL_KINDS if k in v), None)
-    if isinstance(v, PythonTool | ShellTool | BuiltinTool):
-        return TOOL_KINDS[(PythonTool, ShellTool, BuiltinTool).index(type(v))]
+    if isinstance(v, PythonTool | ShellTool | BuiltinTool | AgentTool):
+        return TOOL_KINDS[(PythonTool, ShellTool, BuiltinTool, AgentTool).index(type(v))]
     return None
 
 
 ToolEntry = Annotated[
     Annotated[PythonTool, Tag("python")]
     | Annotated[ShellTool, Tag("shell")]
-    | Annotated[BuiltinTool, Tag("builtin")],
+    | Annotated[BuiltinTool, Tag("builtin")]
+    | Annotated[AgentTool, Tag("agent")],
     Discriminator(
         _tool_kind,
         custom_error_type="tool_kind",
-        custom_error_message="a tool needs one of: python, shell, builtin (or a built-in name)",
+        custom_error_message="a tool needs one of: python, shell, builtin, agent (or a built-in name)",
     ),
 ]
 
@@ -146,14 +162,28 @@ class Guardrail(Strict):
         )
 
 
-class SttSettings(Strict):
+class StageProvider(Strict):
+    """Where one voice stage (STT or TTS) runs, when not where the agent's model does."""
+
+    base_url: str | None = None  # default: the agent's provider's
+    api_key_env: str | None = None  # default: the agent's provider's
+
+
+class Transcription(Strict):
+    """How speech is transcribed: the voice pipeline's STT and realtime's input transcription."""
+
     model: str = "gpt-4o-mini-transcribe"
     language: str | None = None
     prompt: str | None = None
 
 
+class SttSettings(Transcription):
+    provider: StageProvider | None = None  # default: the agent's provider (the voice pipeline only)
+
+
 class TtsSettings(Strict):
     model: str = "gpt-4o-mini-tts"
+    provider: StageProvider | None = None  # default: the agent's provider
     voice: str = "alloy"
     instructions: str | None = None
     speed: float = Field(1.0, ge=0.25, le=4.0)
@@ -187,12 +217,6 @@ class TurnDetection(Strict):
     create_response: bool = True
 
 
-class Transcription(Strict):
-    model: str = "gpt-4o-mini-transcribe"
-    language: str | None = None
-    prompt: str | None = None
-
-
 class RealtimeSettings(Strict):
     model: str = "gpt-realtime"
     voice: str = "marin"
@@ -203,6 +227,48 @@ class RealtimeSettings(Strict):
     noise_reduction: Literal["near_field", "far_field"] | None = None
     output_modalities: list[Literal["audio", "text"]] = Field(default_factory=lambda: ["audio"])
     tool_choice: str | None = None
+    # a response's token limit; it counts audio tokens too, so it is not model_settings.max_tokens
+    max_output_tokens: int | None = Field(None, ge=1, le=4096)
+
+
+class McpToolFilter(Strict):
+    allow: list[str] | None = None  # only these of the server's tools (default: all)
+    deny: list[str] = Field(default_factory=list)
+
+
+class McpServer(Strict):
+    """An MCP server whose tools the agent may call: a stdio command (argv, never a shell) or a URL."""
+
+    name: str = Field(pattern=_NAME)
+    command: list[str] | None = Field(None, min_length=1)  # stdio: argv of the server process
+    env: dict[str, str] = Field(default_factory=dict)  # stdio: added to a minimal inherited environment
+    cwd: str | None = None  # stdio: relative to the spec's folder
+    url: str | None = None  # streamable HTTP endpoint, e.g. http://127.0.0.1:8000/mcp
+    headers: dict[str, str] = Field(default_factory=dict)  # HTTP: e.g. Authorization: "Bearer ${TOKEN}"
+    tools: McpToolFilter = Field(default_factory=McpToolFilter)
+    approve: bool = False  # ask the user before each call
+    timeout: float = Field(60.0, gt=0)  # per tool call
+    start_timeout: float = Field(20.0, gt=0)  # connect, initialize and list tools
+    max_output_bytes: int = Field(64_000, gt=0)
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServer:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("give exactly one of command (stdio) or url (streamable HTTP)")
+        if self.url is not None and not re.match(r"^https?://", self.url):
+            raise ValueError("url must start with http:// or https://")
+        if self.url is not None and (self.env or self.cwd):
+            raise ValueError("env and cwd are for command servers")
+        if self.command is not None and self.headers:
+            raise ValueError("headers are for url servers")
+        return self
+
+
+class StopAtTools(Strict):
+    stop_at_tools: list[str] = Field(min_length=1)
+
+
+ToolUseBehavior = Literal["run_llm_again", "stop_on_first_tool"] | StopAtTools
 
 
 class TracingSettings(Strict):
@@ -219,6 +285,8 @@ class AgentSpec(Strict):
     provider: Provider = Field(default_factory=Provider)
     tools: list[ToolEntry] = Field(default_factory=list)
     handoffs: list[str] = Field(default_factory=list)  # agent names in this file, or paths to spec files
+    mcp_servers: list[McpServer] = Field(default_factory=list)
+    tool_use_behavior: ToolUseBehavior = "run_llm_again"  # as openai-agents: stop at a tool's output?
     input_guardrails: list[Guardrail] = Field(default_factory=list)
     output_guardrails: list[Guardrail] = Field(default_factory=list)
     output_type: dict[str, Any] | None = None  # a JSON schema for structured output
@@ -227,6 +295,30 @@ class AgentSpec(Strict):
     realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
     entry: bool = False  # in a multi-agent file: this agent takes the first turn
+    # Where the agent was written (an agentcli.spec.positions.Origin), set by the loader, so errors
+    # found later (a tool that cannot be built) still point at their line: see `where()`.
+    _origin: Any = PrivateAttr(default=None)
+
+    def where(self, loc: tuple[str | int, ...], message: str) -> str:
+        """`message` as a `path:line:col: field: message` line for the field at `loc` (relative to this
+        agent), or `message` unchanged for an agent that was not loaded from a file."""
+        return self._origin.line(loc, message) if self._origin is not None else message
+
+    @field_validator("model")
+    @classmethod
+    def _model_named(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must name a model (it is empty)")
+        return v
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _unique_servers(cls, v: list[McpServer]) -> list[McpServer]:
+        names = [s.name for s in v]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"two MCP servers are named {twice[0]!r}")
+        return v
 
     @field_validator("tools", mode="before")
     @classmethod

@@ -34,8 +34,8 @@ def open_recorder(
     first event. AGENT_TRACE_CONTENT=0 forces content off whatever `content` says."""
     if not tracing_enabled():
         return None
+    from agentcli.redact import Redactor
     from agentcli.tracing.recorder import TraceRecorder
-    from agentcli.tracing.redact import Redactor
 
     if os.environ.get("AGENT_TRACE_CONTENT", "1").strip().lower() in _OFF:
         content = False

@@ -1,13 +1,15 @@
-"""Spans as OpenTelemetry: attribute mapping (GenAI semantic conventions where they exist) and OTLP/JSON.
+"""Spans as OpenTelemetry: the one mapping (GenAI semantic conventions where they exist) and OTLP/JSON.
 
-The same mapping feeds `agent trace export --format otlp` and the live exporter (live.py), so a trace looks
-the same in a collector whichever way it got there. The trace itself becomes a root span whose id is the
-first 16 hex digits of the trace id; spans recorded at the trace root hang under it.
+`root_span` and `child_span` turn a stored trace and its spans into OtelSpan, and both `agent trace export
+--format otlp` (to_otlp_json) and the live exporter (live.py) send exactly that, so a trace looks the same
+in a collector whichever way it got there. The trace itself becomes a root span whose id is the first 16
+hex digits of the trace id; spans recorded at the trace root hang under it.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 SCOPE = "agentcli.tracing"
@@ -31,8 +33,45 @@ _SEMCONV: dict[str, dict[str, str]] = {
 _OPERATION = {"generation": "chat", "function": "execute_tool", "agent": "invoke_agent"}
 
 
+Attributes = dict[str, str | int | float | bool]
+
+
+@dataclass
+class OtelSpan:
+    """One span as OpenTelemetry sees it; `error` is the status message of a failed span, None when ok."""
+
+    span_id: str
+    parent_id: str | None  # None: the root
+    name: str
+    kind: int
+    attributes: Attributes
+    start: float
+    end: float
+    error: str | None = None
+    events: list[tuple[str, float, Attributes]] = field(default_factory=list)
+
+
 def root_span_id(trace_id: str) -> str:
     return trace_id[:16]
+
+
+def root_span(trace: dict[str, Any]) -> OtelSpan:
+    """The trace as its root span. `trace` has the keys of a stored trace (query.trace_shape); a trace that
+    never recorded its end ("unfinished") counts as failed."""
+    status = trace.get("status")
+    failed = status in ("error", "unfinished")
+    end = trace.get("end") or trace["start"]
+    return OtelSpan(root_span_id(trace["trace_id"]), None, trace["workflow"], SPAN_KIND_INTERNAL,
+                    trace_attributes(trace), trace["start"], end,
+                    (trace.get("error") or status or "error") if failed else None)
+
+
+def child_span(trace_id: str, span: dict[str, Any]) -> OtelSpan:
+    """A stored span (query.load's shape: span_id, parent_id, kind, name, start, end, status, error, data)."""
+    failed = span["status"] == "error"
+    return OtelSpan(span["span_id"], span["parent_id"] or root_span_id(trace_id), span_name(span),
+                    span_kind(span), span_attributes(span), span["start"], span["end"],
+                    (span.get("error") or "error") if failed else None, span_events(span))
 
 
 def span_name(span: dict[str, Any]) -> str:
@@ -84,6 +123,8 @@ def span_events(span: dict[str, Any]) -> list[tuple[str, float, dict[str, str | 
 def trace_attributes(trace: dict[str, Any]) -> dict[str, str | int | float | bool]:
     attrs: dict[str, str | int | float | bool] = {"agentcli.trace.kind": trace["kind"],
                                                   "agentcli.workflow": trace["workflow"]}
+    if trace.get("status"):
+        attrs["agentcli.status"] = trace["status"]
     if trace.get("group_id"):
         attrs["agentcli.group_id"] = trace["group_id"]
     for key in ("turns", "input_tokens", "output_tokens"):
@@ -129,28 +170,9 @@ def _nanos(ts: float) -> str:
 def to_otlp_json(trace: dict[str, Any], spans: list[dict[str, Any]]) -> dict[str, Any]:
     """An ExportTraceServiceRequest in OTLP/JSON: resourceSpans > scopeSpans > spans."""
     trace_id = trace["trace_id"]
-    root_id = root_span_id(trace_id)
-    end = trace.get("end") or max([s["end"] for s in spans] or [trace["start"]])
-    status = trace.get("status")
-    root = {
-        "traceId": trace_id, "spanId": root_id, "parentSpanId": "", "name": trace["workflow"],
-        "kind": SPAN_KIND_INTERNAL,
-        "startTimeUnixNano": _nanos(trace["start"]), "endTimeUnixNano": _nanos(end),
-        "attributes": _attributes(trace_attributes(trace)),
-        "status": _status("error" if status in ("error", "unfinished") else "ok",
-                          trace.get("error") or ("unfinished" if status == "unfinished" else None)),
-    }
-    out = [root]
-    for span in spans:
-        out.append({
-            "traceId": trace_id, "spanId": span["span_id"], "parentSpanId": span["parent_id"] or root_id,
-            "name": span_name(span), "kind": span_kind(span),
-            "startTimeUnixNano": _nanos(span["start"]), "endTimeUnixNano": _nanos(span["end"]),
-            "attributes": _attributes(span_attributes(span)),
-            "events": [{"timeUnixNano": _nanos(ts), "name": name, "attributes": _attributes(attrs)}
-                       for name, ts, attrs in span_events(span)],
-            "status": _status(span["status"], span.get("error")),
-        })
+    if not trace.get("end"):  # unfinished: the root ends with its last span
+        trace = {**trace, "end": max([s["end"] for s in spans] or [trace["start"]])}
+    out = [_otlp_span(trace_id, root_span(trace))] + [_otlp_span(trace_id, child_span(trace_id, s)) for s in spans]
     from agentcli import __version__
 
     return {"resourceSpans": [{
@@ -159,7 +181,14 @@ def to_otlp_json(trace: dict[str, Any], spans: list[dict[str, Any]]) -> dict[str
     }]}
 
 
-def _status(status: str, error: str | None) -> dict[str, Any]:
-    if status == "error":
-        return {"code": STATUS_ERROR, "message": error or "error"}
-    return {"code": STATUS_OK}
+def _otlp_span(trace_id: str, span: OtelSpan) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "traceId": trace_id, "spanId": span.span_id, "parentSpanId": span.parent_id or "", "name": span.name,
+        "kind": span.kind, "startTimeUnixNano": _nanos(span.start), "endTimeUnixNano": _nanos(span.end),
+        "attributes": _attributes(span.attributes),
+    }
+    if span.parent_id is not None:
+        out["events"] = [{"timeUnixNano": _nanos(ts), "name": name, "attributes": _attributes(attrs)}
+                         for name, ts, attrs in span.events]
+    out["status"] = {"code": STATUS_ERROR, "message": span.error} if span.error else {"code": STATUS_OK}
+    return out

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentcli.events import Event, now
+from agentcli.redact import Redactor, jsonable, text_size
 from agentcli.tracing import statements as st
-from agentcli.tracing.redact import Redactor, jsonable, text_size
 
 if TYPE_CHECKING:
     from agentcli.tracing.store import TraceStore
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 TEXT_FIELDS = ("input", "output", "arguments", "text", "transcript", "heard_text", "message")
 NO_CONTENT = "[content not recorded]"
 _TOKEN_KINDS = ("generation", "realtime_response")
+# per run: one run's trace cannot fill a small disk; past it the run goes on and its trace says "truncated"
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+MAX_BYTES_ENV = "AGENT_TRACE_MAX_BYTES"
 _noticed: set[str] = set()
 
 
@@ -34,6 +37,13 @@ def notice_once(message: str) -> None:
     if message not in _noticed:
         _noticed.add(message)
         print(f"agent: {message}", file=sys.stderr)
+
+
+def _max_bytes() -> int:
+    try:
+        return max(1, int(os.environ.get(MAX_BYTES_ENV, "")))
+    except ValueError:
+        return DEFAULT_MAX_BYTES
 
 
 def _notice_shape(notice: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +74,11 @@ class TraceRecorder:
         self._tree: SpanTree | None = None
         self._store: TraceStore | None = None
         self._live: Any = None
-        self._begun = self._ended = self._closed = self._broken = False
+        self._begun = self._ended = self._closed = self._broken = self._capped = False
+        self._bytes = 0
+        self._start = 0.0
+        self._totals = {"turns": 0, "input_tokens": 0, "output_tokens": 0}  # as the store counts them
+        self._max_bytes = _max_bytes()
 
     # --- public API ---------------------------------------------------------------------------------
 
@@ -106,24 +120,31 @@ class TraceRecorder:
     def span_ended(self, span: SpanRecord) -> None:
         data = self._shape(span.data)
         error = self._error_text(span.error)
+        if not self._within_cap(len(json.dumps(data, ensure_ascii=False)) + len(error or "") + len(span.name)):
+            return
         tokens = span.kind in _TOKEN_KINDS
         counts_as_turn = span.kind == "turn" or (span.kind == "realtime_response" and span.parent_id is None)
+        name = self._redact(span.name)
+        in_tokens = int(data.get("input_tokens") or 0) if tokens else 0
+        out_tokens = int(data.get("output_tokens") or 0) if tokens else 0
         self._write([
             (st.INSERT_SPAN, (
-                self.trace_id, span.span_id, span.parent_id, span.kind, self._redact(span.name),
+                self.trace_id, span.span_id, span.parent_id, span.kind, name,
                 span.start, span.end, span.status, error, json.dumps(data, ensure_ascii=False),
             )),
-            (st.COUNT_SPAN, (
-                int(counts_as_turn),
-                int(data.get("input_tokens") or 0) if tokens else 0,
-                int(data.get("output_tokens") or 0) if tokens else 0,
-                int(span.status == "error"), self.trace_id,
-            )),
+            (st.COUNT_SPAN, (int(counts_as_turn), in_tokens, out_tokens, int(span.status == "error"), self.trace_id)),
         ])
-        self._to_live("export", span, data, error)
+        self._totals["turns"] += int(counts_as_turn)
+        self._totals["input_tokens"] += in_tokens
+        self._totals["output_tokens"] += out_tokens
+        self._to_live("export", {"span_id": span.span_id, "parent_id": span.parent_id, "kind": span.kind,
+                                 "name": name, "start": span.start, "end": span.end, "status": span.status,
+                                 "error": error, "data": data})
 
     def span_amended(self, span: SpanRecord) -> None:
         data = json.dumps(self._shape(span.data), ensure_ascii=False)
+        if not self._within_cap(len(data)):
+            return
         self._write([(st.UPDATE_SPAN_DATA, (data, self.trace_id, span.span_id))])
 
     def trace_error(self, message: str) -> None:
@@ -132,6 +153,8 @@ class TraceRecorder:
     def trace_notice(self, notice: dict[str, Any]) -> None:
         if not self.content:
             notice = _notice_shape(notice)
+        if not self._within_cap(len(json.dumps(jsonable(notice), ensure_ascii=False))):
+            return
         self.metadata.setdefault("notices", []).append(notice)
         self._write([(st.UPDATE_TRACE_META, (self._meta_json(), self.trace_id))])
 
@@ -145,6 +168,7 @@ class TraceRecorder:
         from agentcli.tracing.tree import SpanTree
 
         self._begun = True
+        self._start = event.ts
         self._tree = SpanTree(self)
         if event.type == "session_started":
             self.kind = self.kind or getattr(event, "kind", "") or "chat"
@@ -161,7 +185,7 @@ class TraceRecorder:
         if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
             from agentcli.tracing.live import LiveExporter
 
-            self._live = LiveExporter.create(self.trace_id, r(self.workflow or "agent"), self.kind, event.ts)
+            self._live = LiveExporter.create(self.trace_id)
 
     def _finish(self, ts: float, status: str, error: str | None) -> None:
         self._ended = True
@@ -169,7 +193,27 @@ class TraceRecorder:
             self._tree.finish(ts, status)
         error_text = self._error_text(error)
         self._write([(st.END_TRACE, (ts, status, error_text, self.trace_id))])
-        self._to_live("finish", ts, status, error_text)
+        r = self._redact
+        self._to_live("finish", {
+            "trace_id": self.trace_id, "workflow": r(self.workflow or "agent"), "kind": self.kind or "chat",
+            "group_id": r(self.group_id) if self.group_id else None,
+            "metadata": json.loads(self._meta_json()), "start": self._start, "end": ts, "status": status,
+            "error": error_text, **self._totals,
+        })
+
+    def _within_cap(self, size: int) -> bool:
+        """Count `size` bytes against this run's cap; at the first refusal say so once and mark the trace."""
+        if self._capped:
+            return False
+        if self._bytes + size <= self._max_bytes:
+            self._bytes += size
+            return True
+        self._capped = True
+        self.metadata["truncated"] = f"spans past {self._max_bytes} bytes were not recorded ({MAX_BYTES_ENV})"
+        self._write([(st.UPDATE_TRACE_META, (self._meta_json(), self.trace_id))])
+        notice_once(f"this run's trace reached its size cap ({self._max_bytes} bytes, {MAX_BYTES_ENV}):"
+                    " later spans are not recorded")
+        return False
 
     def _write(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
         if self._store is None:

@@ -1,25 +1,23 @@
 """The trace store: one SQLite file, shared by every agent process of the user.
 
-WAL mode lets readers and one writer work at once; writers take the lock up front (BEGIN IMMEDIATE) and
-retry on "database is locked" so many processes recording together lose nothing. The file is created
-0600 before SQLite opens it (the -wal/-shm files inherit that mode). Schema changes bump `user_version`.
+Opened like every store (agentcli.storage.sqlite: 0600 file, WAL, busy timeout, writes that take the lock
+up front and are retried while another process holds it), so many processes recording together lose
+nothing; failures raise StoreError. Schema changes bump `user_version`.
 """
 
 from __future__ import annotations
 
-import os
-import random
 import sqlite3
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from agentcli.errors import AgentCliError
+from agentcli.storage import sqlite as db
+from agentcli.storage.sqlite import StoreError, retrying
 
+__all__ = ["SCHEMA_VERSION", "StoreError", "TraceStore", "default_path", "retrying"]
 SCHEMA_VERSION = 1
-_RETRY_FOR_S = 30.0
-T = TypeVar("T")
+WHAT = "trace store"
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS traces (
@@ -68,25 +66,6 @@ def default_path() -> Path:
     return agent_home() / DB_NAME
 
 
-def _is_busy(e: sqlite3.OperationalError) -> bool:
-    text = str(e).lower()
-    return "locked" in text or "busy" in text
-
-
-def retrying(fn: Callable[[], T], *, budget_s: float = _RETRY_FOR_S) -> T:
-    """Run fn, retrying with jittered backoff while SQLite reports the database locked/busy."""
-    deadline = time.monotonic() + budget_s
-    delay = 0.002
-    while True:
-        try:
-            return fn()
-        except sqlite3.OperationalError as e:
-            if not _is_busy(e) or time.monotonic() > deadline:
-                raise
-        time.sleep(delay * (0.5 + random.random()))
-        delay = min(delay * 2, 0.1)
-
-
 class TraceStore:
     """A connection to the store. Writes are short IMMEDIATE transactions; reads are plain queries."""
 
@@ -102,21 +81,18 @@ class TraceStore:
 
     @classmethod
     def open(cls, path: Path | None = None) -> TraceStore:
-        """Open the store, creating it (mode 0600) when missing."""
+        """Open the store, creating it (mode 0600) when missing. Raises StoreError."""
         path = path or default_path()
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-            os.close(fd)
+        conn = db.connect(path, WHAT, check_same_thread=False)
+        store = cls(conn, path)
         try:
-            conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout = 10000")
-            retrying(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
-            conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a killed process loses no commit
-            store = cls(conn, path)
             store._ensure_schema()
-        except sqlite3.DatabaseError as e:
-            raise AgentCliError(f"trace store {path} cannot be opened: {e}") from None
+        except sqlite3.Error as e:
+            conn.close()
+            raise db.store_error(e, path, WHAT) from None
+        except BaseException:
+            conn.close()
+            raise
         return store
 
     def _ensure_schema(self) -> None:
@@ -124,13 +100,13 @@ class TraceStore:
         if version == SCHEMA_VERSION:
             return
         if version > SCHEMA_VERSION:
-            raise AgentCliError(
-                f"trace store {self.path} has schema {version},"
-                f" newer than this agentcli knows ({SCHEMA_VERSION}): upgrade agentcli"
-            )
+            raise StoreError(WHAT, self.path, db.newer_schema(version, SCHEMA_VERSION))
 
         def create() -> None:
             with self.transaction():
+                tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if tables - {"traces", "spans"}:
+                    raise StoreError(WHAT, self.path, "not an agentcli trace store (another program's tables)")
                 if self.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
                     return  # another process created it while we waited for the lock
                 for statement in _SCHEMA:
@@ -139,8 +115,9 @@ class TraceStore:
 
         retrying(create)
 
-    def transaction(self) -> _Transaction:
-        return _Transaction(self.conn)
+    def transaction(self) -> Any:
+        """BEGIN IMMEDIATE ... COMMIT on this store's connection (a context manager)."""
+        return db.transaction(self.conn)
 
     def write(self, statements: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
         """Run statements as one transaction, retried as a whole while the database is busy."""
@@ -151,7 +128,10 @@ class TraceStore:
                 for sql, params in batch:
                     self.conn.execute(sql, params)
 
-        retrying(run)
+        try:
+            retrying(run)
+        except sqlite3.Error as e:
+            raise db.store_error(e, self.path, WHAT) from None
 
     def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         def run() -> list[sqlite3.Row]:
@@ -159,25 +139,10 @@ class TraceStore:
             cur.row_factory = sqlite3.Row
             return cur.fetchall()
 
-        return retrying(run)
+        try:
+            return retrying(run)
+        except sqlite3.Error as e:
+            raise db.store_error(e, self.path, WHAT) from None
 
     def close(self) -> None:
         self.conn.close()
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (taking the write lock at BEGIN means a
-    busy database fails fast at the start, where a retry is safe, never half way)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self.conn.execute("COMMIT")
-        elif self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")

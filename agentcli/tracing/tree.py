@@ -9,6 +9,7 @@ come with no open turn (realtime sessions, a runtime that emits no turns) attach
 - speech and interruptions after a turn ended attach to that last turn.
 A finished `transfer_to_*` tool call followed by a Handoff becomes the handoff span (with the call's
 timing); a Handoff with no such call is an instant span. ErrorEvent marks every open span error.
+A SubAgentEvent (an `agent:` tool's sub-run) feeds a child tree whose spans hang under that tool call.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class SpanTree:
         self._calls: dict[str, SpanRecord] = {}  # by call_id
         self._pending_transcripts: list[SpanRecord] = []
         self._held_transfer: SpanRecord | None = None
+        self._children: dict[str, SpanTree] = {}  # by call_id: agent tools' sub-runs
 
     def feed(self, event: Event) -> None:
         etype = event.type
@@ -77,6 +79,9 @@ class SpanTree:
 
     def finish(self, ts: float, status: str) -> None:
         """End everything still open (at ts; as errors unless the run ended ok)."""
+        for child in self._children.values():
+            child.finish(ts, status)
+        self._children.clear()
         self._release_transfer()
         self._flush_transcripts()
         for span in reversed(list(self._open.values())):
@@ -216,6 +221,8 @@ class SpanTree:
 
     def _on_tool_call_started(self, ev: Any) -> None:
         data = {"agent": ev.agent, "call_id": ev.call_id, "tool": ev.name, "arguments": ev.arguments}
+        if getattr(ev, "server", None):
+            data["mcp_server"] = ev.server
         self._calls[ev.call_id] = self._open_span("function", ev.name, ev.ts, self._agent or self._turn, data)
 
     def _on_tool_call_finished(self, ev: Any) -> None:
@@ -224,7 +231,18 @@ class SpanTree:
             data = {"agent": ev.agent, "call_id": ev.call_id, "tool": ev.name}
             span = self._open_span("function", ev.name, ev.ts, self._agent or self._turn, data)
         span.data.update(output=ev.output, approved=ev.approved)
+        child = self._children.pop(ev.call_id, None)
+        if child is not None:
+            child.finish(ev.ts, "ok")
         self._end(span, ev.ts, ev.error, failed=bool(ev.error))
+
+    def _on_sub_agent_event(self, ev: Any) -> None:
+        child = self._children.get(ev.call_id)
+        if child is None:
+            child = self._children[ev.call_id] = SpanTree(self.sink)
+            child._turn = self._calls.get(ev.call_id)  # its spans nest under the call, as under a turn
+        if ev.event is not None:
+            child.feed(ev.event)
 
     def _on_handoff(self, ev: Any) -> None:
         data = {"from": ev.from_agent, "to": ev.to_agent}

@@ -1,20 +1,21 @@
 """`--record DIR`: each turn's audio as WAV files (user and assistant) plus turns.json with timings.
 
-Everything goes to DIR/<session name>/. Only audio, text and timings are written: never a key, a URL
-with credentials, or the environment. The realtime variant (one continuous user.wav) builds on the
+Everything goes to DIR/<session name>/ (folder 0700, files 0600: they hold the user's voice and words).
+Only audio, text and timings are written: never a key (text is redacted), a URL with credentials, or the
+environment. The realtime variant (one continuous user.wav) builds on the
 helpers here: agentcli/realtime/recording.py.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from agentcli.errors import AudioError
+from agentcli.redact import scrub
+from agentcli.storage.files import make_private, write_json_private
 
 
 def session_dir(root: Path, session: str, *, fresh: bool = False) -> Path:
@@ -26,17 +27,17 @@ def session_dir(root: Path, session: str, *, fresh: bool = False) -> Path:
         n += 1
         path = base.with_name(f"{session}-{n}")
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        Path(root).mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.mkdir(exist_ok=True, mode=0o700)
+        path.chmod(0o700)
     except OSError as e:
         raise AudioError(f"--record {root}: cannot create {path}: {e.strerror or e}") from None
     return path
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Replace `path` in one step: a reader (or a crash) never sees half a file."""
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+    """Replace `path` in one step (a reader or a crash never sees half a file), 0600, secrets redacted."""
+    write_json_private(path, scrub(data))
 
 
 class SessionRecording:
@@ -62,12 +63,14 @@ class SessionRecording:
         if user_audio is not None and user_audio.size:
             name = f"turn-{n:03d}-user.wav"
             write_wav(self.dir / name, user_audio, self.user_rate)
+            make_private(self.dir / name)
             entry["user_wav"] = name
             entry["user_ms"] = round(user_audio.shape[0] * 1000.0 / self.user_rate, 1)
         pcm = b"".join(assistant_pcm)
         if pcm:
             name = f"turn-{n:03d}-assistant.wav"
             write_wav(self.dir / name, np.frombuffer(pcm, dtype="<i2"), self.assistant_rate)
+            make_private(self.dir / name)
             entry["assistant_wav"] = name
             entry["assistant_ms"] = round(len(pcm) / 2 * 1000.0 / self.assistant_rate, 1)
         self.meta["turns"].append(entry)

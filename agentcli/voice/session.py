@@ -33,6 +33,7 @@ async def run_voice(spec: Spec, opts: VoiceOptions, renderer: Renderer | Consume
     agent = spec.entry_agent
     async with Run(spec, options, as_renderer(renderer)) as run:
         runner = run.make_runner(opts.max_turns)
+        await runner.start_mcp()  # a server that cannot start is one line and exit 1, before any audio
         run.start(run.conversation.agent,
                   trace={"model": opts.model or agent.model, "stt": agent.voice.stt.model,
                          "tts": agent.voice.tts.model},

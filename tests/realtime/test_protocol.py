@@ -11,7 +11,7 @@ import pytest
 from agentcli.errors import ModelError
 from agentcli.realtime.config import session_config, tool_choice, turn_detection
 from agentcli.realtime.connection import EventLog, realtime_url
-from agentcli.realtime.items import replayable, to_neutral
+from agentcli.realtime.items import replayable
 from agentcli.realtime.protocol import (
     ProtocolViolation,
     b64_pcm,
@@ -19,8 +19,8 @@ from agentcli.realtime.protocol import (
     validate_client_event,
     validate_server_event,
 )
-from agentcli.realtime.reconnect import Backoff, replay_plan
-from agentcli.realtime.responses import heard_part
+from agentcli.realtime.reconnect import Backoff
+from agentcli.realtime.state import heard_part
 from agentcli.spec.model import AgentSpec, TurnDetection
 
 
@@ -116,14 +116,14 @@ def test_history_replay_is_text_and_validates() -> None:
         {"type": "message", "role": "assistant", "content": "It is sunny.", "_interrupted": True},
         {"type": "message", "role": "user", "content": ""},  # nothing said: dropped
     ]
-    events = [event for _, event in replay_plan(history)]
+    events = [{"type": "conversation.item.create", "item": {"id": f"item_{n}", **item}}
+              for n, (_, item) in enumerate(replayable(history))]  # fmt: skip
     assert [e["item"]["type"] for e in events] == ["message", "function_call", "function_call_output", "message"]
     for event in events:
         validate_client_event(event)
     assert events[-1]["item"]["content"] == [{"type": "output_text", "text": "It is sunny."}]
     assert all("_" not in k[0] for e in events for k in e["item"])
-    first_user = {"type": "message", "role": "user", "content": "weather?"}
-    assert [to_neutral(i) for _, i in replayable(history)][0] == first_user
+    assert replayable(history)[0][0] is history[0]  # the history's own entry, to rewrite it later
 
 
 def test_backoff_grows_and_gives_up() -> None:
@@ -139,3 +139,67 @@ def test_heard_part_cuts_at_a_word() -> None:
     assert heard_part(text, 1000, 1000) == text
     assert heard_part(text, 500, 1000) == "one two three"
     assert heard_part(text, 100, 0) == text
+
+
+def test_server_events_parse_to_typed_records_each_handled_once() -> None:
+    import inspect
+    from typing import get_args
+
+    from agentcli.realtime import server_events as se
+    from agentcli.realtime.session import RealtimeSession
+
+    wire = {
+        "response.output_audio.delta": se.AudioDelta,
+        "response.output_audio_transcript.delta": se.TextDelta,
+        "response.output_text.delta": se.TextDelta,
+        "response.output_audio_transcript.done": se.TextDone,
+        "response.output_text.done": se.TextDone,
+        "response.output_audio.done": se.AudioDone,
+        "response.function_call_arguments.done": se.FunctionCallDone,
+        "response.created": se.ResponseCreated,
+        "response.done": se.ResponseDone,
+        "conversation.item.added": se.ItemAdded,
+        "input_audio_buffer.speech_started": se.SpeechStarted,
+        "input_audio_buffer.speech_stopped": se.SpeechStopped,
+        "input_audio_buffer.timeout_triggered": se.InputTimeout,
+        "conversation.item.input_audio_transcription.delta": se.UserTranscriptDelta,
+        "conversation.item.input_audio_transcription.completed": se.UserTranscriptDone,
+        "conversation.item.input_audio_transcription.failed": se.UserTranscriptFailed,
+        "session.created": se.SessionCreated,
+        "error": se.ServerError,
+        "rate_limits.updated": se.Ignored,
+    }
+    for kind, cls in wire.items():
+        assert type(se.parse({"type": kind})) is cls, kind
+    source = inspect.getsource(RealtimeSession.handle)
+    for cls in get_args(se.ServerEvent):  # the one match names every record, with the wire types it stands for
+        assert source.count(f"case {cls.__name__}():") == 1, cls.__name__
+    for kind, cls in wire.items():
+        assert cls is se.Ignored or kind in source, kind
+    done = se.parse({"type": "response.done", "response": {"id": "r", "status": "failed", "status_details": {
+        "type": "failed", "error": {"type": "server_error", "code": "overloaded"}}}})  # fmt: skip
+    assert isinstance(done, se.ResponseDone) and done.error == "overloaded"  # no message: the code, not "failed"
+
+
+def test_output_token_limit_is_the_realtime_setting_not_max_tokens() -> None:
+    """model_settings.max_tokens counts text; in realtime the limit counts audio too, so a chat-sized
+    limit would cut spoken answers short: only realtime.max_output_tokens is sent."""
+    chat_limit = AgentSpec.model_validate({"name": "a", "model_settings": {"max_tokens": 50}})
+    assert "max_output_tokens" not in session_config(chat_limit, [])
+    own = AgentSpec.model_validate({"name": "a", "model_settings": {"max_tokens": 50},
+                                    "realtime": {"max_output_tokens": 1500}})  # fmt: skip
+    session = session_config(own, [])
+    assert session["max_output_tokens"] == 1500
+    validate_client_event({"type": "session.update", "session": session})
+
+
+def test_sent_audio_keeps_the_recent_past_on_the_sent_timeline() -> None:
+    from agentcli.realtime.state import SentAudio
+
+    kept = SentAudio(keep_ms=100)
+    for n in range(30):  # 30 blocks of 10 ms, block n filled with byte n
+        kept.add(bytes([n]) * 480)
+    assert len(kept.blocks) <= 11 and kept.end_ms == 300  # only the last 100 ms kept, on the whole timeline
+    tail = kept.between(250, 270)  # ms 250-270 are blocks 25 and 26, wherever the buffer starts now
+    assert tail == bytes([25]) * 480 + bytes([26]) * 480
+    assert kept.between(0, 10) == b""  # trimmed away

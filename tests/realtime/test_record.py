@@ -99,7 +99,7 @@ def test_barge_in_in_file_mode_records_what_was_heard(tmp_path: Path) -> None:
     meta = json.loads((folder / "turns.json").read_text())
     first, second = meta["turns"]
     assert (first["status"], first["user_text"]) == ("interrupted", "tell me a story")
-    assert 300 < first["heard_ms"] < 3000, first
+    assert first["heard_ms"] > 300, first  # and cut before the end: full_ms below
     full_ms = len(synthesize_pcm(STORY, "cedar", 1.0)) / 48
     assert abs(first["assistant_ms"] - first["heard_ms"]) <= 1.0 < full_ms - first["assistant_ms"]
     assert abs(seconds(folder / first["assistant_wav"]) * 1000 - first["assistant_ms"]) <= 1.0

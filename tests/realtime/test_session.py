@@ -215,7 +215,7 @@ async def test_barge_in_truncates_to_what_was_heard(tmp_path: Path) -> None:
         assert len(truncate) == 1
         heard_at_flush = sink.flushes[0][1]
         assert truncate[0]["audio_end_ms"] == int(heard_at_flush)
-        assert 250 <= truncate[0]["audio_end_ms"] <= 800
+        assert truncate[0]["audio_end_ms"] >= 250  # what played before the user spoke, no less
         assert interrupted[0].item_id == truncate[0]["item_id"]
         assert h.received("conversation.item.truncated")[0]["audio_end_ms"] == truncate[0]["audio_end_ms"]
         # the server cancels by itself (interrupt_response): the client sends no response.cancel
@@ -399,4 +399,61 @@ async def test_resumed_session_recreates_its_history(tmp_path: Path) -> None:
         await h.session.send_text("what is my name")
         done = await h.turn_done(1)
         assert done.output == "Turn 2: what is my name" and done.turn == 2
+        h.validate_wire()
+
+
+async def test_handshake_503_is_retried_against_the_simulator(tmp_path: Path) -> None:
+    async with harness(tmp_path, {"faults": [{"status": 503, "times": 2}]}, sink=None) as h:
+        assert h.session.ready.is_set()
+        assert [r.attempt for r in h.of(ev.Retrying)] == [1, 2]
+        assert "HTTP 503" in h.of(ev.Retrying)[0].reason
+
+
+async def test_answer_lost_to_a_drop_is_asked_for_again(tmp_path: Path) -> None:
+    """The socket drops after the user's turn was committed and transcribed, before any of the answer:
+    the reconnected session recreates the question and answers it."""
+    from agentcli.sim.realtime import RealtimeSimSession
+    from agentcli.sim.realtime.session import FaultClose
+
+    connections = {"n": 0}
+
+    async def drops_before_the_answer(conn, request):  # first connection: gone at the answer's first word
+        connections["n"] += 1
+        session = RealtimeSimSession(conn, request.sim, "gpt-realtime")
+        if connections["n"] == 1:
+            send = session.send
+
+            async def send_or_drop(event):
+                if event["type"].startswith("response.output_"):
+                    await conn.aclose_transport()
+                    raise FaultClose("dropped")
+                await send(event)
+
+            session.send = send_or_drop
+        await session.run()
+
+    script = {"hear": ["what time is it"], "turns": [{"match": ".*", "reply": ["You asked: {input}"]}]}
+    async with harness(tmp_path, script, sim_route=drops_before_the_answer) as h:
+        await h.say()
+        done = await h.turn_done(1, timeout=10)
+        assert h.session.reconnects == 1
+        assert done.status == "ok" and done.output == "You asked: what time is it"
+        assert [t.turn for t in h.of(ev.TurnStarted)] == [1]
+        replayed = [e["item"] for e in h.sent("conversation.item.create")]
+        assert replayed[0]["content"][0]["text"] == "what time is it"
+        assert not h.received("error"), h.received("error")
+        h.validate_wire()
+
+    # no transcription: the client never had the words, so the question goes up again as its audio
+    connections["n"] = 0
+    script = {"hear": ["first hearing", "second hearing"], "turns": [{"match": ".*", "reply": ["You asked: {input}"]}]}
+    (tmp_path / "2").mkdir()
+    async with harness(tmp_path / "2", script, "untranscribed.yaml", sim_route=drops_before_the_answer) as h:
+        await h.say(0.5)
+        done = await h.turn_done(1, timeout=10)
+        assert done.status == "ok" and done.output == "You asked: second hearing"
+        [item] = [e["item"] for e in h.sent("conversation.item.create")]
+        assert item["role"] == "user" and item["content"][0]["type"] == "input_audio"
+        assert "0.5 s" not in done.output and len(h.of(ev.TurnDone)) == 1
+        assert not h.received("error"), h.received("error")
         h.validate_wire()

@@ -149,7 +149,8 @@ async def test_function_call_and_output_continue() -> None:
             }
         ]
     }
-    async with client(script, {"output_modalities": ["text"]}) as c:
+    lookup = {"type": "function", "name": "lookup", "description": "Look up", "parameters": {"type": "object"}}
+    async with client(script, {"output_modalities": ["text"], "tools": [lookup]}) as c:
         await c.speak()
         args = await c.until("response.function_call_arguments.done")
         assert (args["name"], json.loads(args["arguments"])) == ("lookup", {"q": "x"})
@@ -315,3 +316,67 @@ async def test_idle_timeout_prompts_a_response() -> None:
         triggered = await c.until("input_audio_buffer.timeout_triggered", timeout=3)
         assert loop.time() - t0 >= 0.14 and triggered["item_id"]
         assert (await c.until("response.output_text.done"))["text"] == "Are you still there?"
+
+
+async def test_undeclared_tool_is_never_called() -> None:
+    """A session that declares no tools never gets a function call; the script's mistake is a failed
+    response naming where the script calls it."""
+    script = {"turns": [{"match": ".*", "reply": [{"tool_call": {"name": "get_weather", "arguments": {}}}]}]}
+    async with client(script, {"output_modalities": ["text"]}) as c:
+        await c.speak()
+        done = await c.until("response.done")
+        assert done["response"]["status"] == "failed" and done["response"]["output"] == []
+        message = done["response"]["status_details"]["error"]["message"]
+        assert "'get_weather'" in message and "turns[0].reply[0]" in message and "tools: none" in message
+        assert "response.function_call_arguments.done" not in c.kinds()
+
+
+async def test_session_object_and_rate_limits_like_the_api() -> None:
+    async with client({"turns": [{"match": ".*", "reply": ["One.", "Two."]}]}, {"output_modalities": ["text"]}) as c:
+        created, updated = c.seen[0]["session"], c.seen[-1]["session"]
+        assert created["object"] == "realtime.session" and created["id"].startswith("sess")
+        assert updated["id"] == created["id"] and updated["expires_at"] == created["expires_at"] > 0
+        for _ in range(2):
+            await c.speak()
+            await c.until("response.done")
+        kinds = c.kinds()
+        limits = [i for i, k in enumerate(kinds) if k == "rate_limits.updated"]
+        starts = [i for i, k in enumerate(kinds) if k == "response.created"]
+        assert [i - 1 for i in limits] == starts  # one right after each response.created
+        rate = next(e for e in c.seen if e["type"] == "rate_limits.updated")["rate_limits"]
+        assert {r["name"] for r in rate} == {"requests", "tokens"}
+
+
+async def test_the_official_openai_sdk_talks_to_the_simulator() -> None:
+    """A third-party client: the `openai` package's own realtime connection, its events parsed by its own
+    types. A session with no tools declared gets an answer, and a script tool call it never offered is
+    a failed response it can read, never a function call."""
+    from openai import AsyncOpenAI
+
+    script = {"turns": [{"match": "weather", "reply": [{"tool_call": {"name": "get_weather", "arguments": {}}}]},
+                        {"match": ".*", "reply": ["Hello from the simulator."]}]}  # fmt: skip
+    async with SimServer(parse_script(script)) as server:
+        sdk = AsyncOpenAI(base_url=server.base_url, api_key="sim")
+        async with sdk.realtime.connect(model="gpt-realtime") as conn:
+            await conn.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+            seen: list[Any] = []
+
+            async def ask(text: str) -> Any:
+                item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+                await conn.conversation.item.create(item=item)
+                await conn.response.create()
+                async for event in conn:
+                    seen.append(event)
+                    if event.type == "response.done":
+                        return event.response
+
+            hello = await asyncio.wait_for(ask("hi"), 10)
+            assert hello.status == "completed" and hello.output[0].content[0].text == "Hello from the simulator."
+            weather = await asyncio.wait_for(ask("weather?"), 10)
+            assert weather.status == "failed" and weather.status_details.error.code == "undeclared_tool"
+            assert "get_weather" in weather.status_details.error.message
+            kinds = [e.type for e in seen]
+            assert "response.function_call_arguments.done" not in kinds and "rate_limits.updated" in kinds
+            from pydantic import BaseModel
+
+            assert seen and all(isinstance(e, BaseModel) for e in seen)  # each parsed into the SDK's own types

@@ -174,16 +174,17 @@ async def test_speech_pace_streams_like_real_time(monkeypatch: pytest.MonkeyPatc
         seconds = len(unpaced) / (2 * speech.RATE)
         assert seconds >= 1.9
         again, fast = await _timed_speak(client)
-        assert again == unpaced and fast < 0.3  # unpaced: as fast as the socket takes it
+        assert again == unpaced
         monkeypatch.setenv("AGENT_SIM_SPEECH_PACE", "4")
         paced, slow = await _timed_speak(client)
         assert paced == unpaced  # the same bytes, only later
         chunks = -(-len(unpaced) // audio_api.CHUNK_BYTES)
         assert slow >= (chunks - 1) * audio_api.CHUNK_MS / 1000 / 4 >= 0.45
+        assert fast < slow  # unpaced: as fast as the socket takes it
         for bad in ("fast", "-2", "nan", "0"):
             monkeypatch.setenv("AGENT_SIM_SPEECH_PACE", bad)
             data, fast = await _timed_speak(client)
-            assert data == unpaced and fast < 0.3  # ignored: unpaced
+            assert data == unpaced and fast < slow  # ignored: unpaced
 
 
 def test_synthetic_voice_without_espeak(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -202,3 +202,35 @@ def test_a_failing_live_exporter_stops_itself_not_local_tracing(
     doc = _trace_with_everything()
     assert len(doc["spans"]) == 4 and doc["trace"]["status"] == "ok"
     assert capsys.readouterr().err == "agent: live OTLP export stopped: collector went away\n"
+
+
+def _json_value(value: dict[str, Any]) -> Any:
+    ((kind, v),) = value.items()
+    return int(v) if kind == "intValue" else v
+
+
+def test_live_and_export_send_the_same_spans(collector: list[tuple[str, str, bytes]]) -> None:
+    """One mapping: every span, the root included, has the same name, kind, status and attributes live as
+    in `agent trace export --format otlp`."""
+    pytest.importorskip("opentelemetry.sdk", reason="needs the otel extra: pip install 'agentcli[otel]'")
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    doc = _trace_with_everything()
+    live = {}
+    for _, _, body in collector:
+        for rs in ExportTraceServiceRequest.FromString(body).resource_spans:
+            for ss in rs.scope_spans:
+                for s in ss.spans:
+                    attrs = {kv.key: getattr(kv.value, kv.value.WhichOneof("value")) for kv in s.attributes}
+                    status = {"code": s.status.code} | ({"message": s.status.message} if s.status.message else {})
+                    live[s.span_id.hex()] = (s.name, s.kind, status, attrs, s.parent_span_id.hex())
+    (scope,) = to_otlp_json(doc["trace"], doc["spans"])["resourceSpans"][0]["scopeSpans"]
+    exported = {s["spanId"]: (s["name"], s["kind"], s["status"],
+                              {kv["key"]: _json_value(kv["value"]) for kv in s["attributes"]}, s["parentSpanId"])
+                for s in scope["spans"]}
+    assert set(live) == set(exported) and len(exported) == 5
+    for span_id, sent in live.items():
+        assert sent == exported[span_id], span_id
+    root = exported[doc["trace"]["trace_id"][:16]]
+    assert root[3]["agentcli.status"] == "ok" and root[3]["agentcli.trace.turns"] == 1
+    assert root[3]["agentcli.trace.input_tokens"] == 12 and root[3]["agentcli.group_id"] == "s1"

@@ -16,9 +16,9 @@ import pytest
 
 from agentcli import events as ev
 from agentcli.errors import AgentCliError
+from agentcli.redact import REDACTED, Redactor
 from agentcli.tracing import open_recorder
 from agentcli.tracing.query import list_traces
-from agentcli.tracing.redact import REDACTED, Redactor
 from agentcli.tracing.store import SCHEMA_VERSION, TraceStore
 
 from .helpers import at, chat_turn, find, record, stored

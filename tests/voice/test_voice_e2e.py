@@ -175,9 +175,9 @@ def _hands_free(rig: PulseRig, tmp_path: Path, speech: Path, script: Path, reply
     first, last, _ = span
     played = last - first
     assert abs(played - synthesized) < 0.4, (played, synthesized)
-    # timing: the reply starts soon after the user stops (generous bound for a loaded CI machine)
+    # order: the reply starts after the user stops (how soon is measured in bench/)
     reply_start = spk.started + first
-    assert 0 < reply_start - spoken_end < 3.0, reply_start - spoken_end
+    assert reply_start > spoken_end, reply_start - spoken_end
 
 
 @pytest.mark.audio
@@ -223,7 +223,7 @@ def test_barge_in_stops_playback_and_keeps_the_heard_part(pulse_rig: PulseRig, t
         voice.kill()
         speaker = spk.stop()
     heard = interrupted["heard_text"]
-    assert 1000 < interrupted["heard_ms"] < 6000, interrupted
+    assert interrupted["heard_ms"] > 1000, interrupted  # played while we waited; cut: the text check below
     assert heard and LONG_REPLY.startswith(heard) and len(heard) < len(LONG_REPLY) / 2
     # the saved history: the first answer holds only the heard part, marked interrupted
     conv = SessionStore().load("barge")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 
 from agentcli.errors import ToolError
 from agentcli.models.base import ToolSchema
@@ -38,6 +39,17 @@ def build_tool(tool: ToolSpec, base_dir: str) -> Tool:
     raise ToolError(f"unknown tool kind: {tool!r}")
 
 
+def _tool_loc(tool: ToolSpec, i: int) -> tuple[str | int, ...]:
+    """The spec field a tool's build error comes from."""
+    if isinstance(tool, PythonTool):
+        return ("tools", i, "python")
+    if isinstance(tool, BuiltinTool) and tool.builtin == "read_file":
+        return ("tools", i, "root")
+    if isinstance(tool, ShellTool):
+        return ("tools", i, "shell", "command")
+    return ("tools", i)
+
+
 def agent_base_dir(spec: Spec, agent: AgentSpec) -> str:
     """The folder the agent's relative paths resolve against: its own spec file's, after a handoff
     to another file (Spec.base_dir_for), else the spec's."""
@@ -47,7 +59,16 @@ def agent_base_dir(spec: Spec, agent: AgentSpec) -> str:
 
 def build_tools(spec: Spec, agent: AgentSpec) -> Toolset:
     """The agent's Toolset. Raises ToolError (naming the tool) when one cannot be built."""
-    tools = [build_tool(t, agent_base_dir(spec, agent)) for t in agent.tools]
+    from agentcli.runtime.tools.agent_tool import AgentAsTool
+    from agentcli.spec.model import AgentTool
+
+    base_dir = agent_base_dir(spec, agent)
+    tools: list[Tool] = []
+    for i, tool in enumerate(agent.tools):
+        try:
+            tools.append(AgentAsTool(spec, tool) if isinstance(tool, AgentTool) else build_tool(tool, base_dir))
+        except ToolError as e:  # point at the spec line, as spec errors do
+            raise ToolError(agent.where(_tool_loc(tool, i), str(e))) from None
     handoffs: dict[str, str] = {}
     descriptions: dict[str, str] = {}
     for key in agent.handoffs:
@@ -59,7 +80,10 @@ def build_tools(spec: Spec, agent: AgentSpec) -> Toolset:
         descriptions[tool_name] = (
             target.handoff_description or f"Hand the conversation over to {target.name}."
         )
-    return Toolset(tools, handoffs, descriptions)
+    try:
+        return Toolset(tools, handoffs, descriptions)
+    except ToolError as e:  # two tools named alike: point at the agent's tools
+        raise ToolError(agent.where(("tools",), str(e))) from None
 
 
 class Toolset:
@@ -79,9 +103,14 @@ class Toolset:
         clash = set(self.tools) & set(self.handoffs)
         if clash:
             raise ToolError(f"tool name {sorted(clash)[0]!r} clashes with a handoff")
+        self.extra: Callable[[], dict[str, Tool]] | None = None  # tools that may change mid-session (MCP)
+
+    def current(self) -> dict[str, Tool]:
+        """The tools callable now: the spec's, then any `extra` ones (named apart by their source)."""
+        return {**self.extra(), **self.tools} if self.extra is not None else self.tools
 
     def schemas(self) -> list[ToolSchema]:
-        out = [ToolSchema(t.name, t.description, t.parameters) for t in self.tools.values()]
+        out = [ToolSchema(t.name, t.description, t.parameters) for t in self.current().values()]
         for name in self.handoffs:
             out.append(
                 ToolSchema(
@@ -97,12 +126,12 @@ class Toolset:
         return self.handoffs.get(tool_name)
 
     def needs_approval(self, tool_name: str) -> bool:
-        tool = self.tools.get(tool_name)
+        tool = self.current().get(tool_name)
         return bool(tool and tool.approve)
 
     async def call(self, tool_name: str, arguments_json: str, approver: Approver | None = None) -> ToolResult:
         """Run one tool call. Failures, timeouts and refusals come back as a ToolResult, not raised."""
-        tool = self.tools.get(tool_name)
+        tool = self.current().get(tool_name)
         if tool is None:
             return _failed(f"there is no tool named {tool_name!r}")
         try:

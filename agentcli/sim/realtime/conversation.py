@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
-from agentcli.realtime.items import to_neutral
+from agentcli.sim.realtime.items import planner_item
+from agentcli.sim.realtime.vad import RATE
 
 
 class ClientError(Exception):
@@ -18,6 +20,7 @@ class ConversationItems:
 
     items: list[dict[str, Any]]
     audio_ms: dict[str, int]
+    sim: Any
 
     def new_id(self, prefix: str) -> str:
         raise NotImplementedError
@@ -33,7 +36,7 @@ class ConversationItems:
 
     async def on_conversation_item_create(self, event: dict[str, Any]) -> None:
         item = event["item"]
-        if not isinstance(item, dict) or to_neutral(item) is None:
+        if not isinstance(item, dict) or planner_item(item) is None:
             raise ClientError(
                 "Invalid 'item': expected a message, function_call or function_call_output.",
                 "invalid_value",
@@ -45,6 +48,9 @@ class ConversationItems:
             "object": "realtime.item",
             "status": "completed",
         }
+        item, shown = self._heard(item), item
+        if item is not shown:  # the audio stays with the simulator: the events show the part without it
+            shown = {**item, "content": [{"type": "input_audio", "transcript": None}]}
         previous = event.get("previous_item_id")
         if previous is None or previous == (self.items[-1]["id"] if self.items else None):
             previous = self.items[-1]["id"] if self.items else None
@@ -54,8 +60,23 @@ class ConversationItems:
             self.items.insert(0, item)
         else:
             self.items.insert(self.items.index(self._find(previous)) + 1, item)
-        await self.send({"type": "conversation.item.added", "item": item, "previous_item_id": previous})
-        await self.send({"type": "conversation.item.done", "item": item, "previous_item_id": previous})
+        await self.send({"type": "conversation.item.added", "item": shown, "previous_item_id": previous})
+        await self.send({"type": "conversation.item.done", "item": shown, "previous_item_id": previous})
+
+    def _heard(self, item: dict[str, Any]) -> dict[str, Any]:
+        """A user message of audio is heard like committed audio: the script's next `hear:` entry. The
+        item kept has the words (for the planner) and no audio."""
+        parts = item.get("content") if item.get("role") == "user" else None
+        audio = [p for p in parts or [] if isinstance(p, dict) and p.get("type") == "input_audio" and p.get("audio")]
+        if not audio:
+            return item
+        try:
+            size = sum(len(base64.b64decode(p["audio"], validate=True)) for p in audio)
+        except (ValueError, TypeError):
+            raise ClientError("Invalid 'item.content.audio': not valid base64.", "invalid_value", "item") from None
+        seconds = size / (RATE * 2)
+        heard = self.sim.next_heard(f"audio of {seconds:.1f} s") if hasattr(self.sim, "next_heard") else ""
+        return {**item, "content": [{"type": "input_audio", "transcript": heard}]}
 
     async def on_conversation_item_retrieve(self, event: dict[str, Any]) -> None:
         await self.send({"type": "conversation.item.retrieved", "item": self._find(event["item_id"])})

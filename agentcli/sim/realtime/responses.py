@@ -6,7 +6,6 @@ import asyncio
 import base64
 from typing import TYPE_CHECKING, Any
 
-from agentcli.realtime.items import text_of, to_neutral
 from agentcli.sim.planner import (
     PlannedText,
     PlannedToolCall,
@@ -15,6 +14,7 @@ from agentcli.sim.planner import (
     plan_reply,
     text_pieces,
 )
+from agentcli.sim.realtime.items import item_text, planner_item
 from agentcli.sim.realtime.vad import RATE
 from agentcli.sim.speech import synthesize_pcm
 
@@ -25,16 +25,32 @@ CHUNK_MS = 50  # audio per response.output_audio.delta
 PACE_LEAD_S = 0.2  # paced audio still runs this far ahead of real time, like the API's
 
 
+class UndeclaredTool(Exception):
+    """The script makes the model call a tool the client never offered."""
+
+
+def _script_place(script: Any, name: str) -> str:
+    """Where the script names a tool call: its line when the script kept lines, else turns[i].reply[j]."""
+    for i, turn in enumerate(getattr(script, "turns", None) or []):
+        for j, entry in enumerate(turn.reply):
+            for call in entry.tool_calls or []:
+                if call.name == name:
+                    line = getattr(call, "line", None) or getattr(entry, "line", None)
+                    return f"line {line}" if line else f"turns[{i}].reply[{j}]"
+    return "a reply"
+
+
 class ResponseWriter:
     """One response: created -> output items (a message, or function calls) -> done.
 
     Run as a task; cancelling the task (speech started, response.cancel) ends it with a `cancelled`
     response.done that carries the partial output, as the API does."""
 
-    def __init__(self, session: RealtimeSimSession, rid: str, modalities: list[str]):
+    def __init__(self, session: RealtimeSimSession, rid: str, modalities: list[str], tools: list[str] | None = None):
         self.session = session
         self.rid = rid
         self.modalities = modalities
+        self.tools = tools or []  # the function names the session (or this response.create) declares
         self.output: list[dict[str, Any]] = []
         self.cancel_reason = "client_cancelled"
 
@@ -47,9 +63,12 @@ class ResponseWriter:
         status, details = "completed", None
         try:
             await self.send({"type": "response.created", "response": {**base, "status": "in_progress", "output": []}})
+            await self.send({"type": "rate_limits.updated", "rate_limits": self._rate_limits()})
             await asyncio.sleep(s.latency_s("first_token_ms"))
-            conversation = [n for n in (to_neutral(i) for i in s.items) if n is not None]
-            for planned in plan_reply(s.script, conversation):
+            conversation = [n for n in (planner_item(i) for i in s.items) if n is not None]
+            plan = plan_reply(s.script, conversation)
+            self._check_tools(plan)
+            for planned in plan:
                 if isinstance(planned, PlannedText):
                     await self._message(planned.text)
                 else:
@@ -57,6 +76,9 @@ class ResponseWriter:
                         await self._function_call(call)
         except ConnectionError:  # the connection is gone: nobody to tell
             return
+        except UndeclaredTool as e:  # a script error, told the way the API tells a failed response
+            error = {"type": "invalid_request_error", "code": "undeclared_tool", "message": str(e)}
+            status, details = "failed", {"type": "failed", "error": error}
         except asyncio.CancelledError:
             status, details = "cancelled", {"type": "cancelled", "reason": self.cancel_reason}
             for item in self.output:
@@ -72,9 +94,28 @@ class ResponseWriter:
         if status == "completed":
             s.response_finished(sum(s.audio_ms.get(i["id"], 0) for i in self.output))
 
+    def _check_tools(self, plan: list[Any]) -> None:
+        """The API never calls a function the session did not declare: nor does the simulator."""
+        for planned in plan:
+            for call in getattr(planned, "calls", []):
+                if call.name not in self.tools:
+                    declared = ", ".join(self.tools) or "none"
+                    raise UndeclaredTool(
+                        f"the sim script ({_script_place(self.session.script, call.name)}) calls the tool "
+                        f"'{call.name}', which this session does not declare (tools: {declared})"
+                    )
+
+    def _rate_limits(self) -> list[dict[str, Any]]:
+        """Like the API's: a token reservation for this response (the sim never runs out)."""
+        used = sum(count_tokens(item_text(i) or "") for i in self.session.items)
+        return [
+            {"name": "requests", "limit": 5000, "remaining": 4999, "reset_seconds": 0.012},
+            {"name": "tokens", "limit": 40000, "remaining": max(0, 40000 - 4096 - used), "reset_seconds": 6.2},
+        ]
+
     def _usage(self) -> dict[str, int]:
         def tokens(item: dict[str, Any]) -> int:
-            return count_tokens(text_of(item) or item.get("arguments") or item.get("output") or "")
+            return count_tokens(item_text(item) or item.get("arguments") or item.get("output") or "")
 
         out_tokens = sum(tokens(i) for i in self.output)
         in_tokens = sum(tokens(i) for i in self.session.items) - out_tokens

@@ -7,16 +7,19 @@ import base64
 import contextlib
 import json
 import os
+import time
 from typing import Any
 
 import numpy as np
 
 from agentcli.sim.planner import text_pieces
+from agentcli.sim.realtime.config import SESSION_KEYS, default_session, merge_session
 from agentcli.sim.realtime.conversation import ClientError, ConversationItems
 from agentcli.sim.realtime.responses import ResponseWriter
 from agentcli.sim.realtime.vad import RATE, EnergyVad
 
 MIN_COMMIT_MS = 100
+SESSION_LIFETIME_S = 60 * 60  # the API's sessions last at most an hour
 
 # client event type -> its required fields (the API answers a missing one with invalid_request_error)
 CLIENT_EVENTS: dict[str, tuple[str, ...]] = {
@@ -32,61 +35,8 @@ CLIENT_EVENTS: dict[str, tuple[str, ...]] = {
     "response.create": (),
     "response.cancel": (),
 }
-SESSION_KEYS = {
-    "type",
-    "audio",
-    "include",
-    "instructions",
-    "max_output_tokens",
-    "model",
-    "output_modalities",
-    "prompt",
-    "tool_choice",
-    "tools",
-    "tracing",
-    "truncation",
-    "reasoning",
-    "parallel_tool_calls",
-}
-
-
-def default_session(model: str) -> dict[str, Any]:
-    pcm = {"type": "audio/pcm", "rate": RATE}
-    vad = {
-        "type": "server_vad",
-        "threshold": 0.5,
-        "prefix_padding_ms": 300,
-        "silence_duration_ms": 500,
-        "create_response": True,
-        "interrupt_response": True,
-    }
-    return {
-        "type": "realtime",
-        "model": model,
-        "instructions": "",
-        "output_modalities": ["audio"],
-        "audio": {
-            "input": {"format": pcm, "transcription": None, "noise_reduction": None, "turn_detection": vad},
-            "output": {"format": pcm, "voice": "marin", "speed": 1.0},
-        },
-        "tools": [],
-        "tool_choice": "auto",
-        "max_output_tokens": "inf",
-    }
-
-
 class FaultClose(ConnectionError):
     """The scripted fault dropped the connection."""
-
-
-def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("turn_detection", "format"):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 class RealtimeSimSession(ConversationItems):
@@ -108,6 +58,8 @@ class RealtimeSimSession(ConversationItems):
         self.pace = float(os.environ.get("AGENT_SIM_REALTIME_PACE") or 0)
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle_timer: asyncio.TimerHandle | None = None
+        self.session_id = self.new_id("sess")
+        self.expires_at = int(time.time()) + SESSION_LIFETIME_S
         self._new_vad()
 
     # --- plumbing -------------------------------------------------------------------------------------
@@ -156,9 +108,13 @@ class RealtimeSimSession(ConversationItems):
         detection = self.config["audio"]["input"].get("turn_detection")
         self.vad = EnergyVad(detection) if detection else None
 
+    def session_object(self) -> dict[str, Any]:
+        """The session as the API shows it: the config plus its id, object and expiry."""
+        return {**self.config, "id": self.session_id, "object": "realtime.session", "expires_at": self.expires_at}
+
     async def run(self) -> None:
         try:
-            await self.send({"type": "session.created", "session": self.config})
+            await self.send({"type": "session.created", "session": self.session_object()})
             while True:
                 raw = await self.conn.recv()
                 await self.handle(raw)
@@ -191,9 +147,35 @@ class RealtimeSimSession(ConversationItems):
             for name in CLIENT_EVENTS[kind]:
                 if name not in event:
                     raise ClientError(f"Missing required parameter: '{name}'.", "missing_required_parameter", name)
-            await getattr(self, "on_" + kind.replace(".", "_"))(event)
+            await self.dispatch(kind, event)
         except ClientError as e:
             await self.error(str(e), e.code, e.param, event_id)
+
+    async def dispatch(self, kind: str, event: dict[str, Any]) -> None:
+        """One client event, checked already (a type in CLIENT_EVENTS, its required fields present)."""
+        match kind:
+            case "session.update":
+                await self.on_session_update(event)
+            case "input_audio_buffer.append":
+                await self.on_input_audio_buffer_append(event)
+            case "input_audio_buffer.commit":
+                await self.on_input_audio_buffer_commit(event)
+            case "input_audio_buffer.clear":
+                await self.on_input_audio_buffer_clear(event)
+            case "output_audio_buffer.clear":
+                await self.on_output_audio_buffer_clear(event)
+            case "conversation.item.create":
+                await self.on_conversation_item_create(event)
+            case "conversation.item.retrieve":
+                await self.on_conversation_item_retrieve(event)
+            case "conversation.item.truncate":
+                await self.on_conversation_item_truncate(event)
+            case "conversation.item.delete":
+                await self.on_conversation_item_delete(event)
+            case "response.create":
+                await self.on_response_create(event)
+            case "response.cancel":
+                await self.on_response_cancel(event)
 
     # --- session and input audio --------------------------------------------------------------------
 
@@ -223,9 +205,9 @@ class RealtimeSimSession(ConversationItems):
                 "cannot_update_voice",
                 "session.audio.output.voice",
             )
-        self.config = _merge(self.config, session)
+        self.config = merge_session(self.config, session)
         self._new_vad()
-        await self.send({"type": "session.updated", "session": self.config})
+        await self.send({"type": "session.updated", "session": self.session_object()})
 
     async def on_input_audio_buffer_append(self, event: dict[str, Any]) -> None:
         try:
@@ -383,7 +365,9 @@ class RealtimeSimSession(ConversationItems):
     def _start_response(self, params: dict[str, Any]) -> None:
         self._cancel_idle_timer()
         modalities = params.get("output_modalities") or self.config.get("output_modalities") or ["audio"]
-        writer = ResponseWriter(self, self.new_id("resp"), list(modalities))
+        tools = params.get("tools") if isinstance(params.get("tools"), list) else self.config.get("tools") or []
+        names = [str(t.get("name")) for t in tools if isinstance(t, dict) and t.get("type") == "function"]
+        writer = ResponseWriter(self, self.new_id("resp"), list(modalities), names)
         self.response = writer
         self._response_task = asyncio.ensure_future(writer.run())
 

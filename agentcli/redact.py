@@ -1,14 +1,19 @@
-"""Scrub secrets from every string the trace store keeps, and reduce text to shapes when content is off.
+"""The one place secrets are scrubbed from text agentcli stores or shows (traces, the conversation store,
+recordings' turns.json, the realtime log, exports), plus the helpers that reduce text to shapes.
 
-Scrubbed: `sk-...` style keys, `Bearer ...` tokens, `Authorization:` header values, and the literal values
-of environment variables whose names end in _API_KEY / _TOKEN / _SECRET (read when the recorder opens).
+Scrubbed: `sk-...` style keys, `Bearer ...` tokens, `Authorization:` header values, the literal values of
+environment variables whose names end in _API_KEY / _TOKEN / _SECRET, and any value registered with
+add_secret() (the variable a spec names in `api_key_env`, whatever its name: see add_spec_secrets()).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentcli.spec.model import Spec
 
 REDACTED = "[REDACTED]"
 MAX_STRING = 16_000  # longer strings are cut: traces are for looking at, not archives
@@ -26,13 +31,27 @@ def _replace(match: re.Match[str]) -> str:
     return (match.group("keep") or match.group("keep2") or "") + REDACTED
 
 
+_registered: set[str] = set()
+
+
+def add_secret(value: str | None) -> None:
+    """Scrub `value` too from now on, in every Redactor built after this call (and in redact_text)."""
+    if value and len(value) >= _MIN_SECRET_LEN:
+        _registered.add(value)
+
+
+def add_spec_secrets(spec: Spec) -> None:
+    """Register the values of the env vars the spec's agents name in `api_key_env` (any name)."""
+    for agent in spec.agents.values():
+        add_secret(os.environ.get(agent.provider.api_key_env))
+
+
 def secret_env_values(environ: os._Environ[str] | dict[str, str] | None = None) -> list[str]:
     env = os.environ if environ is None else environ
-    return sorted(
-        {v for k, v in env.items() if k.upper().endswith(_SECRET_SUFFIXES) and len(v) >= _MIN_SECRET_LEN},
-        key=len,
-        reverse=True,
-    )
+    found = {v for k, v in env.items() if k.upper().endswith(_SECRET_SUFFIXES) and len(v) >= _MIN_SECRET_LEN}
+    if environ is None:
+        found |= _registered
+    return sorted(found, key=len, reverse=True)
 
 
 class Redactor:
@@ -52,6 +71,16 @@ class Redactor:
             self._regex = re.compile(self._pattern)
         return self._regex.sub(_replace, text)
 
+    def scrub(self, obj: Any) -> Any:
+        """Redact every string inside a JSON-able value, keeping its full length (for stored history)."""
+        if isinstance(obj, str):
+            return self(obj)
+        if isinstance(obj, dict):
+            return {self(str(k)): self.scrub(v) for k, v in obj.items()}
+        if isinstance(obj, list | tuple):
+            return [self.scrub(v) for v in obj]
+        return obj
+
     def value(self, obj: Any) -> Any:
         """Redact and cap every string inside a JSON-able value (dict keys included)."""
         if isinstance(obj, str):
@@ -64,6 +93,28 @@ class Redactor:
         if isinstance(obj, list | tuple):
             return [self.value(v) for v in obj]
         return obj
+
+
+_default: tuple[frozenset[str], Redactor] | None = None
+
+
+def default_redactor() -> Redactor:
+    """A Redactor for the secrets known now (rebuilt only when the environment or the registry changed)."""
+    global _default
+    key = frozenset(secret_env_values())
+    if _default is None or _default[0] != key:
+        _default = (key, Redactor(sorted(key, key=len, reverse=True)))
+    return _default[1]
+
+
+def redact_text(text: str) -> str:
+    """`text` with the secrets known now scrubbed (for one-off lines: errors, notices, log records)."""
+    return default_redactor()(text)
+
+
+def scrub(obj: Any) -> Any:
+    """Every string inside a JSON-able value with the secrets known now scrubbed, nothing cut."""
+    return default_redactor().scrub(obj)
 
 
 def jsonable(obj: Any) -> Any:

@@ -1,0 +1,331 @@
+"""The assistant's side of a realtime conversation: responses one at a time, their audio and text, tool
+calls and handoffs, barge-in and output guardrails. RealtimeSession routes response events here."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from agentcli import events as ev
+from agentcli.models.base import ModelToolCall
+from agentcli.realtime.audio_io import OutputAudio
+from agentcli.realtime.guard import OutputGuard
+from agentcli.realtime.items import replay_entries
+from agentcli.realtime.reconnect import new_item_id
+from agentcli.realtime.server_events import (
+    AudioDelta,
+    AudioDone,
+    FunctionCallDone,
+    ResponseCreated,
+    ResponseDone,
+    TextDelta,
+    TextDone,
+)
+from agentcli.realtime.state import History, Link, Responding, ResponseState, UserInput, heard_part
+from agentcli.realtime.tools import AgentTools
+from agentcli.realtime.turns import Turns
+from agentcli.runtime.guardrails import Verdict
+
+
+class Answers:
+    def __init__(
+        self,
+        link: Link,
+        history: History,
+        user: UserInput,
+        turns: Turns,
+        tools: AgentTools,
+        emit: Callable[[ev.Event], None],
+        *,
+        server_cancels: bool,
+    ):
+        self.link, self.history, self.user, self.turns, self.tools = link, history, user, turns, tools
+        self.emit = emit
+        self.server_cancels = server_cancels  # the server cancels a response itself when the user talks
+        self.responding = Responding()
+        self.output: OutputAudio | None = None
+
+    @property
+    def agent(self) -> str:
+        return self.history.conversation.agent
+
+    # --- asking for responses ---------------------------------------------------------------------------
+
+    async def request(self) -> None:
+        """Ask for a response now, or as soon as the one in progress ends (never two at once)."""
+        s = self.responding
+        if s.current is not None or s.create_pending or s.tool_task is not None:
+            s.want_response = True
+            return
+        s.want_response = False
+        s.create_pending = True
+        await self.link.soft(lambda m: m.create_response())
+
+    def create_refused(self) -> None:
+        """The server was already answering (its VAD raced us): ask again after that answer."""
+        self.responding.create_pending = False
+        self.responding.want_response = True
+
+    # --- the response's events --------------------------------------------------------------------------
+
+    def created(self, e: ResponseCreated) -> None:
+        self.responding.create_pending = False
+        self.user.awaiting_reply = False
+        state = ResponseState(id=e.response_id, started=ev.now(), t0=time.perf_counter())
+        checks = self.tools.output_guardrails.get(self.agent) or []
+        if checks:
+
+            async def tripped(name: str, verdict: Verdict) -> None:
+                await self._guard_tripped(state, name, verdict)
+
+            state.guard = OutputGuard(checks, self.tools.agent(self.agent).name, self.emit, tripped)
+        self.responding.current = state
+        if self.turns.current is None:  # a response the server started on its own
+            self.turns.open(base=time.perf_counter())
+        self.turns.mark("response_created")
+
+    def assistant_item(self, item_id: str) -> None:
+        self.history.add(
+            {
+                "type": "message",
+                "role": "assistant",
+                "content": "",
+                "_id": item_id,
+                "_agent": self.tools.agent(self.agent).name,
+            }
+        )
+        current = self.responding.current
+        if current is not None and current.item_id is None:
+            current.item_id = item_id
+
+    def _live(self, response_id: str) -> ResponseState | None:
+        """The response an event belongs to, or None when its deltas are to be ignored."""
+        state = self.responding.current
+        if state is None or state.cancelled or response_id != state.id:
+            return None
+        return state
+
+    def _first_delta(self, state: ResponseState, at: float | None = None) -> None:
+        if state.first_delta is None:
+            state.first_delta = at or time.perf_counter()
+            self.turns.mark("first_token", state.first_delta)
+
+    def audio_delta(self, e: AudioDelta) -> None:
+        received = time.perf_counter()  # before the write: the audio thread may play it at once
+        state = self._live(e.response_id)
+        if state is None or self.output is None:
+            return
+        current = self.output.current
+        first = current is None or current.item_id != e.item_id
+        playing = self.output.write(e.item_id, state.id, e.delta)
+        if first:
+            self._first_delta(state, received)
+            self.turns.mark("first_audio_byte", received)  # the first audio delta received
+            if self.turns.current is not None:
+                self.turns.current.utterance = playing.utterance
+            self.emit(ev.StateChanged(state="speaking"))
+
+    def audio_done(self, e: AudioDone) -> None:
+        if self.output is not None:
+            self.output.complete(e.item_id)
+
+    def text_delta(self, e: TextDelta) -> None:
+        state = self._live(e.response_id)
+        if state is None or not e.delta:
+            return
+        self._first_delta(state)
+        state.transcript += e.delta
+        entry = self.history.by_id.get(e.item_id)
+        if entry is not None:
+            entry["content"] = state.transcript
+        self.emit(ev.TranscriptDelta(role="assistant", delta=e.delta))
+        if state.guard is not None:
+            state.guard.feed(state.transcript)
+
+    def text_done(self, e: TextDone) -> None:
+        state = self._live(e.response_id)
+        if state is not None:
+            state.transcript = e.text
+            entry = self.history.by_id.get(e.item_id)
+            if entry is not None:
+                entry["content"] = e.text
+
+    def function_call(self, e: FunctionCallDone) -> None:
+        state = self._live(e.response_id)
+        if state is None:
+            return
+        state.calls.append(ModelToolCall(e.call_id, e.name, e.arguments))
+        entry = {"type": "function_call", "call_id": e.call_id, "name": e.name, "arguments": e.arguments}
+        self.history.add({**entry, "_id": e.item_id})
+
+    async def done(self, e: ResponseDone) -> None:
+        current = self.responding.current
+        state = current if current is not None and current.id == e.response_id else None
+        if state is not None:
+            self.responding.current = None
+        usage = ev.Usage(e.input_tokens, e.output_tokens)
+        self.turns.announce()
+        first_ms = None
+        if state is not None and state.first_delta is not None:
+            first_ms = round((state.first_delta - state.t0) * 1000, 1)
+        self.emit(
+            ev.RealtimeResponseDone(
+                response_id=e.response_id,
+                status=e.status,
+                usage=usage,
+                first_delta_ms=first_ms,
+                started=state.started if state else None,
+                transcript=state.transcript if state else "",
+            )
+        )
+        turn = self.turns.current
+        if turn is not None:
+            turn.usage.add(usage)
+        cut_short = f"the answer was cut short ({e.reason or 'incomplete'})"
+        if state is None or state.cancelled:
+            pass  # cut off by a barge-in, a guardrail or a drop: its turn was finished there
+        elif e.status == "failed":
+            self.turns.finish("error", error=f"response failed: {e.error or e.reason or 'no reason given'}")
+        elif e.status == "cancelled":
+            if turn is not None:
+                turn.output = state.transcript
+            self.turns.finish("interrupted", error=f"response cancelled: {e.reason or 'cancelled'}", interrupted=True)
+        elif state.calls:  # completed, or incomplete: the calls it made still run
+            if e.status == "incomplete":
+                self.emit(ev.Notice(message=cut_short, level="warning"))
+            self.responding.tool_task = asyncio.ensure_future(self._run_tools(state))
+        elif turn is not None:
+            turn.output = state.transcript
+            if e.status == "incomplete":  # what was said is kept and heard; the turn says why it stopped
+                self.emit(ev.Notice(message=cut_short, level="warning"))
+                why = f"response incomplete: {e.reason or 'no reason given'}"
+                turn.closer = asyncio.ensure_future(self._close_when_heard(state, "incomplete", why))
+            else:
+                turn.closer = asyncio.ensure_future(self._close_when_heard(state))
+        if self.responding.want_response:
+            await self.request()
+
+    async def _close_when_heard(self, state: ResponseState, status: str = "ok", error: str | None = None) -> None:
+        if state.guard is not None and await state.guard.final(state.transcript):
+            return
+        if self.output is not None:
+            await self.output.wait_heard()
+        self.turns.finish(status, error=error)
+
+    async def _run_tools(self, state: ResponseState) -> None:
+        try:
+            self.turns.announce()
+            outcome = await self.tools.run(self.agent, state.calls, self.emit)
+            for call in state.calls:
+                output = outcome.outputs.get(call.call_id, "error: no output")
+                item_id = new_item_id()
+                self.history.own_ids.add(item_id)
+                entry = {"type": "function_call_output", "call_id": call.call_id, "output": output, "_id": item_id}
+                self.history.add(entry)
+                await self.link.soft(lambda m, i=item_id, x=entry: m.add_item(i, x))
+            if outcome.handoff_to is not None:
+                await self.switch_agent(outcome.handoff_to)
+        finally:
+            self.responding.tool_task = None
+        await self.request()
+
+    async def switch_agent(self, key: str) -> None:
+        """Make `key` the session's agent (its instructions and tools; the voice stays)."""
+        before = self.tools.agent(self.agent).name
+        self.history.conversation.agent = key
+        self.emit(ev.Handoff(from_agent=before, to_agent=self.tools.agent(key).name))
+        await self.link.soft(lambda m: m.switch_agent(self.tools.agent(key), self.tools.schemas(key)))
+
+    # --- cutting a response off -------------------------------------------------------------------------
+
+    async def barge_in(self, *, local: bool) -> None:
+        """The user talks over the answer: silence it, cancel the response if the server will not, and
+        truncate the item to what was heard (skipped when playback had already finished)."""
+        cut = self.output.cut() if self.output is not None else None
+        state = self.responding.current
+        if state is not None and not state.cancelled:
+            state.cancelled = True
+            if state.guard is not None:
+                state.guard.cancel()
+            if local or not self.server_cancels:
+                await self.link.soft(lambda m: m.cancel_response())
+        heard_text = ""
+        if cut is not None:
+            if not cut.stale:  # an item of a dropped connection is not on the server any more
+                await self.link.soft(lambda m: m.truncate(cut.item_id, int(cut.heard_ms)))
+            entry = self.history.by_id.get(cut.item_id)
+            full = str(entry["content"]) if entry else ""
+            heard_text = heard_part(full, cut.heard_ms, cut.received_ms)
+            if entry is not None:
+                entry["content"] = heard_text
+                entry["_interrupted"] = True
+                if cut.stale:  # replayed in full after a reconnect: the new server session gets the heard part
+                    await self._rewrite_replayed(entry)
+            self.emit(ev.Interrupted(heard_ms=round(cut.heard_ms, 1), heard_text=heard_text, item_id=cut.item_id))
+        if self.turns.current is not None and (cut is not None or state is not None):
+            self.turns.current.output = heard_text
+            self.turns.finish("interrupted", interrupted=True)
+
+    async def _rewrite_replayed(self, entry: dict[str, object]) -> None:
+        """A replayed history entry changed after the replay: a barge-in cut an answer that was still
+        playing from the dropped connection, so the server holds all of its text while the user heard a
+        part. Swap the server's copy for the entry as it is now, at the same place in the conversation."""
+        replayed = self.link.replayed
+        index = next((i for i, (e, _) in enumerate(replayed) if e is entry), None)
+        if index is None:
+            return
+        await self.link.soft(lambda m: m.delete_item(replayed[index][1]))
+        if not replay_entries([entry]):  # nothing was heard: the answer leaves the conversation
+            del replayed[index]
+            return
+        item_id = new_item_id()
+        self.history.own_ids.add(item_id)
+        previous = replayed[index - 1][1] if index else "root"
+        replayed[index] = (entry, item_id)
+        await self.link.soft(lambda m: m.add_item(item_id, entry, previous))
+
+    async def _guard_tripped(self, state: ResponseState, name: str, verdict: Verdict) -> None:
+        """An output guardrail tripped: stop the answer, take it out of the model's context, say why."""
+        output = self.output
+        if output is not None and output.current is not None and output.current.response_id == state.id:
+            output.cut()
+        if self.responding.current is state and not state.cancelled:
+            state.cancelled = True
+            await self.link.soft(lambda m: m.cancel_response())
+        message = verdict.message or "the answer was withheld"
+        entry = self.history.by_id.get(state.item_id or "")
+        if entry is not None:
+            entry["content"] = message
+            entry["_guardrail"] = name
+            await self.link.soft(lambda m: m.delete_item(str(state.item_id)))
+        if self.turns.current is not None:
+            self.turns.current.output = message
+            self.turns.finish("guardrail", error=message)
+
+    def dropped(self) -> bool:
+        """The connection dropped: the response in flight is over (what arrived stays, marked). True
+        when it had not said or called anything yet (its question can be asked again)."""
+        state, self.responding.current = self.responding.current, None
+        silent = state is None or not (state.transcript or state.calls or state.first_delta)
+        if state is not None:
+            state.cancelled = True
+            if state.guard is not None:
+                state.guard.cancel()
+            entry = self.history.by_id.get(state.item_id or "")
+            if entry is not None:
+                entry["_interrupted"] = True
+        if self.output is not None:
+            self.output.orphan()
+        self.responding.create_pending = self.responding.want_response = False
+        if self.responding.tool_task is not None:
+            self.responding.tool_task.cancel()
+            self.responding.tool_task = None
+            silent = False
+        return silent
+
+    def cancel_side_tasks(self) -> None:
+        self.dropped()
+        turn = self.turns.current
+        if turn is not None and turn.closer is not None:
+            turn.closer.cancel()

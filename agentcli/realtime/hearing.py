@@ -1,0 +1,161 @@
+"""The user's side of a realtime conversation: the audio and lines they send (push-to-talk, typed text,
+the end of an input file), and what the server makes of them (speech started and stopped, the idle
+timeout, the user's item and its transcript). RealtimeSession routes those server events here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from agentcli import events as ev
+from agentcli.realtime.answers import Answers
+from agentcli.realtime.reconnect import new_item_id
+from agentcli.realtime.server_events import InputTimeout, ItemAdded, SpeechStarted, SpeechStopped, UserTranscriptDone
+from agentcli.realtime.state import History, Link
+from agentcli.realtime.turns import Turns
+from agentcli.spec.model import RealtimeSettings
+
+MIN_PTT_MS = 100  # the API refuses to commit less
+
+
+class Hearing:
+    def __init__(
+        self,
+        link: Link,
+        history: History,
+        turns: Turns,
+        answers: Answers,
+        settings: RealtimeSettings,
+        emit: Callable[[ev.Event], None],
+        *,
+        manual: bool,
+    ):
+        self.link, self.history, self.turns, self.answers = link, history, turns, answers
+        self.settings = settings
+        self.emit = emit
+        self.manual = manual  # no server turn detection: the client commits each turn
+        self.user = answers.user
+
+    # --- what the user sends ------------------------------------------------------------------------------
+
+    async def send_audio(self, pcm: bytes) -> None:
+        """One microphone block (24 kHz pcm16); dropped while the connection is down."""
+        if not self.link.ready.is_set():
+            return
+        if self.manual:
+            self.user.ptt_ms += len(pcm) / 48
+        self.user.sent_ms += len(pcm) / 48  # 24 kHz pcm16: 48 bytes a millisecond
+        self.user.sent_audio.add(pcm)
+        await self.link.soft(lambda m: m.append_audio(pcm))
+
+    def gate(self) -> bool:
+        """Whether microphone audio goes up now (manual turns: only while talking)."""
+        return self.user.talking or not self.manual
+
+    async def ptt_press(self) -> None:
+        """Push-to-talk pressed: cut off the assistant, start a fresh input buffer."""
+        await self.answers.barge_in(local=True)
+        self.user.ptt_ms = 0.0
+        self.user.talking = True
+        self.user.speech_from_ms = self.user.sent_ms
+        await self.link.soft(lambda m: m.clear_audio())
+        self.emit(ev.StateChanged(state="hearing"))
+
+    async def ptt_release(self) -> None:
+        """Push-to-talk released: commit what was said and ask for the answer."""
+        self.user.talking = False
+        if self.user.ptt_ms < MIN_PTT_MS:
+            await self.link.soft(lambda m: m.clear_audio())
+            self.emit(ev.Notice(message="too short to send; hold the key while you talk"))
+            self.emit(ev.StateChanged(state="listening"))
+            return
+        self.user.speech_stopped_at = time.perf_counter()
+        self.user.awaiting_reply = True
+        self.user.speech_ended(self.user.sent_ms)
+        await self.link.soft(lambda m: m.commit_audio())
+        await self.answers.request()
+
+    async def send_text(self, text: str) -> None:
+        """A typed line: a user message, then an answer (after any answer in progress)."""
+        await self.answers.barge_in(local=True)
+        item_id = new_item_id()
+        self.history.own_ids.add(item_id)
+        entry = self.turns.start(item_id, text, base=time.perf_counter())
+        self.user.awaiting_reply = True
+        self.user.unanswered, self.user.unanswered_speech = entry, None
+        await self.link.soft(lambda m: m.add_item(item_id, entry))
+        await self.answers.request()
+
+    async def input_ended(self) -> None:
+        """The input file is over: with manual turns the buffer is committed; with server VAD, trailing
+        silence lets the server end the turn."""
+        if self.manual:
+            if self.user.talking:
+                await self.ptt_release()
+            return
+        silence = self.settings.turn_detection.silence_duration_ms or 500
+        await self.send_audio(bytes(48 * (silence + 300)))
+
+    # --- server events about the user's input ------------------------------------------------------------
+
+    async def speech_started(self, e: SpeechStarted) -> None:
+        u = self.user
+        u.speaking = True
+        u.audio_span = (e.audio_start_ms, 0)
+        u.speech_from_ms = u.connection_ms + e.audio_start_ms
+        self.emit(ev.StateChanged(state="hearing"))
+        if self.settings.turn_detection.interrupt_response:
+            await self.answers.barge_in(local=False)
+
+    def speech_stopped(self, e: SpeechStopped) -> None:
+        u = self.user
+        u.speaking = False
+        u.speech_stopped_at = time.perf_counter()
+        u.audio_span = (u.audio_span[0], e.audio_end_ms)
+        u.speech_ended(u.connection_ms + e.audio_end_ms)
+        if self.settings.turn_detection.create_response:
+            u.awaiting_reply = True
+        self.emit(ev.StateChanged(state="thinking"))
+
+    def input_timeout(self, e: InputTimeout) -> None:
+        """The user stayed silent for idle_timeout_ms: the server answers on its own, as a turn with no
+        input whose latency counts from now."""
+        if self.turns.current is None and not self.answers.responding.busy():
+            self.turns.open(base=time.perf_counter())
+            self.user.awaiting_reply = True
+            ms = self.settings.turn_detection.idle_timeout_ms or 0
+            self.emit(ev.Notice(message=f"no speech for {ms / 1000:g} s; the assistant carries on"))
+            self.emit(ev.StateChanged(state="thinking"))
+
+    def item_added(self, e: ItemAdded) -> None:
+        if self.history.known(e.item_id) or e.kind != "message":
+            return
+        if e.role == "user":
+            u = self.user
+            u.committed_ts = ev.now()
+            u.unanswered_speech = None
+            if u.speech is not None:  # the speech this item was made of, just before its turn
+                start, end = u.speech
+                self.emit(ev.UserSpeech(start_ms=round(start, 1), end_ms=round(end, 1)))
+                u.speech = None
+                pad = self.settings.turn_detection.prefix_padding_ms or 300
+                u.unanswered_speech = (start - pad, end)
+            u.unanswered = self.turns.start(e.item_id, "", base=u.speech_stopped_at or time.perf_counter())
+        elif e.role == "assistant":
+            self.answers.assistant_item(e.item_id)
+
+    def user_transcript(self, e: UserTranscriptDone) -> None:
+        text = e.transcript.strip()
+        entry = self.history.by_id.get(e.item_id)
+        if entry is not None:
+            entry["content"] = text
+        t = self.turns.current
+        if t is not None and entry is not None and t.index == self.history.conversation.turns and not t.input:
+            t.input = text
+            self.turns.announce()
+        self.turns.mark("transcript_final")
+        start, end = self.user.audio_span
+        model = self.settings.transcription.model if self.settings.transcription else ""
+        heard_ms = float(max(0, end - start))
+        started = self.user.committed_ts
+        self.emit(ev.TranscriptDone(role="user", text=text, model=model, audio_ms=heard_ms, started=started))
