@@ -175,7 +175,10 @@ def test_a_sound_server_source_is_picked_by_name(pulse_rig: Any, tmp_path: Path,
     from agentcli.audio.resample import rms
     from agentcli.audio.wavfile import write_wav
 
-    monkeypatch.delenv("PULSE_SOURCE", raising=False)  # restored after the test
+    # resolve_device sets PULSE_SOURCE for this process: recorded here so that teardown removes it again
+    # (the rest of the session, and the commands it starts, must record from the rig's default source)
+    monkeypatch.setenv("PULSE_SOURCE", "")
+    monkeypatch.delenv("PULSE_SOURCE")
     t = np.arange(44100) / 44100
     wav = tmp_path / "tone.wav"
     write_wav(wav, (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 44100)
@@ -195,6 +198,10 @@ def test_a_sound_server_source_is_picked_by_name(pulse_rig: Any, tmp_path: Path,
         return max(levels)
 
     assert asyncio.run(loudest()) > 0.1
+
+
+def test_the_routing_variable_does_not_outlive_the_test_above() -> None:
+    assert "PULSE_SOURCE" not in os.environ and "PULSE_SINK" not in os.environ
 
 
 _OPEN_BAD_PCM = """
