@@ -101,6 +101,8 @@ async def _chat(spec: Spec, opts: ChatOptions) -> int:
                          sim_script=opts.sim_script, yes=opts.yes, model=opts.model, no_trace=opts.no_trace,
                          no_trace_content=opts.no_trace_content)
     async with Run(spec, options, renderer) as run:
+        if renderer.can_ask:  # approvals go through the renderer that draws on the terminal
+            run.asker.owner = renderer.ask
         if opts.json_out:
             renderer.collector.session = run.conversation.name
         runner = run.make_runner(opts.max_turns)

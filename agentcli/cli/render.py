@@ -43,6 +43,24 @@ def status_line(event: ev.Event) -> str | None:
     return None
 
 
+async def ask_on_terminal(question: str, spinner: Spinner | None) -> str | None:
+    """An approval question on stderr, answered by a line on stdin, with the spinner stopped meanwhile
+    (it would draw over the question) and started again for the tool that then runs."""
+    import asyncio
+
+    if spinner is not None:
+        spinner.stop()
+
+    def read() -> str:
+        print(question, end="", file=sys.stderr, flush=True)
+        return sys.stdin.readline()
+
+    answer = await asyncio.to_thread(read)
+    if spinner is not None:
+        spinner.start()
+    return answer
+
+
 def usage_line(event: ev.TurnDone) -> str:
     return f"{event.agent} · {event.usage.input_tokens}+{event.usage.output_tokens} tokens"
 
@@ -115,6 +133,13 @@ class PlainRenderer(RendererBase):
     def hint(self, text: str) -> None:
         if not self.quiet:
             print(f"· {text}", file=self.err, flush=True)
+
+    @property
+    def can_ask(self) -> bool:  # type: ignore[override]
+        return self.spinner is not None  # a terminal's renderer: the spinner must not draw over a question
+
+    async def ask(self, question: str) -> str | None:
+        return await ask_on_terminal(question, self.spinner)
 
     def cancelled(self) -> None:
         if self.spinner is not None:

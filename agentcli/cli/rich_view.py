@@ -12,7 +12,7 @@ from rich.text import Text
 
 from agentcli import events as ev
 from agentcli.app.consumers import RendererBase
-from agentcli.cli.render import output_text, status_line, usage_line
+from agentcli.cli.render import ask_on_terminal, output_text, status_line, usage_line
 from agentcli.cli.spinner import Spinner
 from agentcli.cli.term import hyperlinks_supported
 from agentcli.terminal_text import clean_event
@@ -103,6 +103,12 @@ class RichRenderer(RendererBase):
         if not self.quiet:
             self.stop_live()
             self.console.print(Text(f"· {text}", style="dim"))
+
+    can_ask = True
+
+    async def ask(self, question: str) -> str | None:
+        self.stop_live()
+        return await ask_on_terminal(question, self.spinner)
 
     def cancelled(self) -> None:
         self.spinner.stop()

@@ -183,3 +183,22 @@ def test_spec_new_names_only_commands_that_exist(tmp_path: Path):
     assert "`agent realtime`" not in text
     for command in re.findall(r"`agent ([a-z]+)", text):
         assert run_agent(command, "--help").returncode == 0, command
+
+
+@pytest.mark.parametrize("color", [False, True])
+def test_the_spinner_does_not_draw_over_an_approval_question(color: bool):
+    import time
+
+    p = start(TEAM, "--sim-script", TEAM_SCRIPT, color=color)
+    try:
+        p.expect("/help")
+        p.send("danger please\r")
+        p.expect(r"Run tool danger .*\[y/N\] ")
+        time.sleep(0.5)  # several spinner frames' time: none may be drawn while the question waits
+        p._pump(0.1)
+        assert "…" not in p.output and "\r" not in p.output, repr(p.output)
+        p.send("y\r")
+        p.expect("result: danger ran")
+        quit_(p)
+    finally:
+        p.close()
