@@ -62,7 +62,8 @@ def main() -> None:
     rows: dict[str, dict[str, float | None]] = {}
     measures = {"agent --help": lambda: time_help(env),
                 "chat first answer byte": lambda: time_first_byte(env, spec),
-                "  python + openai client": lambda: time_python(env, OPENAI_CLIENT)}
+                "  python + openai client": lambda: time_python(env, OPENAI_CLIENT),
+                "  python + import openai": lambda: time_python(env, "import openai")}
     samples: dict[str, list[float]] = {name: [] for name in measures}
     for fn in measures.values():
         fn()  # warm-up: pyc files, page cache
@@ -72,6 +73,10 @@ def main() -> None:
     # agentcli's own share: the first answer byte minus a bare interpreter that builds the same openai client
     samples["  agentcli's own share"] = [a - b for a, b in zip(samples["chat first answer byte"],
                                                                samples["  python + openai client"], strict=True)]
+    # the measure: the first answer byte minus `import openai` alone (building the client counts as ours)
+    samples["  own share incl. client"] = [a - b for a, b in zip(samples["chat first answer byte"],
+                                                                       samples["  python + import openai"],
+                                                                       strict=True)]
     for name, values in samples.items():
         rows[name] = {"median_s": statistics.median(values), "min_s": min(values), "max_s": max(values),
                       "target_s": TARGETS.get(name)}
