@@ -88,7 +88,7 @@ class TurnDone(Event):
     output: Any = None  # str, or the parsed object when the agent has an output_type
     usage: Usage = field(default_factory=Usage)
     interrupted: bool = False
-    status: str = "ok"  # ok | error | interrupted | guardrail
+    status: str = "ok"  # ok | error | interrupted | guardrail | refusal | incomplete
     error: str | None = None
 
 
@@ -201,7 +201,7 @@ class GuardrailChecked(Event):
 class ErrorEvent(Event):
     type: Literal["error"] = "error"
     message: str = ""
-    kind: str = "runtime"  # runtime | model | tool | spec | audio | connection
+    kind: str = "runtime"  # runtime | model | tool | spec | audio | connection | refusal | incomplete
     fatal: bool = False  # it ended the run: the CLI prints its one line, so renderers need not
 
 
@@ -258,6 +258,24 @@ class Interrupted(Event):
     heard_ms: float = 0.0
     heard_text: str = ""
     item_id: str | None = None  # realtime: the truncated item
+
+
+@dataclass(slots=True, kw_only=True)
+class PlaybackPaused(Event):
+    """Speech was suspected during an answer: playback paused where it was (not yet an interruption)."""
+
+    type: Literal["playback_paused"] = "playback_paused"
+    heard_ms: float = 0.0  # of the answer, when it paused
+
+
+@dataclass(slots=True, kw_only=True)
+class PlaybackResumed(Event):
+    """The suspected speech was too short to be an interruption (a cough): the answer goes on from where
+    it paused."""
+
+    type: Literal["playback_resumed"] = "playback_resumed"
+    paused_ms: float = 0.0  # how long it was paused
+    speech_ms: float = 0.0  # the sound that paused it
 
 
 @dataclass(slots=True, kw_only=True)

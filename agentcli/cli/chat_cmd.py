@@ -39,6 +39,7 @@ class ChatOptions:
     jsonl: bool
     no_trace: bool
     no_trace_content: bool
+    accept_incomplete: bool = False
 
 
 def chat(
@@ -56,6 +57,8 @@ def chat(
     jsonl: bool = typer.Option(False, "--jsonl", help="The event stream, one JSON object per line."),
     no_trace: bool = typer.Option(False, "--no-trace", help="Do not record a trace of this run."),
     no_trace_content: bool = typer.Option(False, "--no-trace-content", help="Trace timings and shapes only."),
+    accept_incomplete: bool = typer.Option(False, "--accept-incomplete",
+                                           help="An answer cut short (output limit, filter) still exits 0."),
 ) -> None:
     from agentcli.cli.common import fail, load_spec_arg, run_async
     from agentcli.input_text import read_stdin_text, repaired
@@ -82,7 +85,8 @@ def chat(
         session, resume_latest = resolve_continue(loaded, "chat", quiet or json_out or jsonl), False
     opts = ChatOptions(message=text, model=model, session=session, resume_latest=resume_latest, yes=yes,
                        max_turns=max_turns, sim=sim, sim_script=sim_script, quiet=quiet,
-                       json_out=json_out, jsonl=jsonl, no_trace=no_trace, no_trace_content=no_trace_content)
+                       json_out=json_out, jsonl=jsonl, no_trace=no_trace, no_trace_content=no_trace_content,
+                       accept_incomplete=accept_incomplete)
     run_async(_chat(loaded, opts))
 
 
@@ -99,7 +103,7 @@ async def _chat(spec: Spec, opts: ChatOptions) -> int:
     renderer = _renderer(spec, opts)
     options = RunOptions(kind="chat", session=opts.session, resume_latest=opts.resume_latest, sim=opts.sim,
                          sim_script=opts.sim_script, yes=opts.yes, model=opts.model, no_trace=opts.no_trace,
-                         no_trace_content=opts.no_trace_content)
+                         no_trace_content=opts.no_trace_content, accept_incomplete=opts.accept_incomplete)
     async with Run(spec, options, renderer) as run:
         if renderer.can_ask:  # approvals go through the renderer that draws on the terminal
             run.asker.owner = renderer.ask

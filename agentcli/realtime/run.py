@@ -39,7 +39,8 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
                          yes=opts.yes, model=opts.model, no_trace=opts.no_trace,
                          no_trace_content=opts.no_trace_content)
     agent = spec.entry_agent
-    model = opts.model or agent.realtime.model
+    gemini = agent.realtime.gemini if agent.realtime.provider == "gemini" else None
+    model = opts.model or (gemini.model if gemini is not None else agent.realtime.model)
     async with Run(spec, options, as_renderer(renderer)) as run:
         run.error_kind = "connection"
         conversation = run.conversation
@@ -47,8 +48,15 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
         log = EventLog.from_env()
         if log is not None:
             run.on_close(log.close)
-        base_url = resolve_base_url(agent.provider, run.endpoint.base_url)
-        api_key = resolve_api_key(agent.provider, base_url, run.endpoint.api_key)
+        connect, url, api_key = None, "", ""
+        if gemini is not None:  # realtime.provider: gemini (agentcli/realtime/providers.py)
+            from agentcli.realtime.providers import gemini_connect
+
+            connect, url = gemini_connect(agent, run.endpoint, model, lambda: run.conversation.items, log)
+        else:
+            base_url = resolve_base_url(agent.provider, run.endpoint.base_url or agent.realtime.base_url)
+            url = realtime_url(base_url, model)
+            api_key = resolve_api_key(agent.provider, base_url, run.endpoint.api_key)
         runner = None
         if _delegates(spec):  # MCP tools, or agents as tools: a text runtime does that work
             runner = run.make_runner()
@@ -57,7 +65,7 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
             session = RealtimeSession(
                 spec,
                 conversation,
-                url=realtime_url(base_url, model),
+                url=url,
                 api_key=api_key,
                 emit=run.emit,
                 sink=None,
@@ -69,6 +77,7 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
                 validate=validator_from_env(),
                 mcp=runner.mcp if runner is not None else None,
                 runner=runner,
+                connect=connect,
             )
         except ToolError as e:
             raise UsageError(str(e)) from None
@@ -76,7 +85,7 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
             run.add_consumer(recording.on_event)  # SessionEnded closes it
         run.on_close(session.close)
         run.start(spec.agents[session.agent].name,  # a resumed --session may be with another agent
-                  trace={"model": model, "voice": agent.realtime.voice},
+                  trace={"model": model, "voice": gemini.voice if gemini else agent.realtime.voice},
                   metadata={"model": model, "mode": _mode(opts)})
         sink = _sink(opts)
         if sink is not None:
@@ -111,7 +120,7 @@ async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec, reco
     try:
         await _until_ready(session, runner)
         if mic is None and not opts.text_only:
-            mic = _microphone(opts)
+            mic = _microphone(opts, session.output, spec.entry_agent.voice.vad.echo_ratio)
         if mic is not None:
             mic.start()
             if source is None and renderer is not None:  # the live microphone's level meter
@@ -171,7 +180,10 @@ async def _pump(
 
     output = session.output
     guard = None
-    if output is not None and not opts.headphones:
+    front = getattr(source, "frontend", None)
+    if output is not None and front is not None:
+        guard = front.guard  # behind the echo canceller: a last line of defence (lets all through on headphones)
+    elif output is not None and not opts.headphones:
         guard = EchoGuard(spec.entry_agent.voice.vad.echo_ratio)
     if is_file and session.manual:  # the whole file is one push-to-talk turn
         await session.ptt_press()
@@ -214,10 +226,15 @@ def _file_source(opts: VoiceOptions) -> Any:
     return source
 
 
-def _microphone(opts: VoiceOptions) -> Any:
+def _microphone(opts: VoiceOptions, output: Any, echo_ratio: float) -> Any:
+    """The microphone through the acoustic front end: the echo of what the player really played is
+    cancelled (not with --headphones), then noise; without the wheel, the energy guard handles echo."""
+    from agentcli.audio.frontend import FrontEnd
     from agentcli.audio.recorder import Recorder
 
-    return Recorder(opts.input_device, rate=RATE, block_ms=MIC_BLOCK_MS)
+    far_end = getattr(output.sink, "far_end", None) if output is not None else None
+    front = FrontEnd(RATE, far_end=far_end, echo=not opts.headphones, echo_ratio=echo_ratio)
+    return Recorder(opts.input_device, rate=RATE, block_ms=MIC_BLOCK_MS, frontend=front)
 
 
 def _sink(opts: VoiceOptions) -> Any:

@@ -20,7 +20,7 @@ class ModelSettings(Strict):
     max_tokens: int | None = Field(None, gt=0)
     tool_choice: str | None = None  # auto | required | none | a tool name
     parallel_tool_calls: bool | None = None
-    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
 
 
 class Provider(Strict):
@@ -200,10 +200,29 @@ class VadSettings(Strict):
     echo_ratio: float = Field(3.0, ge=1.0)  # while playing, mic energy must exceed playback's by this much
 
 
+class InterruptionSettings(Strict):
+    """Talking over an answer: playback pauses at once, and is cut only after `min_speech_ms` of speech."""
+
+    min_speech_ms: int = Field(400, ge=0)  # shorter (a cough, "huh"): the answer resumes where it paused
+
+
+class TurnSettings(Strict):
+    """When a hands-free turn ends. After `prepare_ms` of silence the answer is prepared (transcript, agent,
+    speech) but held back; it is committed after `complete_ms` when the transcript reads complete (ends in
+    . ? !), after vad.silence_ms when it reads neither way, after `max_wait_ms` when it reads unfinished
+    (a trailing comma, "and", "um"...). Talking again before it is committed merges the fragments."""
+
+    prepare_ms: int = Field(200, ge=50)
+    complete_ms: int = Field(250, ge=50)
+    max_wait_ms: int = Field(1500, ge=50)
+
+
 class VoiceSettings(Strict):
     stt: SttSettings = Field(default_factory=SttSettings)
     tts: TtsSettings = Field(default_factory=TtsSettings)
     vad: VadSettings = Field(default_factory=VadSettings)
+    interruption: InterruptionSettings = Field(default_factory=InterruptionSettings)
+    turn: TurnSettings = Field(default_factory=TurnSettings)
 
 
 class TurnDetection(Strict):
@@ -217,7 +236,41 @@ class TurnDetection(Strict):
     create_response: bool = True
 
 
+class GeminiActivityDetection(Strict):
+    """Gemini Live's automatic activity detection (realtimeInputConfig.automaticActivityDetection)."""
+
+    disabled: bool = False  # the client marks turns (activityStart/End): push-to-talk
+    start_of_speech_sensitivity: Literal["high", "low"] | None = None
+    end_of_speech_sensitivity: Literal["high", "low"] | None = None
+    prefix_padding_ms: int | None = Field(None, ge=0)
+    silence_duration_ms: int | None = Field(None, ge=0)
+
+
+class GeminiCompression(Strict):
+    """contextWindowCompression: a sliding window that keeps long sessions under the context limit."""
+
+    trigger_tokens: int | None = Field(None, ge=1)
+    target_tokens: int | None = Field(None, ge=1)
+
+
+class GeminiSettings(Strict):
+    """`realtime.gemini`: the Gemini Live session (used when `realtime.provider: gemini`)."""
+
+    model: str = "gemini-live-2.5-flash-preview"
+    voice: str = "Puck"
+    language_code: str | None = None  # e.g. en-US
+    input_transcription: bool = True
+    output_transcription: bool = True
+    activity_detection: GeminiActivityDetection = Field(default_factory=GeminiActivityDetection)
+    context_window_compression: GeminiCompression | None = None
+    session_resumption: bool = True  # reconnect (drop, goAway) with the server's resumption handle
+    api_version: Literal["v1alpha", "v1beta", "v1"] = "v1beta"
+
+
 class RealtimeSettings(Strict):
+    provider: Literal["openai", "gemini"] = "openai"
+    base_url: str | None = None  # the realtime endpoint's base (default: the provider's)
+    gemini: GeminiSettings | None = None  # only with provider: gemini (default settings then)
     model: str = "gpt-realtime"
     voice: str = "marin"
     speed: float = Field(1.0, ge=0.25, le=1.5)
@@ -229,6 +282,28 @@ class RealtimeSettings(Strict):
     tool_choice: str | None = None
     # a response's token limit; it counts audio tokens too, so it is not model_settings.max_tokens
     max_output_tokens: int | None = Field(None, ge=1, le=4096)
+
+    @model_validator(mode="after")
+    def _provider_block(self) -> RealtimeSettings:
+        if self.gemini is not None and self.provider != "gemini":
+            raise ValueError("realtime.gemini is only read with `provider: gemini`")
+        if self.provider == "gemini" and self.gemini is None:
+            self.gemini = GeminiSettings()
+        return self
+
+    @property
+    def end_silence_ms(self) -> int | None:
+        """The silence that ends a turn under server detection (the provider's setting)."""
+        if self.provider == "gemini" and self.gemini is not None:
+            return self.gemini.activity_detection.silence_duration_ms
+        return self.turn_detection.silence_duration_ms
+
+    @property
+    def client_turns(self) -> bool:
+        """No server turn detection: the client commits (or marks) each turn."""
+        if self.provider == "gemini" and self.gemini is not None:
+            return self.gemini.activity_detection.disabled
+        return self.turn_detection.type == "none"
 
 
 class McpToolFilter(Strict):

@@ -103,7 +103,7 @@ def _yaml_problem(display: str, text: str, e: yaml.YAMLError) -> str:
     return f"{display}:1:1: yaml: {str(e).splitlines()[0] if str(e) else 'invalid YAML'}"
 
 
-class _BoundedLoader(yaml.SafeLoader):
+class BoundedLoader(yaml.SafeLoader):
     """SafeLoader whose composer (recursive in PyYAML) refuses nesting deeper than MAX_NESTING."""
 
     def __init__(self, text: str) -> None:
@@ -122,7 +122,7 @@ class _BoundedLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
-def _check_expansion(root: yaml.Node) -> None:
+def check_expansion(root: yaml.Node) -> None:
     """Raise _Limit when aliases expand the document past MAX_NODES values or MAX_NESTING levels, or
     make it contain itself. Memoized per node: one visit per node however often aliases repeat it."""
     seen: dict[int, tuple[int, int]] = {}  # node -> (values, height) once expanded
@@ -212,12 +212,12 @@ class _Walker:
 def load_yaml_bounded(text: str) -> Any:
     """`yaml.safe_load` with this module's bounds on nesting and alias expansion: for other YAML a user
     hands in (simulator scripts). Raises yaml.YAMLError (a MarkedYAMLError with a position for a bound)."""
-    loader = _BoundedLoader(text)
+    loader = BoundedLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None
-        _check_expansion(node)
+        check_expansion(node)
         return loader.construct_document(node)
     finally:
         loader.dispose()
@@ -230,11 +230,11 @@ def parse_yaml(text: str, display: str) -> tuple[Any, Positions, list[tuple[Pos,
     since the data is still usable to find more."""
     loader: yaml.SafeLoader | None = None
     try:
-        loader = _BoundedLoader(text)
+        loader = BoundedLoader(text)
         node = loader.get_single_node()
         if node is None:
             return None, Positions(), []
-        _check_expansion(node)  # recursion depth is bounded: the composer allowed MAX_NESTING levels
+        check_expansion(node)  # recursion depth is bounded: the composer allowed MAX_NESTING levels
         walker = _Walker(display)
         walker.walk(node, ())  # before constructing: construction flattens merge keys in place
         data = loader.construct_document(node)

@@ -47,7 +47,7 @@ def test_wrong_type_points_at_the_value(problems: Problems) -> None:
 def test_out_of_range_and_literal(problems: Problems) -> None:
     assert problems("name: a\nmodel_settings: {temperature: 3, reasoning_effort: max}\n") == [
         "spec.yaml:2:31: model_settings.temperature: must be less than or equal to 2 (got 3)",
-        "spec.yaml:2:52: model_settings.reasoning_effort: must be one of: minimal, low, medium, high"
+        "spec.yaml:2:52: model_settings.reasoning_effort: must be one of: none, minimal, low, medium, high, xhigh"
         " (got 'max')",
     ]
 
