@@ -13,14 +13,16 @@ import time
 
 class PtyProcess:
     def __init__(self, argv: list[str], env: dict[str, str] | None = None, cwd: str | None = None,
-                 rows: int = 40, cols: int = 120) -> None:
+                 rows: int = 40, cols: int = 120, stdout: int | None = None) -> None:
+        """`stdout`: a file descriptor for the command's stdout instead of the terminal (`| tee log`)."""
         self.master, slave = pty.openpty()
         import fcntl
         import struct
         import termios
 
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd,
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave if stdout is None else stdout, stderr=slave,
+                                     env=env, cwd=cwd,
                                      start_new_session=True, close_fds=True)
         os.close(slave)
         self.output = ""

@@ -95,6 +95,7 @@ class Run:
         self._closers: list[Closer] = []
         self._endpoint_scope: contextlib.AbstractAsyncContextManager[Endpoint] | None = None
         self._started = False
+        self._stored = False
 
     # -- set-up ------------------------------------------------------------------------------------------
     async def __aenter__(self) -> Run:
@@ -111,6 +112,7 @@ class Run:
             self.renderer.close()  # a live display may be running already
             raise
         self._endpoint_scope = scope
+        self._stored = bool(self.conversation.items)  # a resumed conversation is saved even when emptied
         return self
 
     def make_runner(self, max_turns: int | None = None) -> Runner:
@@ -152,7 +154,14 @@ class Run:
         self.fanout.emit(event)
 
     def save(self) -> None:
+        # a conversation that never got a turn in (a failed or aborted first turn) is not kept
+        if not self.conversation.items and not self._stored:
+            return
+        from agentcli.runtime.sessions import spec_identity
+
         self.store.save(self.conversation)
+        self.store.record_spec(self.conversation.name, spec_identity(self.spec))
+        self._stored = True
 
     def finish(self, status: str, error: str | None = None) -> None:
         """How the run ended, when the driver returns normally (exceptions are mapped in __aexit__)."""

@@ -18,8 +18,10 @@ On a terminal with no message: a REPL (/help inside). With -m MESSAGE, or input 
 the answer alone on stdout, status on stderr. SPEC defaults to $AGENT_SPEC, else a built-in assistant;
 `-` reads the spec from stdin (then give the message with -m).
 
-Examples: agent chat agent_specs/weather.yaml --sim -m "weather in Paris?"
-          echo "summarise: $(cat notes.txt)" | agent chat --json"""
+\b
+Examples:
+  agent chat agent_specs/weather.yaml --sim -m "weather in Paris?"
+  echo "summarise: $(cat notes.txt)" | agent chat --json"""
 
 
 @dataclass
@@ -77,6 +79,10 @@ def chat(
     text = repaired(_one_shot_text(stdin_text, message))  # invalid UTF-8: replacement characters, one notice
     if text is None and not sys.stdin.isatty():
         fail("no input: pipe a message in or give one with -m", 2)
+    if resume_latest:
+        from agentcli.cli.sessions_cmd import resolve_continue
+
+        session, resume_latest = resolve_continue(loaded, "chat", quiet or json_out or jsonl), False
     opts = ChatOptions(message=text, model=model, session=session, resume_latest=resume_latest, yes=yes,
                        max_turns=max_turns, sim=sim, sim_script=sim_script, quiet=quiet,
                        json_out=json_out, jsonl=jsonl, no_trace=no_trace, no_trace_content=no_trace_content,
@@ -99,6 +105,8 @@ async def _chat(spec: Spec, opts: ChatOptions) -> int:
                          sim_script=opts.sim_script, yes=opts.yes, model=opts.model, no_trace=opts.no_trace,
                          no_trace_content=opts.no_trace_content, accept_incomplete=opts.accept_incomplete)
     async with Run(spec, options, renderer) as run:
+        if renderer.can_ask:  # approvals go through the renderer that draws on the terminal
+            run.asker.owner = renderer.ask
         if opts.json_out:
             renderer.collector.session = run.conversation.name
         runner = run.make_runner(opts.max_turns)
@@ -129,8 +137,12 @@ def _renderer(spec: Spec, opts: ChatOptions) -> Any:
         return JsonlRenderer()
     if opts.json_out:
         return JsonRenderer()
+    from agentcli.cli.spinner import Spinner
+
+    spinner = Spinner(enabled=False) if opts.quiet else Spinner()  # on a terminal's stderr only
     if opts.message is None and color_allowed(sys.stdout):
         from agentcli.cli.rich_view import RichRenderer
 
-        return RichRenderer(quiet=opts.quiet)
-    return PlainRenderer(quiet=opts.quiet, stream=not holds_answer(spec))
+        return RichRenderer(quiet=opts.quiet, spinner=spinner)
+    return PlainRenderer(quiet=opts.quiet, stream=not holds_answer(spec), usage=opts.message is None,
+                         spinner=spinner)

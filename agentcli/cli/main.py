@@ -8,7 +8,7 @@ import sys
 import typer
 
 from agentcli import __version__
-from agentcli.cli import chat_cmd, mcp_cmd, sim_cmd, spec_cmd, trace_cmd, voice_cmd
+from agentcli.cli import chat_cmd, events_cmd, mcp_cmd, sessions_cmd, sim_cmd, spec_cmd, trace_cmd, voice_cmd
 
 app = typer.Typer(
     name="agent",
@@ -51,6 +51,8 @@ def devices(json_out: bool = typer.Option(False, "--json", help="Machine-readabl
 app.add_typer(spec_cmd.app, name="spec")
 app.add_typer(sim_cmd.app, name="sim")
 app.add_typer(trace_cmd.app, name="trace")
+app.add_typer(sessions_cmd.app, name="sessions")
+app.add_typer(events_cmd.app, name="events")
 app.add_typer(mcp_cmd.app, name="mcp")
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from agentcli import events as ev
 from agentcli.app.approval import shorten
 from agentcli.app.consumers import RendererBase
 from agentcli.events import output_text
 from agentcli.terminal_text import clean_event, json_inert
+
+if TYPE_CHECKING:
+    from agentcli.cli.spinner import Spinner
 
 __all__ = ["JsonCollector", "JsonlRenderer", "PlainRenderer", "output_text", "status_line"]
 
@@ -29,7 +32,8 @@ def status_line(event: ev.Event) -> str | None:
     if isinstance(event, ev.Handoff):
         return f"· handoff {event.from_agent} → {event.to_agent}"
     if isinstance(event, ev.GuardrailChecked) and event.tripped:
-        return f"· guardrail {event.name} tripped ({event.stage}): {event.message or ''}".rstrip(": ")
+        # the message itself is shown once: as the turn's error (input) or as the replaced answer (output)
+        return f"· guardrail {event.name} tripped ({event.stage})"
     if isinstance(event, ev.Retrying):
         return f"· retrying ({event.attempt}): {event.reason}"
     if isinstance(event, ev.Notice):
@@ -39,22 +43,48 @@ def status_line(event: ev.Event) -> str | None:
     return None
 
 
+async def ask_on_terminal(question: str, spinner: Spinner | None) -> str | None:
+    """An approval question on stderr, answered by a line on stdin, with the spinner stopped meanwhile
+    (it would draw over the question) and started again for the tool that then runs."""
+    import asyncio
+
+    if spinner is not None:
+        spinner.stop()
+
+    def read() -> str:
+        print(question, end="", file=sys.stderr, flush=True)
+        return sys.stdin.readline()
+
+    answer = await asyncio.to_thread(read)
+    if spinner is not None:
+        spinner.start()
+    return answer
+
+
+def usage_line(event: ev.TurnDone) -> str:
+    return f"{event.agent} · {event.usage.input_tokens}+{event.usage.output_tokens} tokens"
+
+
 class PlainRenderer(RendererBase):
     """For pipes, NO_COLOR and scripts: the answer streams to stdout as plain text, status to stderr.
     When the answer may still change after streaming (output guardrails, output_type), it is held
     until the turn is done, so stdout never carries text that was then replaced."""
 
     def __init__(self, *, out: TextIO | None = None, err: TextIO | None = None, quiet: bool = False,
-                 stream: bool = True, prompt_newline: bool = False) -> None:
+                 stream: bool = True, usage: bool = False, spinner: Spinner | None = None) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.quiet = quiet
         self.stream = stream
+        self.usage = usage  # the REPL shows `agent · in+out tokens` after each answer, as the Rich view does
+        self.spinner = spinner
         self._streamed = False
         self._ends_with_newline = True
 
     def __call__(self, event: ev.Event) -> None:
         event = clean_event(event)  # model, tool and server text: no escape sequences reach the terminal
+        if self.spinner is not None:
+            self._spin(event)
         if isinstance(event, ev.TextDelta) or (isinstance(event, ev.TranscriptDelta) and event.role == "assistant"):
             # realtime streams the answer as the assistant's audio transcript rather than text deltas
             if self.stream and event.delta:
@@ -80,13 +110,46 @@ class PlainRenderer(RendererBase):
             line = status_line(event)
             if line:
                 print(line, file=self.err, flush=True)
+                self.after_status(event)
+
+    def _spin(self, event: ev.Event) -> None:
+        """The spinner runs while nothing is being written: from the start of a turn to its first output,
+        and again after a status line (a tool running, a handoff) until the next output."""
+        assert self.spinner is not None
+        if isinstance(event, ev.TurnStarted):
+            self.spinner.start()
+        elif isinstance(event, ev.TurnDone | ev.ErrorEvent | ev.TextDelta | ev.TranscriptDelta):
+            if not (isinstance(event, ev.TextDelta | ev.TranscriptDelta) and not event.delta):
+                self.spinner.stop()
+        elif status_line(event) is not None:
+            self.spinner.stop()
+        elif isinstance(event, ev.GenerationDone) and self._streamed:
+            self.spinner.stop()
+
+    def after_status(self, event: ev.Event) -> None:
+        if self.spinner is not None and isinstance(event, ev.ToolCallStarted | ev.Handoff | ev.Retrying):
+            self.spinner.start(f"{event.name}…" if isinstance(event, ev.ToolCallStarted) else "thinking…")
 
     def hint(self, text: str) -> None:
         if not self.quiet:
             print(f"· {text}", file=self.err, flush=True)
 
+    @property
+    def can_ask(self) -> bool:  # type: ignore[override]
+        return self.spinner is not None  # a terminal's renderer: the spinner must not draw over a question
+
+    async def ask(self, question: str) -> str | None:
+        return await ask_on_terminal(question, self.spinner)
+
     def cancelled(self) -> None:
+        if self.spinner is not None:
+            self.spinner.stop()
+        # on a line of its own: the terminal may have echoed ^C after the partial answer
         print("\n[cancelled]", file=self.err, flush=True)
+
+    def close(self) -> None:
+        if self.spinner is not None:
+            self.spinner.stop()
 
     def _turn_done(self, event: ev.TurnDone) -> None:
         if event.status == "guardrail":
@@ -97,6 +160,8 @@ class PlainRenderer(RendererBase):
         elif self._streamed and not self._ends_with_newline:
             self.out.write("\n")
         self.out.flush()
+        if self.usage and not self.quiet and (event.usage.input_tokens or event.usage.output_tokens):
+            print(usage_line(event), file=self.err, flush=True)
         self._streamed = False
         self._ends_with_newline = True
 

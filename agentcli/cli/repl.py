@@ -20,6 +20,14 @@ Ctrl-C cancels the answer in flight."""
 
 
 def _read_line(prompt: str) -> str | None:
+    """One line from the terminal, the prompt on the terminal. With stdout on a terminal, readline edits
+    the line (it writes the prompt to stdout, which is then the terminal); with stdout redirected
+    (`agent chat | tee log`) the prompt goes to stderr so that stdout carries only answers."""
+    if not _stdout_is_terminal():
+        sys.stderr.write(prompt)
+        sys.stderr.flush()
+        line = sys.stdin.readline()
+        return line.rstrip("\n") if line else None
     try:
         import readline  # noqa: F401 - line editing and history for input()
     except ImportError:  # pragma: no cover - not on every platform
@@ -28,6 +36,25 @@ def _read_line(prompt: str) -> str | None:
         return input(prompt)
     except EOFError:
         return None
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _line_buffer() -> str:
+    """What the user has typed at the prompt so far (readline's buffer), to redraw it."""
+    if not _stdout_is_terminal():
+        return ""
+    try:
+        import readline
+
+        return readline.get_line_buffer()
+    except (ImportError, AttributeError):  # pragma: no cover - not on every platform
+        return ""
 
 
 class Repl:
@@ -39,15 +66,28 @@ class Repl:
         self.spec = run.spec
         self._turn: asyncio.Task[Any] | None = None
         self._pending: asyncio.Future[str | None] | None = None
+        self._shown_prompt = "› "
 
     def _say(self, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
+
+    def prompt(self) -> str:
+        """`› `, or `agent › ` when the spec has several agents, so a handoff shows in the prompt."""
+        if len(self.spec.agents) > 1:
+            return f"{self.conversation.agent} › "
+        return "› "
 
     def _on_sigint(self) -> None:
         if self._turn is not None and not self._turn.done():
             self._turn.cancel()
         else:
-            self._say("\n(Ctrl-D or /exit to quit)")
+            # the reading thread still waits for this line: say how to quit, then redraw the prompt and
+            # what was typed so far, on a fresh line, where readline goes on editing it
+            out = sys.stdout if _stdout_is_terminal() else sys.stderr
+            sys.stderr.write("\n(Ctrl-D or /exit to quit)\n")
+            sys.stderr.flush()
+            out.write(self._shown_prompt + _line_buffer())
+            out.flush()
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -79,7 +119,8 @@ class Repl:
     async def _next_line(self, loop: asyncio.AbstractEventLoop) -> str | None:
         # A Ctrl-C at the prompt leaves the reading thread waiting; the next line still arrives here.
         if self._pending is None:
-            self._pending = loop.run_in_executor(None, _read_line, "› ")
+            self._shown_prompt = self.prompt()
+            self._pending = loop.run_in_executor(None, _read_line, self._shown_prompt)
         try:
             return await self._pending
         finally:

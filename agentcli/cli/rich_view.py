@@ -12,14 +12,19 @@ from rich.text import Text
 
 from agentcli import events as ev
 from agentcli.app.consumers import RendererBase
-from agentcli.cli.render import output_text, status_line
+from agentcli.cli.render import ask_on_terminal, output_text, status_line, usage_line
+from agentcli.cli.spinner import Spinner
+from agentcli.cli.term import hyperlinks_supported
 from agentcli.terminal_text import clean_event
 
 
 class RichRenderer(RendererBase):
-    def __init__(self, console: Console | None = None, quiet: bool = False) -> None:
+    def __init__(self, console: Console | None = None, quiet: bool = False, spinner: Spinner | None = None) -> None:
         self.console = console or Console(stderr=False, highlight=False)
         self.quiet = quiet
+        self.spinner = spinner or Spinner()
+        # a link's URL is part of the answer: an OSC-8 hyperlink where the terminal shows one, else printed
+        self.hyperlinks = hyperlinks_supported()
         self._text = ""
         self._last_generation = ""  # what the latest generation streamed, to spot a replaced answer
         self._live: Live | None = None
@@ -30,12 +35,15 @@ class RichRenderer(RendererBase):
             self._live = Live(console=self.console, refresh_per_second=15, transient=False,
                               vertical_overflow="visible")
             self._live.start()
-        self._live.update(Markdown(self._text))
+        self._live.update(self._markdown(self._text))
+
+    def _markdown(self, text: str) -> Markdown:
+        return Markdown(text, hyperlinks=self.hyperlinks)
 
     def stop_live(self) -> None:
         """Freeze what is on screen (before a prompt, a status line, or at the end of a turn)."""
         if self._live is not None:
-            self._live.update(Markdown(self._text))
+            self._live.update(self._markdown(self._text))
             self._live.stop()
             self._live = None
             self._text = ""
@@ -43,7 +51,11 @@ class RichRenderer(RendererBase):
     # -- events ------------------------------------------------------------------------------------
     def __call__(self, event: ev.Event) -> None:
         event = clean_event(event)  # model, tool and server text: no escape sequences reach the terminal
-        if isinstance(event, ev.TextDelta):
+        if isinstance(event, ev.TurnStarted):
+            self.spinner.start()
+        elif isinstance(event, ev.TextDelta):
+            if event.delta:
+                self.spinner.stop()
             self._text += event.delta
             self._update()
         elif isinstance(event, ev.GenerationDone):
@@ -52,17 +64,22 @@ class RichRenderer(RendererBase):
         elif isinstance(event, ev.TurnDone):
             self._turn_done(event)
         elif isinstance(event, ev.ErrorEvent):
+            self.spinner.stop()
             if not event.fatal:  # a fatal error is printed once, by the CLI, as the run ends
                 self.stop_live()
                 self.console.print(Text(f"error: {event.message}", style="bold red"))
         elif not self.quiet:
             line = status_line(event)
             if line:
+                self.spinner.stop()
                 self.stop_live()
                 style = "yellow" if isinstance(event, ev.GuardrailChecked) else "dim"
                 self.console.print(Text(line, style=style))
+                if isinstance(event, ev.ToolCallStarted | ev.Handoff | ev.Retrying):
+                    self.spinner.start(f"{event.name}…" if isinstance(event, ev.ToolCallStarted) else "thinking…")
 
     def _turn_done(self, event: ev.TurnDone) -> None:
+        self.spinner.stop()
         self.stop_live()
         shown = self._last_generation.strip()
         self._last_generation = ""
@@ -72,14 +89,11 @@ class RichRenderer(RendererBase):
             # structured output, or an answer an output guardrail replaced after it streamed
             self._print_output(event.output)
         if event.usage.input_tokens or event.usage.output_tokens:
-            self.console.print(
-                Text(f"{event.agent} · {event.usage.input_tokens}+{event.usage.output_tokens} tokens",
-                     style="dim")
-            )
+            self.console.print(Text(usage_line(event), style="dim"))
 
     def _print_output(self, output: Any) -> None:
         if isinstance(output, str):
-            self.console.print(Markdown(output))
+            self.console.print(self._markdown(output))
         else:
             from rich.syntax import Syntax
 
@@ -90,6 +104,19 @@ class RichRenderer(RendererBase):
             self.stop_live()
             self.console.print(Text(f"· {text}", style="dim"))
 
-    def cancelled(self) -> None:
+    can_ask = True
+
+    async def ask(self, question: str) -> str | None:
         self.stop_live()
+        return await ask_on_terminal(question, self.spinner)
+
+    def cancelled(self) -> None:
+        self.spinner.stop()
+        self.stop_live()
+        # on a line of its own: the terminal may have echoed ^C after the partial answer
+        self.console.print()
         self.console.print(Text("[cancelled]", style="yellow"))
+
+    def close(self) -> None:
+        self.spinner.stop()
+        self.stop_live()

@@ -14,8 +14,10 @@ over the assistant interrupts it. A typed line is sent as text. Ctrl-D quits.
 it (no sound device needed with both). The reply text goes to stdout, status to stderr.
 --realtime uses the Realtime API (speech to speech) instead.
 
-Examples: agent voice agent_specs/assistant.yaml --vad
-          agent voice --sim --input question.wav --output answer.wav"""
+\b
+Examples:
+  agent voice agent_specs/assistant.yaml --vad
+  agent voice --sim --input question.wav --output answer.wav"""
 
 
 def voice(

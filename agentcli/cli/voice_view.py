@@ -57,17 +57,29 @@ class PlainVoiceRenderer(RendererBase):
         # hold: the answer may still be replaced (output guardrails), so print it only once the turn is done
         self.text = PlainRenderer(out=out, err=self.err, quiet=quiet, stream=not hold)
         self._meter_task: asyncio.Task[None] | None = None
+        self._meter_shown = False
+        self.state = "idle"
+        self.held = UserFirst()
 
     def _status(self, line: str) -> None:
         if not self.quiet:
             print(line, file=self.err, flush=True)
 
     def __call__(self, event: ev.Event) -> None:
+        self._clear_meter()
         event = clean_event(event)  # model, tool and server text: no escape sequences reach the terminal
-        if isinstance(event, ev.TranscriptDone) and event.role == "user":
+        for e in self.held(event):
+            self._show(e)
+
+    def _show(self, event: ev.Event) -> None:
+        if isinstance(event, ev.StateChanged):
+            self.state = event.state
+        elif isinstance(event, ev.TranscriptDone) and event.role == "user":
             self._status(f"you: {event.text}")
         elif isinstance(event, ev.TranscriptDelta) and event.role == "user":
             return  # the user's words are shown once final
+        elif isinstance(event, ev.RealtimeResponseDone):
+            self.text(ev.GenerationDone())  # a spoken answer's line ends with its response
         elif isinstance(event, ev.Interrupted):
             self.text(ev.TurnDone(status="interrupted"))  # ends the cut-off answer's line
             self.text(event)
@@ -82,28 +94,71 @@ class PlainVoiceRenderer(RendererBase):
         self._status(f"· {text}")
 
     def set_meter(self, meter: Meter | None) -> None:
-        """Show a live input level on stderr while push-to-talk records (only on a terminal)."""
+        """Show a live input level on stderr while the microphone records (push-to-talk while the key is
+        down; hands-free and realtime while listening), only on a terminal, and only between other output."""
         if meter is None or self.quiet or not self.err.isatty():
             return
         self._meter_task = asyncio.get_running_loop().create_task(self._show_meter(meter))
 
     async def _show_meter(self, meter: Meter) -> None:
-        shown = False
         while True:
             recording, level = meter()
-            if recording:
+            quiet_line = self.text._ends_with_newline and self.state in ("listening", "hearing", "idle")
+            if recording and quiet_line:
                 self.err.write(f"\r● rec {meter_bar(level)} {level:6.1f} dB ")
                 self.err.flush()
-                shown = True
-            elif shown:
-                self.err.write("\r" + " " * 40 + "\r")
-                self.err.flush()
-                shown = False
+                self._meter_shown = True
+            else:
+                self._clear_meter()
             await asyncio.sleep(0.1)
+
+    def _clear_meter(self) -> None:
+        """Erase the meter line before anything else is written (it is redrawn when the line is free)."""
+        if self._meter_shown:
+            self.err.write("\r" + " " * 40 + "\r")
+            self.err.flush()
+            self._meter_shown = False
 
     def close(self) -> None:
         if self._meter_task is not None:
             self._meter_task.cancel()
+        self._clear_meter()
+        for e in self.held.flush():
+            self._show(e)
+
+
+class UserFirst:
+    """Keeps a turn's lines in conversation order: the realtime API may call a tool (or hand off) before
+    the user's speech is transcribed, so from the end of the user's speech until their transcript (or the
+    turn's end), status events wait, and follow the `you:` line they answer."""
+
+    HOLD = (ev.ToolCallStarted, ev.ToolCallFinished, ev.Handoff, ev.Notice)
+
+    def __init__(self) -> None:
+        self.waiting = False
+        self.held: list[ev.Event] = []
+
+    def __call__(self, event: ev.Event) -> list[ev.Event]:
+        if isinstance(event, ev.UserSpeech):
+            self.waiting = True
+            return [event]
+        if self.waiting and isinstance(event, self.HOLD):
+            self.held.append(event)
+            return []
+        if isinstance(event, ev.TranscriptDone) and event.role == "user" or isinstance(event, ev.TurnDone):
+            return [event, *self.flush()] if isinstance(event, ev.TranscriptDone) else [*self.flush(), event]
+        return [event]
+
+    def flush(self) -> list[ev.Event]:
+        held, self.held, self.waiting = self.held, [], False
+        return held
+
+
+def join_text(before: str, after: str) -> str:
+    """Two pieces of spoken text with one space between them where neither brings its own."""
+    if before and after and not before[-1].isspace() and not after[0].isspace():
+        return before + " " + after
+    return before + after
 
 
 class VoiceView(RendererBase):
@@ -121,6 +176,8 @@ class VoiceView(RendererBase):
         self.assistant = ""  # spoken so far
         self.pending = ""  # generated, not spoken yet
         self.agent = ""
+        self._gap = False  # an assistant response ended: the next one's text starts after a space
+        self.held = UserFirst()
         self._meter: Meter | None = None
         self._live = Live(console=self.console, refresh_per_second=12, transient=True,
                           get_renderable=self._render)
@@ -150,7 +207,8 @@ class VoiceView(RendererBase):
         if self.user:
             parts.append(Text.assemble(("you: ", "bold green"), self.user))
         if self.assistant or self.pending:
-            said = Text.assemble(("assistant: ", "bold magenta"), self.assistant, (self.pending, "dim"))
+            pending = join_text(self.assistant, self.pending)[len(self.assistant):]  # a space between them
+            said = Text.assemble(("assistant: ", "bold magenta"), self.assistant, (pending, "dim"))
             parts.append(said)
         return Group(*parts)
 
@@ -163,12 +221,17 @@ class VoiceView(RendererBase):
 
         if self.user:
             self._print(Text.assemble(("you: ", "bold green"), self.user))
-        said = (self.assistant + self.pending).strip()
+        said = join_text(self.assistant, self.pending).strip()
         if said:
             self._print(Text.assemble(("assistant: ", "bold magenta"), said))
         self.user = self.assistant = self.pending = ""
+        self._gap = False
 
     def __call__(self, event: ev.Event) -> None:
+        for e in self.held(event):
+            self._show(e)
+
+    def _show(self, event: ev.Event) -> None:
         from rich.text import Text
 
         event = clean_event(event)  # model, tool and server text: no escape sequences reach the terminal
@@ -176,13 +239,21 @@ class VoiceView(RendererBase):
             self.state = event.state
         elif isinstance(event, ev.SessionStarted):
             self.agent = event.agent
-        elif isinstance(event, ev.TurnStarted):
+        elif isinstance(event, ev.TurnStarted | ev.AgentStarted):
             self.agent = event.agent or self.agent
+        elif isinstance(event, ev.Handoff):
+            self.agent = event.to_agent  # the status bar names the agent now answering
+            if not self.quiet:
+                self._print_status(Text(status_line(event) or "", style="dim"))
         elif isinstance(event, ev.TranscriptDelta):
             if event.role == "user":
                 self.user += event.delta
+            elif self._gap:
+                self.assistant, self._gap = join_text(self.assistant, event.delta), False
             else:
                 self.assistant += event.delta
+        elif isinstance(event, ev.RealtimeResponseDone):
+            self._gap = bool(self.assistant)
         elif isinstance(event, ev.TranscriptDone):
             if event.role == "user":
                 self.user = event.text
@@ -207,7 +278,16 @@ class VoiceView(RendererBase):
         elif not self.quiet:
             line = status_line(event)
             if line:
-                self._print(Text(line, style="dim"))
+                self._print_status(Text(line, style="dim"))
+
+    def _print_status(self, text: Any) -> None:
+        """A status line of this turn goes below the user's words it answers: those are printed first."""
+        from rich.text import Text
+
+        if self.user:
+            self._print(Text.assemble(("you: ", "bold green"), self.user))
+            self.user = ""
+        self._print(text)
 
     def _spoken(self, text: str) -> None:
         """A sentence was handed to the speaker: move it from pending to spoken (best effort: the pending
@@ -217,6 +297,8 @@ class VoiceView(RendererBase):
         self.pending = self.pending[cut:].lstrip() if cut else self.pending
 
     def close(self) -> None:
+        for e in self.held.flush():
+            self._show(e)
         self._commit_turn()
         self._live.stop()
 

@@ -106,16 +106,27 @@ class TerminalInput:
             task.cancel()
 
 
-async def piped_lines(session: Any, *, stop: asyncio.Event) -> None:
+async def piped_lines(session: Any, *, stop: asyncio.Event, mic: bool = False) -> None:
     """Send each piped line as a user message, one answer at a time; the end of the pipe ends the
-    session once it is quiet (like Ctrl-D on a terminal)."""
+    session once it is quiet (like Ctrl-D on a terminal). A stdin empty from the start (`< /dev/null`,
+    nohup, a service manager) sends nothing: with a microphone, that is the input, until Ctrl-C or SIGTERM."""
+    from agentcli import events as ev
+
+    empty = stdin_empty_from_start()
     lines = _stdin_lines()
+    sent = 0
     while (line := await lines.get()) is not None:
+        sent += 1
         if line.strip():
             await session.ready.wait()
             await session.wait_idle()
             await session.send_text(line.strip())
+    if not sent and mic and empty:
+        session.emit(ev.Notice(message="nothing on stdin: listening to the microphone until Ctrl-C"))
+        return
     await session.wait_quiet()
+    if sent:
+        session.emit(ev.Notice(message="end of the piped input: its answers are done, ending the session"))
     stop.set()
 
 
@@ -138,3 +149,18 @@ def _stdin_lines() -> asyncio.Queue[str | None]:
     else:
         threading.Thread(target=read, name="stdin-lines", daemon=True).start()
     return queue
+
+
+def stdin_empty_from_start() -> bool:
+    """Whether stdin holds nothing from the start: /dev/null (nohup, a service manager), an empty file, or
+    none. A pipe cannot tell before it ends, so it is not: its end ends the session as before."""
+    import os
+    import stat
+
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):
+        return True  # no usable stdin at all
+    if stat.S_ISCHR(mode):
+        return not sys.stdin.isatty()
+    return stat.S_ISREG(mode) and os.fstat(sys.stdin.fileno()).st_size == 0

@@ -72,7 +72,7 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
                 approver=run.approver,
                 api_key_env=agent.provider.api_key_env,
                 options=SessionOptions(text_only=opts.text_only, ptt=opts.ptt),
-                save=run.store.save,
+                save=lambda _conversation: run.save(),  # through the run: records the spec, skips empty
                 log=log,
                 validate=validator_from_env(),
                 mcp=runner.mcp if runner is not None else None,
@@ -98,7 +98,7 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
                 session.output.tap = recording.assistant_audio
         if on_session is not None:
             on_session(session)
-        return await _serve(session, opts, source, spec, recording, asker=run.asker)
+        return await _serve(session, opts, source, spec, recording, asker=run.asker, renderer=run.renderer)
 
 
 def _delegates(spec: Spec) -> bool:
@@ -108,7 +108,7 @@ def _delegates(spec: Spec) -> bool:
 
 
 async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec, recording: Any = None,
-                 asker: Asker | None = None) -> int:
+                 asker: Asker | None = None, renderer: Any = None) -> int:
     """Run the session with its inputs until one of them ends it; 0 on a clean end."""
     from agentcli.realtime.inputs import TerminalInput, piped_lines
 
@@ -123,6 +123,9 @@ async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec, reco
             mic = _microphone(opts, session.output, spec.entry_agent.voice.vad.echo_ratio)
         if mic is not None:
             mic.start()
+            if source is None and renderer is not None:  # the live microphone's level meter
+                live_mic = mic
+                renderer.set_meter(lambda: (not session.manual or session.talking, live_mic.level))
             pump = _pump(session, mic, opts, spec, stop, is_file=source is not None, recording=recording)
             tasks.append(asyncio.ensure_future(pump))
         if sys.stdin is not None and sys.stdin.isatty():
@@ -131,7 +134,7 @@ async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec, reco
             if asker is not None:  # approvals are answered through the reader that owns the terminal
                 asker.owner = terminal.ask
         elif source is None:
-            tasks.append(asyncio.ensure_future(piped_lines(session, stop=stop)))
+            tasks.append(asyncio.ensure_future(piped_lines(session, stop=stop, mic=mic is not None)))
         stopper = asyncio.ensure_future(stop.wait())
         done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if runner in done:

@@ -13,6 +13,7 @@ agentcli.storage.sqlite (0600 file, WAL, busy timeout); failures raise StoreErro
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from datetime import datetime
@@ -104,7 +105,8 @@ class SessionStore:
                 return  # another process upgraded it while we waited for the lock
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             columns = {r[1] for r in conn.execute("PRAGMA table_info(sessions)")}
-            if tables - {"sessions", "session_items", "sqlite_sequence"} or (columns and not _COLUMNS <= columns):
+            ours = {"sessions", "session_items", "sqlite_sequence", "session_specs"}
+            if tables - ours or (columns and not _COLUMNS <= columns):
                 raise db.StoreError(WHAT, self.path, "not an agentcli session store (another program's tables)")
             for statement in _SCHEMA:
                 conn.execute(statement)
@@ -245,3 +247,71 @@ class SessionStore:
         conv = Conversation(items=parsed, agent=agent, name=name, id=conv_id, turns=turns)
         conv.stored = _Stored(name, turns, [r for r, _ in items], [b for _, b in items])
         return conv
+
+    # --- for `agent sessions` and `agent chat -c` (additive: which spec a conversation was last run with,
+    #     kept in a table of its own) --------------------------------------------------------------------
+    def record_spec(self, name: str, spec_id: str) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            with db.transaction(conn):
+                conn.execute(_SPECS_SCHEMA)
+                conn.execute("INSERT INTO session_specs (name, spec) VALUES (?, ?) "
+                             "ON CONFLICT(name) DO UPDATE SET spec = excluded.spec", (name, spec_id))
+
+        self._read(run)
+
+    def spec_of(self, name: str) -> str | None:
+        """The spec `name` was last run with (see `spec_identity`), None when not recorded."""
+        def run(conn: sqlite3.Connection) -> Any:
+            if not _has_specs(conn):
+                return None
+            return conn.execute("SELECT spec FROM session_specs WHERE name = ?", (name,)).fetchone()
+
+        row = self._read(run)
+        return row[0] if row else None
+
+    def summaries(self) -> list[SessionSummary]:
+        """Every conversation, most recent first, with its agent, turns, item count and spec."""
+        def run(conn: sqlite3.Connection) -> list[Any]:
+            spec = "(SELECT spec FROM session_specs p WHERE p.name = s.name)" if _has_specs(conn) else "NULL"
+            return conn.execute(
+                f"""SELECT s.name, s.agent, s.turns,
+                          (SELECT COUNT(*) FROM session_items i WHERE i.session = s.name),
+                          s.created, s.updated, {spec}
+                   FROM sessions s ORDER BY s.seq DESC"""
+            ).fetchall()
+
+        return [SessionSummary(n, a, t, i or 0, datetime.fromtimestamp(c).astimezone(),
+                               datetime.fromtimestamp(u).astimezone(), sp)
+                for n, a, t, i, c, u, sp in self._read(run)]
+
+    def forget_spec(self, name: str) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            if _has_specs(conn):
+                with db.transaction(conn):
+                    conn.execute("DELETE FROM session_specs WHERE name = ?", (name,))
+
+        self._read(run)
+
+
+_SPECS_SCHEMA = "CREATE TABLE IF NOT EXISTS session_specs (name TEXT PRIMARY KEY, spec TEXT NOT NULL)"
+
+
+def _has_specs(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'session_specs'").fetchone() \
+        is not None
+
+
+class SessionSummary(NamedTuple):
+    name: str
+    agent: str
+    turns: int
+    items: int
+    created: datetime
+    updated: datetime
+    spec: str | None
+
+
+def spec_identity(spec: Spec) -> str:
+    """What tells specs apart for `-c`: the spec file's absolute path, else `<entry> (no file)` for the
+    built-in assistant or a spec read from stdin."""
+    return os.path.abspath(spec.path) if spec.path else f"{spec.entry} (no file)"

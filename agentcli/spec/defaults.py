@@ -62,7 +62,7 @@ voice:
   tts:
     voice: alloy             # the voice `agent voice` speaks with
 realtime:
-  voice: marin               # the voice `agent realtime` speaks with
+  voice: marin               # the voice `agent voice --realtime` speaks with
 
 # Strings may use ${{ENV_VAR}}; write $${{ for a literal ${{.
 """

@@ -77,9 +77,9 @@ class LiveSession:
 
             keys = KeyReader(on_toggle=self._toggle, on_line=self._typed, on_eof=self._quit.set)
             keys.start()
-            self.renderer.set_meter(self.meter)
         else:
             tasks.append(asyncio.create_task(self._line_loop()))
+        self.renderer.set_meter(self.meter)  # push-to-talk and hands-free alike
         if self.asker is not None:
             self.asker.owner = self.ask
         self.ctx.set_state("listening")  # only now: keys and the microphone are live
@@ -127,8 +127,8 @@ class LiveSession:
         return self._ptt_blocks is not None
 
     def meter(self) -> tuple[bool, float]:
-        """(recording, input level in dBFS) for a live level meter."""
-        return self.recording_ptt, self.mic.level
+        """(recording, input level in dBFS) for a live level meter: hands-free always records."""
+        return self.recording_ptt or self.mode == "vad", self.mic.level
 
     @property
     def detector(self) -> Any:
@@ -233,6 +233,8 @@ class LiveSession:
         loop = asyncio.get_running_loop()
         lines: asyncio.Queue[str] = asyncio.Queue()
         stdin = sys.stdin
+        empty_from_start = stdin_empty_from_start()
+        is_tty = stdin is not None and not stdin.closed and stdin.isatty()
 
         def read() -> None:
             while True:
@@ -248,9 +250,32 @@ class LiveSession:
                     return
 
         threading.Thread(target=read, name="voice-stdin", daemon=True).start()
+        read_any = False
         while line := await lines.get():
+            read_any = True
             self._typed(line)
-        self._quit.set()
+        if not read_any and empty_from_start:
+            # stdin at its end from the start (< /dev/null, nohup, a service): the microphone is the input
+            self.ctx.emit(ev.Notice(message="nothing on stdin: listening to the microphone until Ctrl-C"))
+            return
+        if read_any and not is_tty:
+            self.ctx.emit(ev.Notice(message="end of the piped input: ending the session after its answer"))
+        self._quit.set()  # Ctrl-D on a terminal, or the end of a pipe
+
+
+def stdin_empty_from_start() -> bool:
+    """Whether stdin holds nothing from the start: /dev/null (nohup, a service manager), an empty file, or
+    none. A pipe cannot tell before it ends, so it is not: its end ends the session as before."""
+    import os
+    import stat
+
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):
+        return True  # no usable stdin at all
+    if stat.S_ISCHR(mode):
+        return not sys.stdin.isatty()
+    return stat.S_ISREG(mode) and os.fstat(sys.stdin.fileno()).st_size == 0
 
 
 def _heard_ms(turn: VoiceTurn) -> float | None:
