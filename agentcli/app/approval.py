@@ -55,3 +55,27 @@ def make_approver(yes: bool, ask: Ask | None = None, *, interactive: bool | None
 def _ask_stdin(question: str) -> str:
     print(question, end="", file=sys.stderr, flush=True)
     return sys.stdin.readline()
+
+
+class TypedAnswer:
+    """A question answered by the next line typed to a reader that owns the terminal (the voice key or
+    line reader, the realtime line reader): `ask` waits for it, the reader offers each line to `take`
+    first, and only a line no question took is the user's message."""
+
+    def __init__(self) -> None:
+        self._pending: asyncio.Future[str] | None = None
+
+    async def ask(self, question: str) -> str:
+        print(question, end="", file=sys.stderr, flush=True)
+        self._pending = asyncio.get_running_loop().create_future()
+        try:
+            return await self._pending
+        finally:
+            self._pending = None
+
+    def take(self, line: str) -> bool:
+        """Give `line` to the question waiting for it; False when none waits."""
+        if self._pending is None or self._pending.done():
+            return False
+        self._pending.set_result(line)
+        return True

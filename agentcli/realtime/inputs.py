@@ -18,6 +18,8 @@ import sys
 import threading
 from typing import Any
 
+from agentcli.app.approval import TypedAnswer
+
 MIN_INPUT_MS = 100  # the API commits no less
 SILENCE_DBFS = -60.0  # a file whose loudest 10 ms stays below this has no speech in it
 
@@ -48,7 +50,7 @@ class TerminalInput:
         self._keys: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._answer: asyncio.Future[str] | None = None  # a question (tool approval) waiting for a line
+        self.answers = TypedAnswer()  # a question (tool approval) is answered by the next typed line
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -75,16 +77,10 @@ class TerminalInput:
 
     async def ask(self, question: str) -> str:
         """Ask on the terminal; the next typed line is the answer (not a message to the agent)."""
-        print(question, end="", file=sys.stderr, flush=True)
-        self._answer = asyncio.get_running_loop().create_future()
-        try:
-            return await self._answer
-        finally:
-            self._answer = None
+        return await self.answers.ask(question)
 
     def _line(self, line: str) -> None:
-        if self._answer is not None and not self._answer.done():
-            self._answer.set_result(line)
+        if self.answers.take(line):
             return
         if line.strip():
             self._spawn(self.session.send_text(line.strip()))

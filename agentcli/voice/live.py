@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from agentcli import events as ev
-from agentcli.app.approval import Asker
+from agentcli.app.approval import Asker, TypedAnswer
 from agentcli.app.consumers import Renderer, RendererBase
 from agentcli.errors import error_kind
 from agentcli.spec.model import InterruptionSettings, TurnSettings, VadSettings
@@ -46,7 +46,7 @@ class LiveSession:
         self.recording = recording
         self.renderer: Renderer = renderer or RendererBase()
         self.asker = asker  # approval questions are answered by the next typed line, not a second reader
-        self._answer: asyncio.Future[str] | None = None
+        self.answers = TypedAnswer()  # a tool approval is answered by the next typed line
         self.mode = live_mode(opts)
         # the acoustic front end: the echo of what the player really played is cancelled (not with
         # --headphones), then noise; the energy guard stays behind it (and alone without the wheel)
@@ -81,7 +81,7 @@ class LiveSession:
             tasks.append(asyncio.create_task(self._line_loop()))
         self.renderer.set_meter(self.meter)  # push-to-talk and hands-free alike
         if self.asker is not None:
-            self.asker.owner = self.ask
+            self.asker.owner = self.answers.ask
         self.ctx.set_state("listening")  # only now: keys and the microphone are live
         self._hint()
         try:
@@ -112,15 +112,6 @@ class LiveSession:
             self.renderer.hint("Space or Enter: talk / stop · type a line to send text · Ctrl-D quits")
         else:
             self.renderer.hint("hands-free: just talk · type a line to send text · Ctrl-D quits")
-
-    async def ask(self, question: str) -> str:
-        """A question (tool approval) on the terminal: the next typed line answers it."""
-        print(question, end="", file=sys.stderr, flush=True)
-        self._answer = asyncio.get_running_loop().create_future()
-        try:
-            return await self._answer
-        finally:
-            self._answer = None
 
     @property
     def recording_ptt(self) -> bool:
@@ -216,8 +207,7 @@ class LiveSession:
         self._start_turn(TurnInput(audio=audio, rate=STT_RATE, end_of_speech=time.perf_counter()))
 
     def _typed(self, line: str) -> None:
-        if self._answer is not None and not self._answer.done():
-            self._answer.set_result(line)
+        if self.answers.take(line):
             return
         line = line.strip()
         if not line:
