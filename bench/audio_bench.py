@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from agentcli.audio.mic import Recorder  # noqa: E402
 from agentcli.audio.player import Player  # noqa: E402
-from agentcli.audio.recorder import Recorder  # noqa: E402
 from agentcli.audio.vad import TurnDetector  # noqa: E402
 from agentcli.audio.wavfile import write_wav  # noqa: E402
 from agentcli.spec.model import VadSettings  # noqa: E402

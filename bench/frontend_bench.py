@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from agentcli.audio.frontend import FarEndTap, FrontEnd, webrtc_available  # noqa: E402
+from agentcli.audio.mic import Recorder  # noqa: E402
 from agentcli.audio.player import Player  # noqa: E402
-from agentcli.audio.recorder import Recorder  # noqa: E402
 from agentcli.audio.resample import dbfs  # noqa: E402
 from agentcli.audio.vad import TurnDetector  # noqa: E402
 from agentcli.audio.wavfile import read_wav  # noqa: E402

@@ -114,7 +114,7 @@ def make_session(url: str, spec_path: Path, sink: Any, events: list[Any] | None 
     from agentcli.realtime.audio_io import OutputAudio
     from agentcli.realtime.session import RealtimeSession
     from agentcli.runtime.conversation import Conversation
-    from agentcli.runtime.sessions import SessionStore
+    from agentcli.runtime.conversations import SessionStore
     from agentcli.spec.loader import load_spec
 
     spec = load_spec(str(spec_path))

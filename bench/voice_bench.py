@@ -219,7 +219,7 @@ def barge_in(rig: Any, tmp: Path, runs: int, spec_extra: str = "") -> list[float
     from agentcli import events as ev
     from agentcli.cli.common import load_spec_arg
     from agentcli.voice.options import VoiceOptions
-    from agentcli.voice.session import run_voice
+    from agentcli.voice.run import run_voice
 
     speech = espeak_wav(tmp / "q.wav", QUESTION)
     stop = espeak_wav(tmp / "stop.wav", "stop please")

@@ -99,7 +99,7 @@ class Run:
 
     # -- set-up ------------------------------------------------------------------------------------------
     async def __aenter__(self) -> Run:
-        from agentcli.runtime.sessions import SessionStore
+        from agentcli.runtime.conversations import SessionStore
 
         o = self.options
         try:
@@ -157,7 +157,7 @@ class Run:
         # a conversation that never got a turn in (a failed or aborted first turn) is not kept
         if not self.conversation.items and not self._stored:
             return
-        from agentcli.runtime.sessions import spec_identity
+        from agentcli.runtime.conversations import spec_identity
 
         self.store.save(self.conversation)
         self.store.record_spec(self.conversation.name, spec_identity(self.spec))

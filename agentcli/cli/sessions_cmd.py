@@ -13,14 +13,14 @@ import typer
 from agentcli.errors import AgentCliError
 
 if TYPE_CHECKING:
-    from agentcli.runtime.sessions import SessionStore
+    from agentcli.runtime.conversations import SessionStore
     from agentcli.spec.model import Spec
 
 app = typer.Typer(help="List, show and remove saved conversations.", no_args_is_help=True)
 
 
 def _store() -> SessionStore:
-    from agentcli.runtime.sessions import SessionStore
+    from agentcli.runtime.conversations import SessionStore
 
     return SessionStore()
 
@@ -134,7 +134,7 @@ def rm(
 def resolve_continue(spec: Spec, kind: str, quiet: bool) -> str:
     """For `-c`: the name of the latest conversation, after saying which one continues. Refuses (exit 2)
     when it was run with another spec: `--session NAME` continues it with this one on purpose."""
-    from agentcli.runtime.sessions import spec_identity
+    from agentcli.runtime.conversations import spec_identity
 
     store = _store()
     conversation = store.latest()

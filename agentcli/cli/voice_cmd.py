@@ -75,6 +75,6 @@ def voice(
 
         run_async(run_realtime(loaded, opts, renderer))
         return
-    from agentcli.voice.session import run_voice
+    from agentcli.voice.run import run_voice
 
     run_async(run_voice(loaded, opts, renderer))

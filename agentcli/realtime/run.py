@@ -217,7 +217,7 @@ def _recording(opts: VoiceOptions, session: str, spec: Spec) -> Any:
 def _file_source(opts: VoiceOptions) -> Any:
     if opts.input_wav is None:
         return None
-    from agentcli.audio.recorder import FileSource
+    from agentcli.audio.mic import FileSource
     from agentcli.realtime.inputs import check_input_audio
 
     # --fast is paced by the pump (10x, pausing for answers), so the file itself is read unpaced then
@@ -230,7 +230,7 @@ def _microphone(opts: VoiceOptions, output: Any, echo_ratio: float) -> Any:
     """The microphone through the acoustic front end: the echo of what the player really played is
     cancelled (not with --headphones), then noise; without the wheel, the energy guard handles echo."""
     from agentcli.audio.frontend import FrontEnd
-    from agentcli.audio.recorder import Recorder
+    from agentcli.audio.mic import Recorder
 
     far_end = getattr(output.sink, "far_end", None) if output is not None else None
     front = FrontEnd(RATE, far_end=far_end, echo=not opts.headphones, echo_ratio=echo_ratio)

@@ -22,5 +22,5 @@ class Conversation:
     name: str | None = None  # session name
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     turns: int = 0  # user turns so far
-    # what the conversation store last held of it (runtime/sessions.py): lets a save append, not overwrite
+    # what the conversation store last held of it (runtime/conversations.py): lets a save append, not overwrite
     stored: Any = field(default=None, init=False, repr=False, compare=False)

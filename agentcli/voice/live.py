@@ -37,8 +37,8 @@ class LiveSession:
                  renderer: Renderer | None = None, asker: Asker | None = None,
                  turn: TurnSettings | None = None, interruption: InterruptionSettings | None = None) -> None:
         from agentcli.audio.frontend import FrontEnd
-        from agentcli.audio.recorder import Recorder
-        from agentcli.voice.session import live_mode
+        from agentcli.audio.mic import Recorder
+        from agentcli.voice.run import live_mode
 
         self.ctx = ctx
         self.opts = opts

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from agentcli import events as ev  # noqa: E402
 from agentcli.cli.common import load_spec_arg  # noqa: E402
 from agentcli.voice.options import VoiceOptions  # noqa: E402
-from agentcli.voice.session import run_voice  # noqa: E402
+from agentcli.voice.run import run_voice  # noqa: E402
 from bench.common import driver_args, emit_result  # noqa: E402
 
 

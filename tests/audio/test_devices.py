@@ -171,7 +171,7 @@ def test_a_sound_server_source_is_picked_by_name(pulse_rig: Any, tmp_path: Path,
 
     import numpy as np
 
-    from agentcli.audio.recorder import Recorder
+    from agentcli.audio.mic import Recorder
     from agentcli.audio.resample import rms
     from agentcli.audio.wavfile import write_wav
 

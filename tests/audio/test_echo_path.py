@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from agentcli.audio.frontend import FrontEnd, webrtc_available
+from agentcli.audio.mic import Recorder
 from agentcli.audio.player import Player
-from agentcli.audio.recorder import Recorder
 from agentcli.audio.resample import dbfs, rms
 from agentcli.audio.vad import SpeechEnd, SpeechStart, TurnDetector, VadEvent
 from agentcli.audio.wavfile import read_wav, write_wav

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agentcli.audio.recorder import FileSource, Recorder
+from agentcli.audio.mic import FileSource, Recorder
 from agentcli.audio.resample import rms
 from agentcli.audio.vad import SpeechEnd, TurnDetector
 from agentcli.audio.wavfile import read_wav, write_wav

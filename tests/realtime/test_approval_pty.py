@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agentcli.runtime.sessions import SessionStore
+from agentcli.runtime.conversations import SessionStore
 from tests.conftest import ROOT
 from tests.ptydriver import PtyProcess
 

@@ -21,7 +21,7 @@ import pytest
 
 from agentcli.audio.wavfile import load_wav
 from agentcli.realtime.protocol import validate_client_event, validate_server_event
-from agentcli.runtime.sessions import SessionStore
+from agentcli.runtime.conversations import SessionStore
 from tests.conftest import ROOT, run_agent
 from tests.ptydriver import PtyProcess
 from tests.pulse import PulseRig

@@ -18,7 +18,7 @@ import pytest
 
 from agentcli.audio.wavfile import load_wav
 from agentcli.realtime.gemini_wire import gemini_url, validate_message
-from agentcli.runtime.sessions import SessionStore
+from agentcli.runtime.conversations import SessionStore
 from tests.conftest import ROOT, agent_env, run_agent
 from tests.realtime.gemini_harness import wire_records
 from tests.voice.e2e import espeak_wav

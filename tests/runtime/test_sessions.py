@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 
 from agentcli.runtime.conversation import Conversation
-from agentcli.runtime.sessions import SessionStore
+from agentcli.runtime.conversations import SessionStore
 
 
 def test_save_load_round_trip_and_auto_name(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agentcli.runtime.sessions import SessionStore
+from agentcli.runtime.conversations import SessionStore
 from tests.conftest import ROOT, agent_env
 
 

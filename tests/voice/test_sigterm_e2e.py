@@ -46,7 +46,7 @@ def test_sigterm_keeps_turns_recordings_and_the_conversation(pulse_rig: PulseRig
             and e.get("turn_id") == "1"} == {"1"}
     assert voice.of("turn_latency")[0]["turn_id"] == "1" and voice.of("speech_done")[0]["turn_id"] == "1"
     # the conversation keeps the finished turn
-    from agentcli.runtime.sessions import SessionStore
+    from agentcli.runtime.conversations import SessionStore
 
     items = SessionStore().load("term").items
     assert [i["content"] for i in items if i.get("role") == "user"][:1] == [QUESTION]

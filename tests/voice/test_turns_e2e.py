@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agentcli.runtime.sessions import SessionStore
+from agentcli.runtime.conversations import SessionStore
 from tests.pulse import PulseRig
 from tests.voice.e2e import JFK, VoiceProcess, burst_wav, espeak_wav, phrases_wav, sound_span, write_script
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agentcli.runtime.sessions import SessionStore
+from agentcli.runtime.conversations import SessionStore
 from tests.conftest import ROOT, run_agent
 from tests.ptydriver import PtyProcess
 from tests.pulse import PulseRig
