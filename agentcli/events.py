@@ -283,12 +283,18 @@ class TurnLatency(Event):
 
 @dataclass(slots=True, kw_only=True)
 class UserSpeech(Event):
-    """Realtime: where one stretch of the user's speech lies in the audio sent this session, in ms from
-    its first block (one timeline across reconnects). From the server's VAD, or push-to-talk."""
+    """One stretch of the user's speech. Realtime: start_ms/end_ms place it in the audio sent this session,
+    from its first block (one timeline across reconnects), from the server's VAD or push-to-talk; the
+    cascade: in the turn's own audio."""
 
     type: Literal["user_speech"] = "user_speech"
     start_ms: float = 0.0
     end_ms: float = 0.0
+    # on the events' clock (both modes, for the trace's user_speech and end_of_turn spans): when the speech
+    # began and ended, and when the end of the turn was decided (the server's speech_stopped, the local VAD)
+    started: float | None = None
+    ended: float | None = None
+    detected: float | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -298,3 +304,19 @@ class Notice(Event):
     type: Literal["notice"] = "notice"
     message: str = ""
     level: str = "info"  # info | warning
+
+
+@dataclass(slots=True, kw_only=True)
+class PlaybackPaused(Event):
+    """Suspected speech over the answer: playback paused, not (yet) an interruption."""
+
+    type: Literal["playback_paused"] = "playback_paused"
+    reason: str = "speech"
+
+
+@dataclass(slots=True, kw_only=True)
+class PlaybackResumed(Event):
+    """The suspected speech was too short to be an interruption: the answer goes on where it paused."""
+
+    type: Literal["playback_resumed"] = "playback_resumed"
+    paused_ms: float = 0.0

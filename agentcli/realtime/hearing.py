@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 from agentcli import events as ev
 from agentcli.realtime.answers import Answers
+from agentcli.realtime.echo import RECENT_ANSWERS, EchoMatch
+from agentcli.realtime.interrupting import Interruptions
 from agentcli.realtime.reconnect import new_item_id
 from agentcli.realtime.server_events import InputTimeout, ItemAdded, SpeechStarted, SpeechStopped, UserTranscriptDone
 from agentcli.realtime.state import History, Link
@@ -29,12 +31,17 @@ class Hearing:
         emit: Callable[[ev.Event], None],
         *,
         manual: bool,
+        min_speech_ms: int = 400,
     ):
         self.link, self.history, self.turns, self.answers = link, history, turns, answers
         self.settings = settings
         self.emit = emit
         self.manual = manual  # no server turn detection: the client commits each turn
         self.user = answers.user
+        self.interruptions = Interruptions(
+            answers, settings, emit, min_speech_ms=min_speech_ms, enabled=settings.turn_detection.interrupt_response
+        )
+        self.echoes = EchoMatch()
 
     # --- what the user sends ------------------------------------------------------------------------------
 
@@ -104,15 +111,27 @@ class Hearing:
         u.audio_span = (e.audio_start_ms, 0)
         u.speech_from_ms = u.connection_ms + e.audio_start_ms
         self.emit(ev.StateChanged(state="hearing"))
-        if self.settings.turn_detection.interrupt_response:
-            await self.answers.barge_in(local=False)
+        await self.interruptions.speech_started(e)
 
-    def speech_stopped(self, e: SpeechStopped) -> None:
+    async def speech_stopped(self, e: SpeechStopped) -> None:
         u = self.user
         u.speaking = False
-        u.speech_stopped_at = time.perf_counter()
+        start_ms = u.speech_from_ms
+        if await self.interruptions.speech_stopped(e):  # short speech over the answer: forgotten, it plays on
+            u.speech_from_ms = None
+            self.emit(ev.StateChanged(state="speaking"))
+            return
+        known = time.perf_counter()  # the end of the turn is known now, a silence window after the speech
+        end_ms = u.connection_ms + e.audio_end_ms
+        ended = min(known, u.sent_audio.local_time(end_ms) or known)
+        began = ended
+        if start_ms is not None:  # the server's start includes the padding it keeps from before the speech
+            pad = self.settings.turn_detection.prefix_padding_ms
+            began = min(ended, u.sent_audio.local_time(start_ms + (300 if pad is None else pad)) or ended)
+        u.speech_stopped_at = ended  # latency counts from the end of the speech, as in the cascade
+        u.speech_times = (began, ended, known)
         u.audio_span = (u.audio_span[0], e.audio_end_ms)
-        u.speech_ended(u.connection_ms + e.audio_end_ms)
+        u.speech_ended(end_ms)
         if self.settings.turn_detection.create_response:
             u.awaiting_reply = True
         self.emit(ev.StateChanged(state="thinking"))
@@ -127,26 +146,40 @@ class Hearing:
             self.emit(ev.Notice(message=f"no speech for {ms / 1000:g} s; the assistant carries on"))
             self.emit(ev.StateChanged(state="thinking"))
 
-    def item_added(self, e: ItemAdded) -> None:
+    async def item_added(self, e: ItemAdded) -> None:
+        if e.kind == "message" and e.role == "user" and self.interruptions.drops(e.item_id):
+            self.history.own_ids.add(e.item_id)  # a cough over the answer: not a turn, not in the history
+            self.user.speech = None
+            await self.link.soft(lambda m: m.delete_item(e.item_id))
+            return
         if self.history.known(e.item_id) or e.kind != "message":
             return
         if e.role == "user":
             u = self.user
             u.committed_ts = ev.now()
             u.unanswered_speech = None
-            if u.speech is not None:  # the speech this item was made of, just before its turn
+            speech = None
+            if u.speech is not None:  # the speech this item was made of: told just before its turn
                 start, end = u.speech
-                self.emit(ev.UserSpeech(start_ms=round(start, 1), end_ms=round(end, 1)))
-                u.speech = None
+                speech = ev.UserSpeech(start_ms=round(start, 1), end_ms=round(end, 1))
+                if u.speech_times is not None:
+                    speech.started, speech.ended, speech.detected = (_wall(t) for t in u.speech_times)
+                u.speech, u.speech_times = None, None
                 pad = self.settings.turn_detection.prefix_padding_ms or 300
                 u.unanswered_speech = (start - pad, end)
-            u.unanswered = self.turns.start(e.item_id, "", base=u.speech_stopped_at or time.perf_counter())
+            base = u.speech_stopped_at or time.perf_counter()
+            u.unanswered = self.turns.start(e.item_id, "", base=base, speech=speech)
+            if speech is not None and speech.detected is not None and speech.ended is not None:
+                self.turns.mark("end_of_turn", base + (speech.detected - speech.ended))
         elif e.role == "assistant":
-            self.answers.assistant_item(e.item_id)
+            await self.answers.assistant_item(e.item_id)
 
-    def user_transcript(self, e: UserTranscriptDone) -> None:
+    async def user_transcript(self, e: UserTranscriptDone) -> None:
         text = e.transcript.strip()
         entry = self.history.by_id.get(e.item_id)
+        if entry is not None and self.echoes.is_echo(text, self._assistant_recent()):
+            await self._drop_echo(e.item_id, entry, text)
+            return
         if entry is not None:
             entry["content"] = text
         t = self.turns.current
@@ -159,3 +192,50 @@ class Hearing:
         heard_ms = float(max(0, end - start))
         started = self.user.committed_ts
         self.emit(ev.TranscriptDone(role="user", text=text, model=model, audio_ms=heard_ms, started=started))
+
+    # --- never talking to itself --------------------------------------------------------------------------
+
+    def _assistant_recent(self) -> list[str]:
+        """What the assistant said lately: the answer being made and the last answers in the history."""
+        texts: list[str] = []
+        state = self.answers.responding.current
+        if state is not None and state.transcript:
+            texts.append(state.transcript)
+        said = [
+            str(i.get("content") or "")
+            for i in self.history.conversation.items[-8:]
+            if i.get("role") == "assistant" and i.get("type", "message") == "message"
+        ]
+        return texts + said[-RECENT_ANSWERS:]
+
+    async def _drop_echo(self, item_id: str, entry: dict[str, object], text: str) -> None:
+        """The user's turn is the assistant's own voice come back through the microphone (echo the front
+        end let through): it leaves the history and the server, and an answer made to it is cancelled."""
+        self.emit(ev.Notice(message=f'ignored what sounded like the assistant\'s own voice: "{short(text)}"',
+                            level="warning"))
+        items = self.history.conversation.items
+        if entry in items:
+            items.remove(entry)
+        self.history.by_id.pop(item_id, None)
+        await self.link.soft(lambda m: m.delete_item(item_id))
+        t = self.turns.current
+        if t is None or t.item_id != item_id:
+            return  # its turn is over already (answered): the answer stays, the question is gone
+        state = self.answers.responding.current
+        if state is not None and state.turn == t.index and not state.cancelled:
+            await self.answers.drop_response(state)
+        elif self.user.awaiting_reply:  # the server's answer to it has not come yet: cancel it then
+            self.answers.responding.ignore_auto = True
+        self.user.awaiting_reply = False
+        self.user.unanswered = None
+        self.turns.abandon()
+
+
+def _wall(perf: float) -> float:
+    """A perf_counter time on the events' clock."""
+    return ev.now() - (time.perf_counter() - perf)
+
+
+def short(text: str, limit: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

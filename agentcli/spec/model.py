@@ -187,10 +187,16 @@ class VadSettings(Strict):
     echo_ratio: float = Field(3.0, ge=1.0)  # while playing, mic energy must exceed playback's by this much
 
 
+class InterruptionSettings(Strict):
+    # speech over an answer pauses it at once; it interrupts only after this much speech, else it resumes
+    min_speech_ms: int = Field(400, ge=0)
+
+
 class VoiceSettings(Strict):
     stt: SttSettings = Field(default_factory=SttSettings)
     tts: TtsSettings = Field(default_factory=TtsSettings)
     vad: VadSettings = Field(default_factory=VadSettings)
+    interruption: InterruptionSettings = Field(default_factory=InterruptionSettings)
 
 
 class TurnDetection(Strict):
