@@ -31,6 +31,7 @@ class PlayingItem:
     stale: bool = False  # from a connection that dropped: the new server session does not know the item
     pcm: bytearray = field(default_factory=bytearray)  # all of it as received: a resume plays on from here
     offset_ms: float = 0.0  # played before the current utterance began (a pause splits the item)
+    tapped: int = 0  # bytes of pcm handed to the tap (--record): not what arrived while paused, unless resumed
 
     def handed_ms(self) -> float:
         """Given to the device so far (what a cut leaves the user having heard)."""
@@ -78,12 +79,18 @@ class OutputAudio:
             cur = self.current = PlayingItem(item_id, response_id, utterance)
         if pcm:
             cur.pcm += pcm
+            cur.received_ms += len(pcm) / BYTES_PER_MS
             if not self.paused:
                 self.sink.write(pcm)
-            cur.received_ms += len(pcm) / BYTES_PER_MS
-            if self.tap is not None:
-                self.tap(pcm)
+                self._tap(cur)
         return cur
+
+    def _tap(self, cur: PlayingItem) -> None:
+        """Hand the tap what it has not seen of the item: a recording holds what played, and what a pause
+        held back only once it resumes (an interrupted answer ends where it was paused)."""
+        if self.tap is not None and cur.tapped < len(cur.pcm):
+            self.tap(bytes(cur.pcm[cur.tapped :]))
+        cur.tapped = len(cur.pcm)
 
     def orphan(self) -> None:
         """The connection dropped: what arrived keeps playing, but its item is no longer the server's."""
@@ -136,6 +143,7 @@ class OutputAudio:
             rest = cur.pcm[int(cur.offset_ms * BYTES_PER_MS) // 2 * 2 :]
             if rest:
                 self.sink.write(bytes(rest))
+            self._tap(cur)
             if cur.complete:
                 self.sink.end_utterance()
         return paused_ms
