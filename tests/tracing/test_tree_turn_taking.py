@@ -79,3 +79,26 @@ def test_speech_without_times_adds_no_span() -> None:
     doc = record([ev.UserSpeech(ts=at(1), start_ms=0, end_ms=500), ev.TurnStarted(ts=at(2), turn=1),
                   ev.TurnDone(ts=at(3), turn=1)])
     assert [s["kind"] for s in doc["spans"]] == ["turn"]
+
+
+@pytest.mark.anyio
+async def test_a_cascade_turn_tells_the_user_s_speech_before_its_transcription() -> None:
+    import time
+
+    import numpy as np
+
+    from agentcli.voice.pipeline import TurnInput, VoiceTurn
+    from tests.voice.test_pipeline import make_ctx
+
+    ctx, events = make_ctx()
+    end = time.perf_counter() - 0.5  # the last voiced frame, a silence window before the turn was known
+    turn_input = TurnInput(audio=np.zeros(16000, np.float32), rate=16000, end_of_speech=end, speech_ms=700.0)
+    await VoiceTurn(ctx, turn_input).run()
+    spoken = [e for e in events if isinstance(e, ev.UserSpeech)]
+    assert len(spoken) == 1
+    s = spoken[0]
+    assert s.started is not None and s.ended is not None and s.detected is not None
+    assert s.ended - s.started == pytest.approx(0.7, abs=0.001)
+    assert s.detected - s.ended >= 0.5
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.index("UserSpeech") < kinds.index("TranscriptDone") < kinds.index("TurnLatency")
