@@ -10,6 +10,11 @@ from agentcli.tracing.render import trace_lines
 from .helpers import at, find, record, shape
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
 def speech(start: float, end: float, detected: float, ts: float) -> ev.UserSpeech:
     return ev.UserSpeech(ts=at(ts), start_ms=0.0, end_ms=end - start, started=at(start), ended=at(end),
                          detected=at(detected))
