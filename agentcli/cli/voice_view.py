@@ -17,10 +17,10 @@ from agentcli.cli.render import JsonlRenderer, PlainRenderer, status_line
 
 STATE_LABELS = {"listening": "● listening", "hearing": "◉ hearing you", "thinking": "… thinking",
                 "speaking": "♪ speaking", "idle": "· idle"}
-_LATENCY_ORDER = ("transcript_final", "first_token", "first_sentence", "first_audio_byte",
+_LATENCY_ORDER = ("end_of_turn", "transcript_final", "first_token", "first_sentence", "first_audio_byte",
                   "first_sample_played")
-_LATENCY_NAMES = {"transcript_final": "transcript", "first_token": "token", "first_sentence": "sentence",
-                  "first_audio_byte": "audio byte", "first_sample_played": "played"}
+_LATENCY_NAMES = {"end_of_turn": "turn end", "transcript_final": "transcript", "first_token": "token",
+                  "first_sentence": "sentence", "first_audio_byte": "audio byte", "first_sample_played": "played"}
 
 
 def make_renderer(*, jsonl: bool, quiet: bool, live: bool = True, hold: bool = False) -> RendererBase:
