@@ -42,6 +42,7 @@ class Hearing:
             answers, settings, emit, min_speech_ms=min_speech_ms, enabled=settings.turn_detection.interrupt_response
         )
         self.echoes = EchoMatch()
+        self.forgotten: set[str] = set()  # dropped user items whose transcripts may still come
 
     # --- what the user sends ------------------------------------------------------------------------------
 
@@ -149,6 +150,7 @@ class Hearing:
     async def item_added(self, e: ItemAdded) -> None:
         if e.kind == "message" and e.role == "user" and self.interruptions.drops(e.item_id):
             self.history.own_ids.add(e.item_id)  # a cough over the answer: not a turn, not in the history
+            self.forgotten.add(e.item_id)
             self.user.speech = None
             await self.link.soft(lambda m: m.delete_item(e.item_id))
             return
@@ -174,7 +176,14 @@ class Hearing:
         elif e.role == "assistant":
             await self.answers.assistant_item(e.item_id)
 
+    def forgets(self, item_id: str) -> bool:
+        """Whether the item is user speech that was dropped (its transcript is no news)."""
+        return item_id in self.forgotten
+
     async def user_transcript(self, e: UserTranscriptDone) -> None:
+        if e.item_id in self.forgotten:
+            self.forgotten.discard(e.item_id)
+            return
         text = e.transcript.strip()
         entry = self.history.by_id.get(e.item_id)
         if entry is not None and self.echoes.is_echo(text, self._assistant_recent()):
@@ -217,6 +226,7 @@ class Hearing:
         if entry in items:
             items.remove(entry)
         self.history.by_id.pop(item_id, None)
+        self.history.own_ids.add(item_id)
         await self.link.soft(lambda m: m.delete_item(item_id))
         t = self.turns.current
         if t is None or t.item_id != item_id:

@@ -132,7 +132,12 @@ class Interruptions:
             return True
         return False
 
-    def close(self) -> None:
+    def reset(self, *, resume: bool = True) -> None:
+        """No judgement pending any more (the connection dropped, the session closes): a paused answer
+        plays on (`resume`)."""
         suspect, self.suspect = self.suspect, None
-        if suspect is not None and suspect.timer is not None:
+        if suspect is not None and suspect.timer is not None and suspect.timer is not asyncio.current_task():
             suspect.timer.cancel()
+        output = self.answers.output
+        if resume and suspect is not None and output is not None and output.paused:
+            self.emit(ev.PlaybackResumed(paused_ms=round(output.resume(), 1)))

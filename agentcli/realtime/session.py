@@ -217,6 +217,7 @@ class RealtimeSession:
         self.link.replayed = []  # those items were on the server session that is gone
         self.emit(ev.Notice(message="the realtime connection dropped; reconnecting…", level="warning"))
         asked = self.user.awaiting_reply or self.answers.responding.busy()
+        self.hearing.interruptions.reset()  # speech the old server heard is judged no more
         silent = self.answers.dropped()  # the response in flight had said nothing yet
         self.user.speaking = self.user.talking = False
         turn = self.turns.current
@@ -234,7 +235,7 @@ class RealtimeSession:
     async def close(self) -> None:
         self.link.closing = True
         self.answers.cancel_side_tasks()
-        self.hearing.interruptions.close()
+        self.hearing.interruptions.reset(resume=False)
         if self.link.model is not None:
             await self.link.model.close()
 
@@ -285,7 +286,7 @@ class RealtimeSession:
             case InputTimeout():  # input_audio_buffer.timeout_triggered
                 h.input_timeout(event)
             case UserTranscriptDelta():  # conversation.item.input_audio_transcription.delta
-                if event.delta:
+                if event.delta and not h.forgets(event.item_id):
                     self.emit(ev.TranscriptDelta(role="user", delta=event.delta))
             case UserTranscriptDone():  # conversation.item.input_audio_transcription.completed
                 await h.user_transcript(event)

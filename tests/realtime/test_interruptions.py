@@ -37,6 +37,8 @@ async def test_a_short_burst_pauses_the_answer_and_it_resumes_whole(tmp_path: Pa
     script = {"hear": ["tell me something", "huh"], "turns": [{"match": ".*", "reply": [LONG]}]}
     sink = ClockSink()
     async with harness(tmp_path, script, sink=sink) as h:
+        recorded: list[bytes] = []
+        h.session.output.tap = recorded.append  # what --record gets
         await h.say()
         await h.wait_for(lambda: h.session.output.current is not None)
         await asyncio.sleep(0.3)  # some of the answer plays
@@ -58,11 +60,15 @@ async def test_a_short_burst_pauses_the_answer_and_it_resumes_whole(tmp_path: Pa
             ("assistant", LONG),
         ]
         assert len(h.of(ev.TurnStarted)) == 1
+        await h.wait_for(lambda: h.received("conversation.item.input_audio_transcription.completed")[1:])
+        assert [t.text for t in h.of(ev.TranscriptDone) if t.role == "user"] == ["tell me something"]
         # the answer was paused (flushed) once and resumed as a second utterance of the same item
         assert len(sink.flushes) == 1
         assert [u.id for u in sink.utterances] == [sink.flushes[0][0]] * 2
         played = sum(u.queued for u in sink.utterances) - sink.utterances[0].queued + sink.utterances[0].handed
-        assert abs(played / RATE * 1000 - h.session.output.current.received_ms) < 1.0  # nothing lost or repeated
+        received = h.session.output.current.received_ms
+        assert abs(played / RATE * 1000 - received) < 1.0  # nothing lost or repeated
+        assert sum(len(b) for b in recorded) == received * 48  # the recording holds the whole answer, once
         h.validate_wire()
 
 
@@ -150,3 +156,31 @@ async def test_latency_counts_from_the_end_of_speech(tmp_path: Path) -> None:
         # the user's speech is told just before its turn (the trace hangs it under the turn)
         kinds = [type(e).__name__ for e in h.events]
         assert kinds.index("UserSpeech") == kinds.index("TurnStarted") - 1
+
+
+async def test_speech_still_going_on_is_confirmed_before_the_server_says_it_stopped(tmp_path: Path) -> None:
+    script = {"hear": ["tell me something", "no wait, listen"], "turns": [{"match": ".*", "reply": [LONG]}]}
+    sink = ClockSink()
+    async with harness(tmp_path, script, sink=sink) as h:
+        await h.say()
+        await h.wait_for(lambda: h.session.output.current is not None)
+        await paced(h, speech(1.5, silence_after=0.5))  # 1.5 s of talking over the answer, in real time
+        await h.wait_for(lambda: h.of(ev.Interrupted))
+        states = [(type(e).__name__, getattr(e, "state", None)) for e in h.events]
+        interrupted_at = states.index(("Interrupted", None))
+        thinking = [i for i, s in enumerate(states) if s == ("StateChanged", "thinking")]
+        # the second speech_stopped ("thinking") came after the interruption was already confirmed
+        assert len(thinking) >= 2 and thinking[1] > interrupted_at
+        assert h.session.hearing.interruptions.confirmed == 1
+
+
+async def test_spec_interrupt_response_false_lets_the_answer_play_on(tmp_path: Path) -> None:
+    script = {"hear": ["tell me something", "uh huh"], "turns": [{"match": ".*", "reply": [LONG]}]}
+    async with harness(tmp_path, script, sink=ClockSink()) as h:
+        h.session.hearing.interruptions.enabled = False  # the spec's turn_detection.interrupt_response: false
+        await h.say()
+        await h.wait_for(lambda: h.session.output.current is not None)
+        await h.say(0.8)
+        await h.wait_for(lambda: len(h.received("input_audio_buffer.speech_stopped")) == 2)
+        assert not h.of(ev.PlaybackPaused) and not h.of(ev.Interrupted)
+        assert not h.sent("response.cancel") and not h.sent("conversation.item.truncate")
