@@ -88,7 +88,7 @@ class TurnDone(Event):
     output: Any = None  # str, or the parsed object when the agent has an output_type
     usage: Usage = field(default_factory=Usage)
     interrupted: bool = False
-    status: str = "ok"  # ok | error | interrupted | guardrail
+    status: str = "ok"  # ok | error | interrupted | guardrail | refusal | incomplete
     error: str | None = None
 
 
@@ -201,7 +201,7 @@ class GuardrailChecked(Event):
 class ErrorEvent(Event):
     type: Literal["error"] = "error"
     message: str = ""
-    kind: str = "runtime"  # runtime | model | tool | spec | audio | connection
+    kind: str = "runtime"  # runtime | model | tool | spec | audio | connection | refusal | incomplete
     fatal: bool = False  # it ended the run: the CLI prints its one line, so renderers need not
 
 

@@ -12,7 +12,10 @@
   answer audio into a null sink; RSS at the end minus RSS after the first simulated minute.
 
 Run: python bench/realtime_bench.py [--runs N] [--only barge|cpu|rss] [--cpu-seconds S] [--soak-minutes M]
-[--json]. The device measures need the PulseAudio rig (tests/pulse.py; they hold its lock) and espeak-ng.
+[--provider openai|gemini] [--json]. With `--provider gemini` the same measures run over Gemini Live (the
+sim's Gemini endpoint, answers paced at real time for barge-in: Gemini has no cancel; the barge-in mark is
+the `interrupted` that the session turns into SpeechStarted). The device measures need the PulseAudio rig
+(tests/pulse.py; they hold its lock) and espeak-ng.
 """
 
 from __future__ import annotations
@@ -44,6 +47,13 @@ SPEC = """name: bench
 instructions: Answer briefly.
 realtime:
   turn_detection: {type: server_vad, silence_duration_ms: 300, prefix_padding_ms: 100}
+"""
+GEMINI_SPEC = """name: bench
+instructions: Answer briefly.
+realtime:
+  provider: gemini
+  base_url: {base_url}
+  gemini: {{activity_detection: {{silence_duration_ms: 300, prefix_padding_ms: 100}}}}
 """
 TARGETS = {"barge_in_ms": 30.0, "first_audio_delta_to_first_sample_ms": 60.0, "cpu_percent": 5.0, "rss_growth_mb": 10.0}
 
@@ -96,6 +106,12 @@ class NullSink:
     async def wait_drained(self) -> None: ...
 
 
+def write_spec(path: Path, provider: str, sim: c.SimProcess) -> Path:
+    """The bench agent on OpenAI's realtime protocol or on Gemini Live (at the simulator either way)."""
+    path.write_text(SPEC if provider == "openai" else GEMINI_SPEC.format(base_url=sim.base_url))
+    return path
+
+
 def make_session(url: str, spec_path: Path, sink: Any, events: list[Any] | None = None) -> Any:
     from agentcli.realtime.audio_io import OutputAudio
     from agentcli.realtime.session import RealtimeSession
@@ -105,13 +121,23 @@ def make_session(url: str, spec_path: Path, sink: Any, events: list[Any] | None 
 
     spec = load_spec(str(spec_path))
     store = SessionStore()
+    conversation = Conversation(items=[], agent=spec.entry, name="bench")
+    connect = None
+    agent = spec.entry_agent
+    if agent.realtime.gemini is not None:  # realtime.provider: gemini, its base_url the simulator's
+        from agentcli.app.endpoint import Endpoint
+        from agentcli.realtime.providers import gemini_connect
+
+        model = agent.realtime.gemini.model
+        connect, url = gemini_connect(agent, Endpoint(None, "sim"), model, lambda: conversation.items, None)
     session = RealtimeSession(
         spec,
-        Conversation(items=[], agent=spec.entry, name="bench"),
+        conversation,
         url=url,
         api_key="sim",
         emit=events.append if events is not None else (lambda e: None),
         save=store.save,
+        connect=connect,
     )
     session.output = OutputAudio(sink)
     return session
@@ -196,7 +222,7 @@ async def latency_runs(url: str, spec_path: Path, runs: int) -> tuple[list[float
 
 def cpu_session(sim: c.SimProcess, spec_path: Path, tmp: Path, seconds: float, rig: Any) -> float:
     question = c.spoken_wav(tmp / "question.wav")
-    env = c.sim_env(c.base_env(tmp / "home-cpu"), sim)
+    env = dict(c.sim_env(c.base_env(tmp / "home-cpu"), sim), GEMINI_API_KEY="sim")
     proc = subprocess.Popen([*c.agent_cmd(), "voice", str(spec_path), "--realtime", "--jsonl", "--no-trace"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env, cwd=ROOT)  # fmt: skip
@@ -221,6 +247,8 @@ def cpu_session(sim: c.SimProcess, spec_path: Path, tmp: Path, seconds: float, r
             rig.speak_into_mic(question).wait(timeout=30)
         time.sleep(max(0.0, t0 + seconds - time.monotonic()))
         c1, t1 = cpu(), time.monotonic()
+        if proc.poll() is not None:  # an early exit would read as 0 % CPU
+            raise RuntimeError(f"the voice command ended early: {proc.stderr.read().strip() if proc.stderr else ''}")
     finally:
         if proc.stdin is not None:
             proc.stdin.close()
@@ -306,6 +334,8 @@ def main() -> None:
     parser.add_argument("--cpu-seconds", type=float, default=60.0)
     parser.add_argument("--soak-minutes", type=float, default=30.0)
     parser.add_argument("--json", action="store_true", help="One JSON object instead of the table.")
+    parser.add_argument("--provider", choices=["openai", "gemini"], default="openai",
+                        help="The realtime protocol: OpenAI's (default) or Gemini Live's (both served by the sim).")
     args = parser.parse_args()
     want = {args.only} if args.only else {"barge", "cpu", "rss"}
     out: dict[str, Any] = {}
@@ -313,7 +343,9 @@ def main() -> None:
         tmp = Path(d)
         os.environ.update(AGENT_HOME=str(tmp / "home"), AGENT_TRACE="0")
         spec_path = tmp / "bench.yaml"
-        spec_path.write_text(SPEC)
+        sim_env = c.base_env(tmp / "home-sim")
+        if args.provider == "gemini":  # no truncate or cancel: the answer must still be coming to be cut
+            sim_env["AGENT_SIM_REALTIME_PACE"] = "1"
         long_script = tmp / "long.yaml"  # answers long enough to talk over
         long_script.write_text(
             json.dumps({"turns": [{"match": "weather", "reply": ["It is sunny in Paris today."]}, {"reply": [LONG]}]})
@@ -321,7 +353,8 @@ def main() -> None:
         short_script = tmp / "short.yaml"  # the soak: many short turns
         short_script.write_text(json.dumps({"turns": [{"reply": ["Okay, noted."]}]}))
         if "barge" in want or "cpu" in want:
-            with c.sim_server(long_script, c.base_env(tmp / "home-sim")) as sim:
+            with c.sim_server(long_script, sim_env) as sim:
+                write_spec(spec_path, args.provider, sim)
                 try:
                     with rig_lock() as rig:
                         if "barge" in want:
@@ -334,6 +367,7 @@ def main() -> None:
                     out["device_measures_error"] = str(e)
         if "rss" in want:
             with c.sim_server(short_script, c.base_env(tmp / "home-sim")) as sim:
+                write_spec(spec_path, args.provider, sim)
                 soaked = asyncio.run(soak(sim.ws_url, spec_path, args.soak_minutes))
                 out["rss_growth_mb"] = soaked["rss_growth_mb"]  # first: bench/run.py picks the first "rss" key
                 out["soak"] = soaked

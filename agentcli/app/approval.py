@@ -43,7 +43,9 @@ def make_approver(yes: bool, ask: Ask | None = None, *, interactive: bool | None
             print(f"agent: tool {name} needs approval and there is no terminal to ask: refused (use --yes)",
                   file=sys.stderr)
             return False
-        question = f"Run tool {name} with {shorten(arguments, 200)}? [y/N] "
+        from agentcli.terminal_text import show_controls  # the user must see what they approve, escapes too
+
+        question = f"Run tool {name} with {show_controls(shorten(arguments, 200))}? [y/N] "
         answer = await ask(question) if ask is not None else await asyncio.to_thread(_ask_stdin, question)
         return (answer or "").strip().lower() in ("y", "yes")
 

@@ -29,4 +29,4 @@ async def model_endpoint(sim: bool, sim_script: Path | None) -> AsyncIterator[En
 
     script = load_script(sim_script) if sim_script else None
     async with SimServer(script=script) as server:
-        yield Endpoint(base_url=server.base_url, api_key="sim", sim=server)
+        yield Endpoint(base_url=server.base_url, api_key=server.client_key, sim=server)

@@ -40,6 +40,7 @@ class RunOptions:
     model: str | None = None
     no_trace: bool = False
     no_trace_content: bool = False
+    accept_incomplete: bool = False  # an answer cut short counts as the answer (with a notice)
 
 
 def holds_answer(spec: Spec) -> bool:
@@ -118,7 +119,8 @@ class Run:
 
         agent = self.spec.entry_agent
         config = RunConfig(max_turns=max_turns or agent.max_turns or 10, approver=self.approver,
-                           model=self.options.model, base_url=self.endpoint.base_url, api_key=self.endpoint.api_key)
+                           model=self.options.model, base_url=self.endpoint.base_url, api_key=self.endpoint.api_key,
+                           accept_incomplete=self.options.accept_incomplete)
         try:
             runner = Runner(self.spec, config)
         except ToolError as e:

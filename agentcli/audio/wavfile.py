@@ -1,4 +1,5 @@
-"""WAV files: read any common PCM/float WAV, write 16-bit PCM (whole or streamed).
+"""WAV files: read any common PCM/float WAV, write 16-bit PCM (whole or streamed). The one WAV codec of
+agentcli: files (--input, recordings), uploads (speech to text) and the simulator's audio all use it.
 
 The stdlib `wave` module reads neither float samples nor WAVE_FORMAT_EXTENSIBLE with every bit depth, so
 the RIFF chunks are parsed here. Every failure is one AudioError line naming the file.
@@ -88,6 +89,12 @@ def load_wav(path: str | os.PathLike[str]) -> tuple[np.ndarray, WavFormat]:
         data = Path(path).read_bytes()
     except OSError as e:
         raise AudioError(f"{os.fspath(path)}: cannot read: {e.strerror or e}") from e
+    return parse_wav(data, path)
+
+
+def parse_wav(data: bytes, path: str | os.PathLike[str] = "audio") -> tuple[np.ndarray, WavFormat]:
+    """A WAV file in memory: its samples as float32 (frames, channels) and its format. `path` names it in
+    errors. Streamed WAVs (data size unknown, as espeak-ng --stdout writes) are read to the end."""
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         if data[:4] in (b"RF64", b"RIFX"):
             raise _fail(path, f"{data[:4].decode()} WAV files are not supported")
@@ -128,6 +135,17 @@ def read_wav(path: str | os.PathLike[str], rate: int) -> np.ndarray:
     samples, fmt = load_wav(path)
     mono = to_mono(samples).astype(np.float32, copy=False)
     return resample(mono, fmt.rate, rate) if fmt.rate != rate else mono.copy()
+
+
+def wav_header(data_bytes: int, rate: int, channels: int = 1) -> bytes:
+    """The 44-byte header of a 16-bit PCM WAV whose data is `data_bytes` long."""
+    return _header(rate, channels, data_bytes)
+
+
+def wav_bytes(samples: np.ndarray | bytes, rate: int, channels: int = 1) -> bytes:
+    """float32/int16 samples (or PCM16 bytes) as a 16-bit PCM WAV file in memory."""
+    pcm = _as_frames(samples).astype("<i2", copy=False).tobytes()
+    return _header(rate, channels, len(pcm)) + pcm
 
 
 def _header(rate: int, channels: int, data_bytes: int) -> bytes:

@@ -37,6 +37,7 @@ class ChatOptions:
     jsonl: bool
     no_trace: bool
     no_trace_content: bool
+    accept_incomplete: bool = False
 
 
 def chat(
@@ -54,8 +55,11 @@ def chat(
     jsonl: bool = typer.Option(False, "--jsonl", help="The event stream, one JSON object per line."),
     no_trace: bool = typer.Option(False, "--no-trace", help="Do not record a trace of this run."),
     no_trace_content: bool = typer.Option(False, "--no-trace-content", help="Trace timings and shapes only."),
+    accept_incomplete: bool = typer.Option(False, "--accept-incomplete",
+                                           help="An answer cut short (output limit, filter) still exits 0."),
 ) -> None:
     from agentcli.cli.common import fail, load_spec_arg, run_async
+    from agentcli.input_text import read_stdin_text, repaired
 
     if json_out and jsonl:
         fail("--json and --jsonl go one at a time", 2)
@@ -66,16 +70,17 @@ def chat(
     if spec == "-":
         if message is None:
             fail("`-` reads the spec from stdin, so give the message with -m", 2)
-        spec_text = sys.stdin.read()
+        spec_text = read_stdin_text()
     elif not sys.stdin.isatty():
-        stdin_text = sys.stdin.read()
+        stdin_text = read_stdin_text()
     loaded = load_spec_arg(spec, stdin_text=spec_text)
-    text = _one_shot_text(stdin_text, message)
+    text = repaired(_one_shot_text(stdin_text, message))  # invalid UTF-8: replacement characters, one notice
     if text is None and not sys.stdin.isatty():
         fail("no input: pipe a message in or give one with -m", 2)
     opts = ChatOptions(message=text, model=model, session=session, resume_latest=resume_latest, yes=yes,
                        max_turns=max_turns, sim=sim, sim_script=sim_script, quiet=quiet,
-                       json_out=json_out, jsonl=jsonl, no_trace=no_trace, no_trace_content=no_trace_content)
+                       json_out=json_out, jsonl=jsonl, no_trace=no_trace, no_trace_content=no_trace_content,
+                       accept_incomplete=accept_incomplete)
     run_async(_chat(loaded, opts))
 
 
@@ -92,7 +97,7 @@ async def _chat(spec: Spec, opts: ChatOptions) -> int:
     renderer = _renderer(spec, opts)
     options = RunOptions(kind="chat", session=opts.session, resume_latest=opts.resume_latest, sim=opts.sim,
                          sim_script=opts.sim_script, yes=opts.yes, model=opts.model, no_trace=opts.no_trace,
-                         no_trace_content=opts.no_trace_content)
+                         no_trace_content=opts.no_trace_content, accept_incomplete=opts.accept_incomplete)
     async with Run(spec, options, renderer) as run:
         if opts.json_out:
             renderer.collector.session = run.conversation.name

@@ -21,8 +21,9 @@ def fail(message: str, code: int = 1) -> NoReturn:
     import typer
 
     from agentcli.redact import redact_text
+    from agentcli.terminal_text import show_controls  # a server's or a tool's words may be in the message
 
-    print(f"agent: error: {redact_text(message)}", file=sys.stderr)  # a server may echo the key back
+    print(f"agent: error: {show_controls(redact_text(message))}", file=sys.stderr)  # a server may echo the key
     raise typer.Exit(code)
 
 

@@ -84,7 +84,9 @@ def main() -> None:
     try:
         app(args=fill_optional_values(sys.argv[1:]))
     except AgentCliError as e:
-        print(f"agent: error: {e}", file=sys.stderr)
+        from agentcli.terminal_text import show_controls  # a server's or a tool's words may be in the message
+
+        print(f"agent: error: {show_controls(str(e))}", file=sys.stderr)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         print("agent: interrupted", file=sys.stderr)

@@ -11,6 +11,7 @@ from agentcli import events as ev
 from agentcli.app.approval import shorten
 from agentcli.app.consumers import RendererBase
 from agentcli.events import output_text
+from agentcli.terminal_text import clean_event, json_inert
 
 __all__ = ["JsonCollector", "JsonlRenderer", "PlainRenderer", "output_text", "status_line"]
 
@@ -53,6 +54,7 @@ class PlainRenderer(RendererBase):
         self._ends_with_newline = True
 
     def __call__(self, event: ev.Event) -> None:
+        event = clean_event(event)  # model, tool and server text: no escape sequences reach the terminal
         if isinstance(event, ev.TextDelta) or (isinstance(event, ev.TranscriptDelta) and event.role == "assistant"):
             # realtime streams the answer as the assistant's audio transcript rather than text deltas
             if self.stream and event.delta:
@@ -106,7 +108,7 @@ class JsonlRenderer(RendererBase):
         self.out = out or sys.stdout
 
     def __call__(self, event: ev.Event) -> None:
-        self.out.write(json.dumps(event.to_dict(), ensure_ascii=False, default=str) + "\n")
+        self.out.write(json_inert(json.dumps(event.to_dict(), ensure_ascii=False, default=str)) + "\n")
         self.out.flush()
 
 
@@ -147,7 +149,7 @@ class JsonCollector:
 
     def write(self, out: TextIO | None = None) -> None:
         out = out or sys.stdout
-        out.write(json.dumps(self.result or {"status": "error"}, ensure_ascii=False, default=str) + "\n")
+        out.write(json_inert(json.dumps(self.result or {"status": "error"}, ensure_ascii=False, default=str)) + "\n")
         out.flush()
 
 

@@ -13,6 +13,7 @@ from rich.text import Text
 from agentcli import events as ev
 from agentcli.app.consumers import RendererBase
 from agentcli.cli.render import output_text, status_line
+from agentcli.terminal_text import clean_event
 
 
 class RichRenderer(RendererBase):
@@ -41,6 +42,7 @@ class RichRenderer(RendererBase):
 
     # -- events ------------------------------------------------------------------------------------
     def __call__(self, event: ev.Event) -> None:
+        event = clean_event(event)  # model, tool and server text: no escape sequences reach the terminal
         if isinstance(event, ev.TextDelta):
             self._text += event.delta
             self._update()

@@ -15,27 +15,36 @@ import typer
 app = typer.Typer(help="Validate, describe and create agent specs.", no_args_is_help=True)
 
 
-def _check(file: str) -> tuple[list[str], list[str]]:
+def _check(file: str, do_import: bool) -> tuple[list[str], list[str]]:
     """(agent names, problems) for one file; "-" reads stdin."""
     from agentcli.errors import SpecError
     from agentcli.spec.loader import load_spec
+    from agentcli.spec.resolve import reference_problems
+    from agentcli.terminal_text import show_controls
 
     try:
         spec = load_spec("<stdin>", text=sys.stdin.read()) if file == "-" else load_spec(file)
     except SpecError as e:
         return [], list(e.problems)
-    return list(spec.agents), []
+    return list(spec.agents), [show_controls(p) for p in reference_problems(spec, do_import=do_import)]
 
 
 @app.command()
 def validate(
     files: list[str] = typer.Argument(..., metavar="FILE", help="Spec files to check ('-' reads stdin)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of {file, ok, agents, problems}."),
+    do_import: bool = typer.Option(
+        False, "--import", help="Import python tools and guardrails (runs their modules) to check them fully."
+    ),
 ) -> None:
-    """Check spec files; every problem is printed as path:line:col: field: message. Exit 2 if any is bad."""
+    """Check spec files; every problem is printed as path:line:col: field: message. Exit 2 if any is bad.
+
+    Python references are checked without running them: the module must be found next to the spec or
+    on sys.path, and a function missing from the module's source is reported. read_file roots and
+    shell cwd must be folders."""
     results = []
     for file in files:
-        agents, problems = _check(file)
+        agents, problems = _check(file, do_import)
         results.append({"file": file, "ok": not problems, "agents": agents, "problems": problems})
         if as_json:
             continue

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from agentcli import events as ev
 from agentcli.app.consumers import Meter, RendererBase
 from agentcli.cli.render import JsonlRenderer, PlainRenderer, status_line
+from agentcli.terminal_text import clean_event
 
 STATE_LABELS = {"listening": "● listening", "hearing": "◉ hearing you", "thinking": "… thinking",
                 "speaking": "♪ speaking", "idle": "· idle"}
@@ -62,6 +63,7 @@ class PlainVoiceRenderer(RendererBase):
             print(line, file=self.err, flush=True)
 
     def __call__(self, event: ev.Event) -> None:
+        event = clean_event(event)  # model, tool and server text: no escape sequences reach the terminal
         if isinstance(event, ev.TranscriptDone) and event.role == "user":
             self._status(f"you: {event.text}")
         elif isinstance(event, ev.TranscriptDelta) and event.role == "user":
@@ -169,6 +171,7 @@ class VoiceView(RendererBase):
     def __call__(self, event: ev.Event) -> None:
         from rich.text import Text
 
+        event = clean_event(event)  # model, tool and server text: no escape sequences reach the terminal
         if isinstance(event, ev.StateChanged):
             self.state = event.state
         elif isinstance(event, ev.SessionStarted):

@@ -17,6 +17,16 @@ from typing import Any
 from agentcli.events import Usage
 
 
+def content_text(content: Any) -> str:
+    """The text of a neutral item's content: a string, or a list of parts (text, or an audio part's
+    transcript). The one reading of content for every client path (chat messages, realtime items)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(p.get("text") or p.get("transcript") or "") for p in content if isinstance(p, dict))
+    return "" if content is None else str(content)
+
+
 @dataclass(slots=True)
 class ToolSchema:
     name: str
@@ -48,8 +58,17 @@ class ModelToolCall:
 
 @dataclass(slots=True)
 class ModelCompleted:
+    """The end of one model response. `status` is "completed", "incomplete" (cut short: `reason` says
+    why, e.g. max_output_tokens or content_filter; the text so far was streamed) or "refusal" (the model
+    declined: `refusal` holds its words, which were not streamed as text). `reasoning` holds the
+    response's reasoning items, to be passed back with its function calls."""
+
     usage: Usage
     response_id: str | None = None
+    status: str = "completed"
+    reason: str | None = None
+    refusal: str | None = None
+    reasoning: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -61,7 +80,14 @@ class ModelRetrying:
     reason: str
 
 
-ModelEvent = ModelTextDelta | ModelToolCall | ModelCompleted | ModelRetrying
+@dataclass(slots=True)
+class ModelNotice:
+    """Something the user should know once, e.g. a setting the model does not take was not sent."""
+
+    message: str
+
+
+ModelEvent = ModelTextDelta | ModelToolCall | ModelCompleted | ModelRetrying | ModelNotice
 
 
 class Model(ABC):

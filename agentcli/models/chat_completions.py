@@ -14,15 +14,16 @@ from agentcli.models.base import (
     ModelTextDelta,
     ModelToolCall,
     ToolSchema,
+    content_text,
 )
 from agentcli.models.openai_model import (
     OpenAIModel,
     clean_items,
     common_params,
     dropped,
+    dropped_settings,
     field,
     settings_value,
-    text_of,
 )
 
 
@@ -47,11 +48,11 @@ def to_messages(instructions: str, items: list[dict[str, Any]]) -> list[dict[str
                 messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
         elif kind == "function_call_output":
             messages.append(
-                {"role": "tool", "tool_call_id": item["call_id"], "content": text_of(item.get("output"))}
+                {"role": "tool", "tool_call_id": item["call_id"], "content": content_text(item.get("output"))}
             )
         elif kind == "message":
             role = item.get("role", "user")
-            messages.append({"role": role, "content": text_of(item.get("content"))})
+            messages.append({"role": role, "content": content_text(item.get("content"))})
     return messages
 
 
@@ -80,7 +81,8 @@ def build_params(request: ModelRequest) -> dict[str, Any]:
         request, params, tool=tool_param, tool_choice=tool_choice_param, max_tokens_key="max_completion_tokens"
     )
     settings = request.settings
-    if (effort := settings_value(settings, "reasoning_effort")) is not None:
+    effort = settings_value(settings, "reasoning_effort")
+    if effort is not None and "reasoning_effort" not in dropped_settings(request):
         params["reasoning_effort"] = effort
     if request.output_schema is not None:
         params["response_format"] = {
@@ -88,6 +90,10 @@ def build_params(request: ModelRequest) -> dict[str, Any]:
             "json_schema": {"name": "output", "schema": request.output_schema, "strict": False},
         }
     return params
+
+
+# finish_reason -> the Responses API's incomplete reason, so both adapters report alike
+_INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
 
 
 class _PendingCall:
@@ -106,6 +112,8 @@ class ChatCompletionsModel(OpenAIModel):
     async def _events(self, wire: Any) -> AsyncIterator[ModelEvent]:
         calls: dict[int, _PendingCall] = {}
         finished = False
+        finish_reason = ""
+        refusal = ""
         usage = Usage()
         response_id = None
         async for chunk in wire:
@@ -117,9 +125,10 @@ class ChatCompletionsModel(OpenAIModel):
                 )
             for choice in field(chunk, "choices", None) or []:
                 delta = field(choice, "delta", None)
-                text = (field(delta, "content", None) or field(delta, "refusal", None)) if delta else None
-                if text:
+                if delta and (text := field(delta, "content", None)):
                     yield ModelTextDelta(text)
+                if delta:
+                    refusal += field(delta, "refusal", None) or ""
                 for part in (field(delta, "tool_calls", None) or []) if delta else []:
                     pending = calls.setdefault(field(part, "index", None) or 0, _PendingCall())
                     pending.id = field(part, "id", None) or pending.id
@@ -127,8 +136,9 @@ class ChatCompletionsModel(OpenAIModel):
                     if function is not None:
                         pending.name = field(function, "name", None) or pending.name
                         pending.arguments += field(function, "arguments", None) or ""
-                if field(choice, "finish_reason", None):
+                if reason := field(choice, "finish_reason", None):
                     finished = True
+                    finish_reason = str(reason)
         if not finished:
             raise dropped(self.url)
         for index in sorted(calls):
@@ -136,4 +146,9 @@ class ChatCompletionsModel(OpenAIModel):
             # Some local servers send no call ids; the history needs one to pair call and output.
             call_id = pending.id or f"call_{uuid.uuid4().hex[:24]}"
             yield ModelToolCall(call_id, pending.name, pending.arguments or "{}")
-        yield ModelCompleted(usage=usage, response_id=response_id)
+        status, why = "completed", None
+        if refusal:
+            status = "refusal"
+        elif finish_reason in _INCOMPLETE:
+            status, why = "incomplete", _INCOMPLETE[finish_reason]
+        yield ModelCompleted(usage=usage, response_id=response_id, status=status, reason=why, refusal=refusal or None)

@@ -6,10 +6,12 @@ Imported lazily (only when a model is built): it pulls in `openai`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import os
 import weakref
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from agentcli.errors import ModelError
 from agentcli.spec.model import Provider
@@ -99,15 +101,76 @@ def scrub(text: str, secret: str | None) -> str:
     return text
 
 
+def _sse_messages(text: str) -> list[str]:
+    """The messages of error events in a body that is an SSE stream (a proxy that answers an error status
+    with `event: error` / `data: {...}` lines)."""
+    import json
+
+    found: list[str] = []
+    for line in text.splitlines():
+        if not line.startswith("data:"):
+            continue
+        try:
+            data = json.loads(line[5:].strip())
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            inner = data.get("error") if isinstance(data.get("error"), dict) else data
+            message = inner.get("message")
+            if isinstance(message, str) and message and message not in found:
+                found.append(message)
+    return found
+
+
 def _api_message(err: Any) -> str:
     body = getattr(err, "body", None)
     message = None
     if isinstance(body, dict):
         inner = body.get("error") if isinstance(body.get("error"), dict) else body
         message = inner.get("message")
+    if isinstance(body, str) and (events := _sse_messages(body)):
+        message = "; ".join(events)
     if not isinstance(message, str) or not message:
         message = getattr(err, "message", None) or str(err)
+        response = getattr(err, "response", None)
+        if response is not None:
+            # a streamed error body was not parsed by the SDK: its SSE error events say what happened
+            with contextlib.suppress(Exception):
+                if events := _sse_messages(response.text):
+                    message = f"{message}: {'; '.join(events)}"
     return " ".join(str(message).split())
+
+
+def _content_kind(content_type: str) -> str:
+    kind = content_type.split(";")[0].strip().lower()
+    if kind in ("text/html", "application/xhtml+xml"):
+        return "HTML"
+    if kind == "application/json":
+        return "a JSON body"
+    return kind or "no content type"
+
+
+def not_the_api(response: Any, url: str) -> str | None:
+    """Why a streamed answer is not the API's event stream (an HTML login page, a JSON body from a server
+    that ignores `stream`, ...); None when it is one or cannot be told."""
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    content_type = headers.get("content-type") or ""
+    if not content_type or content_type.split(";")[0].strip().lower() == "text/event-stream":
+        return None
+    return f"{_where(response, url)} answered {response.status_code} with {_content_kind(content_type)}, " \
+        "not the API: is base_url right?"
+
+
+def _where(response_or_request: Any, url: str) -> str:
+    """`url`, or "url (redirected to final)" when the request was redirected."""
+    final = getattr(response_or_request, "url", None)
+    history = getattr(response_or_request, "history", None)
+    final_text = str(final) if final is not None else ""
+    if final_text and (history or not final_text.startswith(url)):
+        return f"{url} (redirected to {final_text})"
+    return url
 
 
 def _reason(err: BaseException) -> str:
@@ -117,6 +180,11 @@ def _reason(err: BaseException) -> str:
     while current is not None and current not in chain and len(chain) < 20:
         chain.append(current)
         current = current.__cause__ or current.__context__
+    import socket
+
+    for exc in chain:
+        if isinstance(exc, socket.gaierror):
+            return "cannot resolve host"
     for exc in reversed(chain):
         if isinstance(exc, OSError) and exc.errno:
             return os.strerror(exc.errno)
@@ -128,28 +196,61 @@ def model_error(
     err: BaseException, *, url: str, api_key_env: str, api_key: str | None = None, mid_stream: bool = False
 ) -> ModelError:
     """One line saying what went wrong and what to do; never the key."""
+    import json
+
     import openai
 
     if isinstance(err, ModelError):
         return err
+    request = _failing_request(err) if isinstance(err, openai.APIError) else None
+    where = _where(request, url) if request is not None else url
     if isinstance(err, openai.AuthenticationError):
         message = f"{url} rejected the API key: set {api_key_env} to a valid key"
     elif isinstance(err, openai.APIStatusError):
-        message = f"{url} answered {err.status_code}: {_api_message(err)}"
+        where = _where(err.response, url)
+        content_type = err.response.headers.get("content-type") or ""
+        if _content_kind(content_type) == "HTML":
+            message = f"{where} answered {err.status_code} with HTML, not the API: is base_url right?"
+        else:
+            message = f"{where} answered {err.status_code}: {_api_message(err)}"
+    elif isinstance(err, json.JSONDecodeError):
+        message = f"{url} sent an event that is not JSON, not the API: is base_url right?"
     elif isinstance(err, openai.APITimeoutError):
         message = (
             f"the connection to {url} dropped mid-answer (timed out)"
             if mid_stream
-            else f"cannot reach {url}: timed out"
+            else f"cannot reach {where}: timed out"
         )
     elif isinstance(err, openai.APIConnectionError) or isinstance(err, OSError):
         message = (
             f"the connection to {url} dropped mid-answer"
             if mid_stream
-            else f"cannot reach {url}: {_reason(err)}"
+            else _unreachable(err, where, request)
         )
     elif isinstance(err, openai.APIError):  # an error event inside the stream
         message = f"{url} failed mid-answer: {_api_message(err)}"
     else:
         message = f"model call to {url} failed: {type(err).__name__}: {err}"
     return ModelError(scrub(message, api_key))
+
+
+def _unreachable(err: BaseException, where: str, request: Any) -> str:
+    reason = _reason(err)
+    if reason == "cannot resolve host":
+        host = getattr(getattr(request, "url", None), "host", None) or urlsplit(where.split(" ")[0]).hostname
+        return f"cannot resolve host {host} ({where}): check base_url and the network"
+    return f"cannot reach {where}: {reason}"
+
+
+def _failing_request(err: BaseException) -> Any:
+    """The request that failed: after redirects, the HTTP library's own error holds the last one, while the
+    SDK's error holds the first."""
+    current: BaseException | None = err
+    found = None
+    for _ in range(20):
+        if current is None:
+            break
+        with contextlib.suppress(Exception):  # httpx raises when an error has no request
+            found = getattr(current, "request", None) or found
+        current = current.__cause__ or current.__context__
+    return found

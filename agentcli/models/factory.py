@@ -21,4 +21,11 @@ def make_model(
         from agentcli.models.chat_completions import ChatCompletionsModel as Adapter
     else:
         from agentcli.models.responses import ResponsesModel as Adapter  # type: ignore[assignment]
-    return Adapter(client, url=url, api_key_env=provider.api_key_env, api_key=key, model=model or agent.model)
+    return Adapter(
+        client,
+        url=url,
+        api_key_env=provider.api_key_env,
+        api_key=key,
+        model=model or agent.model,
+        idle_timeout=provider.timeout,
+    )

@@ -9,22 +9,26 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from agentcli.errors import ModelError
-from agentcli.models.base import Model, ModelEvent, ModelRequest, ModelRetrying
-from agentcli.models.client import ATTEMPTS, model_error
+from agentcli.models.base import (
+    Model,
+    ModelEvent,
+    ModelNotice,
+    ModelRequest,
+    ModelRetrying,
+    ModelTextDelta,
+    ModelToolCall,
+)
+from agentcli.models.client import ATTEMPTS, model_error, not_the_api
+from agentcli.models.families import unsupported
+
+
+class StreamDropped(ModelError):
+    """The stream ended, broke or went idle before its final event: retried while nothing was shown."""
 
 
 def clean_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Items without our private "_" keys, which the APIs would reject."""
     return [{k: v for k, v in item.items() if not k.startswith("_")} for item in items]
-
-
-def text_of(content: Any) -> str:
-    """A message's content as plain text (a string, or a list of text parts)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return "" if content is None else str(content)
 
 
 def field(obj: Any, name: str, default: Any = None) -> Any:
@@ -40,11 +44,18 @@ def settings_value(settings: Any, name: str) -> Any:
     return getattr(settings, name, None) if settings is not None else None
 
 
+def dropped_settings(request: ModelRequest) -> dict[str, str]:
+    """{setting: why} for the request's settings its model does not take (agentcli/models/families.py)."""
+    names = ("temperature", "top_p", "reasoning_effort")
+    return unsupported(request.model, {n: settings_value(request.settings, n) for n in names})
+
+
 def common_params(request: ModelRequest, params: dict[str, Any], *, tool: Any, tool_choice: Any,
                   max_tokens_key: str) -> dict[str, Any]:
     """Tools and sampling settings, which both APIs take alike but for their shapes (`tool`, `tool_choice`
     build them) and the name of the token limit. Fills and returns `params`."""
     settings = request.settings
+    skip = dropped_settings(request)
     if request.tools:
         params["tools"] = [tool(t) for t in request.tools]
         if (choice := settings_value(settings, "tool_choice")) is not None:
@@ -52,7 +63,7 @@ def common_params(request: ModelRequest, params: dict[str, Any], *, tool: Any, t
         if (parallel := settings_value(settings, "parallel_tool_calls")) is not None:
             params["parallel_tool_calls"] = parallel
     for name in ("temperature", "top_p"):
-        if (value := settings_value(settings, name)) is not None:
+        if (value := settings_value(settings, name)) is not None and name not in skip:
             params[name] = value
     if (max_tokens := settings_value(settings, "max_tokens")) is not None:
         params[max_tokens_key] = max_tokens
@@ -60,7 +71,56 @@ def common_params(request: ModelRequest, params: dict[str, Any], *, tool: Any, t
 
 
 def dropped(url: str) -> ModelError:
-    return ModelError(f"the connection to {url} dropped mid-answer")
+    return StreamDropped(f"the connection to {url} dropped mid-answer")
+
+
+def _retry_delay(retry: int) -> float:
+    """The SDK's own backoff for 429/5xx/connection retries: 0.5 s doubling to 8 s, minus up to 25 % jitter."""
+    import random
+
+    return min(0.5 * 2 ** (retry - 1), 8.0) * (1 - 0.25 * random.random())
+
+
+def _seconds(timeout: Any) -> float | None:
+    if isinstance(timeout, int | float) and timeout > 0:
+        return float(timeout)
+    read = getattr(timeout, "read", None)
+    return float(read) if isinstance(read, int | float) and read > 0 else None
+
+
+async def _idle_bounded(wire: Any, url: str, timeout: float | None) -> AsyncIterator[Any]:
+    """The wire's events, failing when none arrives for `timeout` seconds: a server that keeps the stream
+    open with SSE comments (or nothing) resets the socket's read timeout forever but sends no event."""
+    iterator = wire.__aiter__()
+    while True:
+        try:
+            if timeout is None:
+                event = await iterator.__anext__()
+            else:
+                async with asyncio.timeout(timeout):  # no task per event, unlike wait_for
+                    event = await iterator.__anext__()
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise StreamDropped(f"{url} sent nothing for {timeout:g} s mid-answer (provider.timeout)") from None
+        yield event
+
+
+def _retryable(err: BaseException) -> bool:
+    """A broken or idle stream, not an answer: an error the server sent is not retried here."""
+    if isinstance(err, StreamDropped):
+        return True
+    if isinstance(err, ModelError):
+        return False
+    import importlib
+
+    import openai
+
+    kinds: list[type[BaseException]] = [openai.APIConnectionError, OSError]
+    for name in ("httpx2", "httpx"):  # the HTTP library under the SDK: httpx2 in openai 3, httpx before
+        with contextlib.suppress(ImportError):
+            kinds.append(importlib.import_module(name).TransportError)
+    return isinstance(err, tuple(kinds))
 
 
 async def _drain(wire: Any) -> None:
@@ -85,8 +145,11 @@ class OpenAIModel(Model):
         api_key_env: str = "OPENAI_API_KEY",
         api_key: str | None = None,
         model: str | None = None,
+        idle_timeout: float | None = None,
     ):
         self.client = client
+        self.idle_timeout = idle_timeout  # None: the client's timeout
+        self._noticed: set[tuple[str, str]] = set()
         self.url = url
         self.api_key_env = api_key_env
         self._api_key = api_key  # only to scrub it from error text
@@ -112,29 +175,50 @@ class OpenAIModel(Model):
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
         if self.model_name and not request.model:
             request.model = self.model_name
-        attempts: list[str] = []
-        token = ATTEMPTS.set(attempts)
-        try:
-            wire = await self._open(request)
-        except ModelError:
-            raise
-        except Exception as e:
-            raise self._error(e, mid_stream=False) from None
-        finally:
-            ATTEMPTS.reset(token)
-        for number, reason in enumerate(attempts[:-1], start=1):
-            yield ModelRetrying(attempt=number, reason=reason)
-        try:
-            async for event in self._events(wire):
-                yield event
-            await _drain(wire)
-        except ModelError:
-            raise
-        except Exception as e:
-            raise self._error(e, mid_stream=True) from None
-        finally:
-            with contextlib.suppress(Exception):
-                await wire.close()
+        for name, why in dropped_settings(request).items():
+            if (request.model, name) not in self._noticed:  # once per model and setting
+                self._noticed.add((request.model, name))
+                yield ModelNotice(f"{why}: {name} not sent")
+        max_retries = int(getattr(self.client, "max_retries", 2) or 0)
+        idle = self.idle_timeout if self.idle_timeout is not None else _seconds(getattr(self.client, "timeout", None))
+        failed = 0  # attempts that failed so far, SDK retries included
+        stream_retries = 0
+        while True:
+            attempts: list[str] = []
+            token = ATTEMPTS.set(attempts)
+            try:
+                wire = await self._open(request)
+            except ModelError:
+                raise
+            except Exception as e:
+                raise self._error(e, mid_stream=False) from None
+            finally:
+                ATTEMPTS.reset(token)
+            for reason in attempts[:-1]:
+                failed += 1
+                yield ModelRetrying(attempt=failed, reason=reason)
+            shown = False
+            try:
+                if (problem := not_the_api(getattr(wire, "response", None), self.url)) is not None:
+                    raise ModelError(problem)
+                async for event in self._events(_idle_bounded(wire, self.url, idle)):
+                    shown = shown or isinstance(event, ModelTextDelta | ModelToolCall)
+                    yield event
+                await _drain(wire)
+                return
+            except Exception as e:
+                error = self._error(e, mid_stream=True)
+                # a stream that broke before anything was shown is retried like a 5xx; after, it cannot be
+                if shown or not _retryable(e) or stream_retries >= max_retries:
+                    raise error from None
+                failed += 1
+                stream_retries += 1
+                reason = str(error)
+            finally:
+                with contextlib.suppress(Exception):
+                    await wire.close()
+            await asyncio.sleep(_retry_delay(failed))
+            yield ModelRetrying(attempt=failed, reason=reason)
 
     @abstractmethod
     async def _open(self, request: ModelRequest) -> Any:

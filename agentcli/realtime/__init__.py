@@ -1,4 +1,4 @@
-"""Realtime: full-duplex speech over the OpenAI Realtime API (GA protocol), `agent voice --realtime`.
+"""Realtime: full-duplex speech over the OpenAI Realtime API (GA protocol) or Gemini Live, `agent voice --realtime`.
 
 Public entry point: `run_realtime(spec, opts, renderer) -> exit code` (agentcli/realtime/run.py),
 imported lazily so that `agent --help` does not load websockets, numpy or openai.
@@ -7,6 +7,10 @@ Layout, from the wire up:
 - model.py: RealtimeModel, the provider-neutral seam (connect, audio in, item operations, typed events
   out); openai_model.py implements it over connection.py (one websocket, its log and validation) and
   parses server JSON into server_events.py's records. protocol.py checks the wire against openai's types.
+- gemini_model.py: the same seam over Gemini Live (`realtime.provider: gemini`); gemini_events.py reads
+  its server messages into typed events; its wire in gemini_wire.py (setup, history as Content, the
+  socket, checks against google-genai's types);
+  providers.py picks the endpoint and key.
 - session.py: RealtimeSession, the link (reconnect, history replay) and the one `match` over server events;
   hearing.py (the user's side), answers.py (responses, tools, barge-in, guardrails), turns.py, with their
   state in state.py's named parts; interrupting.py (speech over an answer: pause, then interrupt or

@@ -60,7 +60,8 @@ class Answers:
             return
         s.want_response = False
         s.create_pending = True
-        await self.link.soft(lambda m: m.create_response())
+        if await self.link.soft(lambda m: m.create_response()) is False:  # nothing to answer (Gemini)
+            s.create_pending = False
 
     def create_refused(self) -> None:
         """The server was already answering (its VAD raced us): ask again after that answer."""

@@ -101,7 +101,7 @@ class Hearing:
             if self.user.talking:
                 await self.ptt_release()
             return
-        silence = self.settings.turn_detection.silence_duration_ms or 500
+        silence = self.settings.end_silence_ms or 500
         await self.send_audio(bytes(48 * (silence + 300)))
 
     # --- server events about the user's input ------------------------------------------------------------

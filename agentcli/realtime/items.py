@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from agentcli.models.base import content_text
+
 
 def to_realtime(item: dict[str, Any]) -> dict[str, Any] | None:
     """A neutral history item as a `conversation.item.create` item (text only); None to skip it."""
     kind = item.get("type", "message")
     if kind == "message":
         role = item.get("role")
-        text = _content_text(item.get("content"))
+        text = content_text(item.get("content"))
         if role == "user":
             return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
         if role == "assistant":
@@ -56,7 +58,7 @@ def replay_entries(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         if kind == "function_call_output" and item.get("call_id") not in calls:
             continue
-        if kind == "message" and not _content_text(item.get("content")).strip():
+        if kind == "message" and not content_text(item.get("content")).strip():
             continue
         if to_realtime(item) is not None:
             out.append(item)
@@ -67,10 +69,3 @@ def replayable(items: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[s
     """Each entry to replay with its realtime item."""
     return [(entry, item) for entry in replay_entries(items) if (item := to_realtime(entry)) is not None]
 
-
-def _content_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(str(p.get("text") or p.get("transcript") or "") for p in content if isinstance(p, dict))
-    return ""

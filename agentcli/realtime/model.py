@@ -32,6 +32,8 @@ class SessionSetup:
 class RealtimeModel(ABC):
     """One connection. Sends raise agentcli.realtime.connection.ConnectionLost once the socket is gone."""
 
+    restores_context = False  # a resumed server session (Gemini's resumption handle): nothing to replay
+
     @abstractmethod
     async def recv(self) -> ServerEvent | None:
         """The next server event; None after close(); ConnectionLost when the connection dropped."""
@@ -72,7 +74,9 @@ class RealtimeModel(ABC):
         """The user heard only `audio_end_ms` of an answer: the model forgets the rest."""
 
     @abstractmethod
-    async def create_response(self) -> None: ...
+    async def create_response(self) -> bool | None:
+        """Ask for an answer; False when none will come of it (a provider that answers input on its own,
+        like Gemini Live, had nothing left to answer)."""
 
     @abstractmethod
     async def cancel_response(self) -> None: ...

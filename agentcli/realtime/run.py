@@ -39,7 +39,8 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
                          yes=opts.yes, model=opts.model, no_trace=opts.no_trace,
                          no_trace_content=opts.no_trace_content)
     agent = spec.entry_agent
-    model = opts.model or agent.realtime.model
+    gemini = agent.realtime.gemini if agent.realtime.provider == "gemini" else None
+    model = opts.model or (gemini.model if gemini is not None else agent.realtime.model)
     async with Run(spec, options, as_renderer(renderer)) as run:
         run.error_kind = "connection"
         conversation = run.conversation
@@ -47,8 +48,15 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
         log = EventLog.from_env()
         if log is not None:
             run.on_close(log.close)
-        base_url = resolve_base_url(agent.provider, run.endpoint.base_url)
-        api_key = resolve_api_key(agent.provider, base_url, run.endpoint.api_key)
+        connect, url, api_key = None, "", ""
+        if gemini is not None:  # realtime.provider: gemini (agentcli/realtime/providers.py)
+            from agentcli.realtime.providers import gemini_connect
+
+            connect, url = gemini_connect(agent, run.endpoint, model, lambda: run.conversation.items, log)
+        else:
+            base_url = resolve_base_url(agent.provider, run.endpoint.base_url or agent.realtime.base_url)
+            url = realtime_url(base_url, model)
+            api_key = resolve_api_key(agent.provider, base_url, run.endpoint.api_key)
         runner = None
         if _delegates(spec):  # MCP tools, or agents as tools: a text runtime does that work
             runner = run.make_runner()
@@ -57,7 +65,7 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
             session = RealtimeSession(
                 spec,
                 conversation,
-                url=realtime_url(base_url, model),
+                url=url,
                 api_key=api_key,
                 emit=run.emit,
                 sink=None,
@@ -69,6 +77,7 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
                 validate=validator_from_env(),
                 mcp=runner.mcp if runner is not None else None,
                 runner=runner,
+                connect=connect,
             )
         except ToolError as e:
             raise UsageError(str(e)) from None
@@ -76,7 +85,7 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
             run.add_consumer(recording.on_event)  # SessionEnded closes it
         run.on_close(session.close)
         run.start(spec.agents[session.agent].name,  # a resumed --session may be with another agent
-                  trace={"model": model, "voice": agent.realtime.voice},
+                  trace={"model": model, "voice": gemini.voice if gemini else agent.realtime.voice},
                   metadata={"model": model, "mode": _mode(opts)})
         sink = _sink(opts)
         if sink is not None:

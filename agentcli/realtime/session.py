@@ -108,7 +108,7 @@ class RealtimeSession:
 
         self._connect = connect
         # no server turn detection (--ptt, or `turn_detection: none`): the client commits each turn
-        self.manual = self.options.ptt or self.settings.turn_detection.type == "none"
+        self.manual = self.options.ptt or self.settings.client_turns
         self.server_cancels = server_cancels_on_speech(self.settings, self.options.ptt)
         self.link = Link(resumed=bool(conversation.items))
         self.user = UserInput()
@@ -305,7 +305,11 @@ class RealtimeSession:
         u.connection_ms, u.speech_from_ms, u.speech = u.sent_ms, None, None
         await self.link.send(lambda m: m.configure(self.setup()))
         link = self.link
-        if link.reconnects or link.resumed:
+        restored = link.model is not None and link.model.restores_context  # a resumed server session
+        if (link.reconnects or link.resumed) and restored:
+            self.emit(ev.Notice(message="reconnected; the server resumed the session"))
+            link.resumed = False
+        elif link.reconnects or link.resumed:
             link.replayed = []
             for entry in replay_entries(self.conversation.items):
                 item_id = new_item_id()

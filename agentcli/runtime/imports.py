@@ -28,9 +28,17 @@ def import_ref(ref: str, base_dir: str) -> Callable[..., Any]:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
+        if e.name and not (module_name == e.name or module_name.startswith(e.name + ".")):
+            # the module was found, but something it imports is missing
+            raise ImportError(f"importing {module_name} failed: no module named {e.name!r}") from None
         raise ImportError(f"no module named {e.name!r} (looked in {base_dir} and sys.path)") from None
-    except Exception as e:  # the module itself failed while importing
-        raise ImportError(f"importing {module_name} failed: {type(e).__name__}: {e}") from None
+    except KeyboardInterrupt:
+        raise
+    except SystemExit as e:  # sys.exit() at import must not end (or silently re-code) the whole run
+        raise ImportError(f"importing {module_name} failed: it called sys.exit({e.code!r})") from None
+    except BaseException as e:  # the module itself failed while importing (incl. its own ImportError)
+        reason = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+        raise ImportError(f"importing {module_name} failed: {reason}") from None
     try:
         obj = getattr(module, attr)
     except AttributeError:

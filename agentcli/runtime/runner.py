@@ -35,6 +35,7 @@ from agentcli.mcp import McpServerError
 from agentcli.models.base import (
     Model,
     ModelCompleted,
+    ModelNotice,
     ModelRequest,
     ModelRetrying,
     ModelTextDelta,
@@ -67,6 +68,7 @@ class RunConfig:
     base_url: str | None = None  # e.g. the simulator's URL
     api_key: str | None = None
     model_factory: Callable[[AgentSpec], Model] | None = None  # tests may inject one
+    accept_incomplete: bool = False  # an answer cut short (max_output_tokens ...) is the turn's answer, with a notice
 
 
 class TurnFailed(AgentCliError):
@@ -78,6 +80,10 @@ class _Generation:
     text: str
     calls: list[ModelToolCall]
     usage: Usage
+    status: str = "completed"  # completed | incomplete | refusal (ModelCompleted.status)
+    reason: str | None = None
+    refusal: str | None = None
+    reasoning: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Runner:
@@ -235,8 +241,25 @@ class Runner:
                 async for event in self._generate(key, conversation.items + new_items, generation):
                     yield event
                 usage.add(generation.usage)
+                if generation.status == "incomplete" and self.config.accept_incomplete:
+                    yield Notice(message=f"the answer is incomplete ({generation.reason}): accepted as it is",
+                                 level="warning")
+                elif generation.status in ("refusal", "incomplete"):
+                    # not an error of ours, and not an answer: the turn ends with its own status, the words
+                    # kept in the output; the conversation stays as it was, so the user can rephrase or retry
+                    if generation.status == "refusal":
+                        message = f"the model refused: {' '.join((generation.refusal or '').split())}"
+                    else:
+                        message = f"the answer is incomplete ({generation.reason}); the partial text is kept"
+                    output = generation.refusal if generation.status == "refusal" else generation.text
+                    yield ErrorEvent(message=message, kind=generation.status)
+                    yield AgentFinished(agent=agent.name, status=generation.status, error=message)
+                    yield TurnDone(turn=turn, agent=agent.name, output=output, usage=usage,
+                                   status=generation.status, error=message)
+                    return
                 if not generation.calls:
                     break
+                new_items += generation.reasoning  # a reasoning model needs its reasoning with its calls
                 if generation.text:  # text said before the calls stays in the history, in order
                     new_items.append(_assistant(generation.text, agent.name))
                 new_items += [_function_call(c) for c in generation.calls]
@@ -320,6 +343,10 @@ class Runner:
                     out.calls.append(event)
                 elif isinstance(event, ModelCompleted):
                     out.usage = event.usage
+                    out.status, out.reason, out.refusal = event.status, event.reason, event.refusal
+                    out.reasoning = event.reasoning
+                elif isinstance(event, ModelNotice):
+                    yield Notice(message=event.message, level="warning")
                 elif isinstance(event, ModelRetrying):
                     yield Retrying(attempt=event.attempt, reason=event.reason)
         except Exception as e:

@@ -1,12 +1,13 @@
-"""A small JSON-schema validator for an agent's output_type: enough of the spec for structured answers.
+"""JSON Schema validation of an agent's output_type (and python tools' arguments), by `jsonschema`.
 
-Covers type (incl. unions and null), properties, required, additionalProperties (false or a schema),
-items, enum, const, minimum/maximum (+ exclusive), minLength/maxLength, minItems/maxItems, anyOf, oneOf,
-allOf. Returns readable problems ("$.temperature_c: expected number, got string"), never raises.
+Draft 2020-12, with `$ref`/`$defs`, `pattern`, and `format` asserted wherever jsonschema can check it.
+The library is imported on first use (it costs ~50 ms). Its errors are rewritten as one readable line
+each ("$.temperature_c: expected number, got string"); a broken schema is a problem too, never a raise.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -26,131 +27,99 @@ def json_type(value: Any) -> str:
     return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
-def _is_type(value: Any, name: str) -> bool:
-    if name == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if name == "integer":
-        if isinstance(value, bool):
-            return False
-        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    return json_type(value) == name
-
-
 def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _path(parts: Any, base: str = "$") -> str:
+    out = base
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
 
 
 def validate(value: Any, schema: dict[str, Any] | bool, path: str = "$") -> list[str]:
     """Every way `value` breaks `schema`, one readable line each; [] when it conforms."""
-    if schema is True or schema == {}:
-        return []
-    if schema is False:
-        return [f"{path}: no value is allowed here"]
-    if not isinstance(schema, dict):
-        return []
+    import jsonschema
 
-    types = schema.get("type")
-    if types is not None:
-        names = [types] if isinstance(types, str) else list(types)
-        if not any(_is_type(value, t) for t in names):
-            return [f"{path}: expected {' or '.join(names)}, got {json_type(value)}"]
-
-    problems: list[str] = []
-    if "const" in schema and value != schema["const"]:
-        problems.append(f"{path}: expected {_short(schema['const'])}, got {_short(value)}")
-    if "enum" in schema and value not in schema["enum"]:
-        allowed = ", ".join(_short(v) for v in schema["enum"])
-        problems.append(f"{path}: {_short(value)} is not one of {allowed}")
-
-    if _is_type(value, "number"):
-        problems += _check_number(value, schema, path)
-    elif isinstance(value, str):
-        problems += _check_string(value, schema, path)
-    elif isinstance(value, list):
-        problems += _check_array(value, schema, path)
-    elif isinstance(value, dict):
-        problems += _check_object(value, schema, path)
-
-    problems += _check_combinators(value, schema, path)
-    return problems
+    try:
+        validator = _validator(json.dumps(schema, sort_keys=True))
+        errors = sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
+        problems: list[str] = []
+        for error in errors:
+            for line in _describe(error, validator, path):
+                if line not in problems:
+                    problems.append(line)
+        return problems
+    except jsonschema.SchemaError as e:
+        return [f"the schema itself is invalid: {_path(e.absolute_path, 'schema')}: {e.message}"]
+    except Exception as e:  # an unresolvable $ref, a bad regex in `pattern` ...
+        return [f"the schema cannot be used: {type(e).__name__}: {' '.join(str(e).split())[:200]}"]
 
 
-def _check_number(value: float, schema: dict[str, Any], path: str) -> list[str]:
-    problems = []
-    if "minimum" in schema and value < schema["minimum"]:
-        problems.append(f"{path}: {value} is less than the minimum {schema['minimum']}")
-    if "maximum" in schema and value > schema["maximum"]:
-        problems.append(f"{path}: {value} is more than the maximum {schema['maximum']}")
-    if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
-        problems.append(f"{path}: {value} must be more than {schema['exclusiveMinimum']}")
-    if "exclusiveMaximum" in schema and value >= schema["exclusiveMaximum"]:
-        problems.append(f"{path}: {value} must be less than {schema['exclusiveMaximum']}")
-    return problems
+@functools.lru_cache(maxsize=64)
+def _validator(schema_text: str) -> Any:
+    """A checked validator per schema (an agent's output_type, a tool's parameters): built once, ~1 ms."""
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(schema_text)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-def _check_string(value: str, schema: dict[str, Any], path: str) -> list[str]:
-    problems = []
-    if "minLength" in schema and len(value) < schema["minLength"]:
-        problems.append(f"{path}: shorter than {schema['minLength']} characters")
-    if "maxLength" in schema and len(value) > schema["maxLength"]:
-        problems.append(f"{path}: longer than {schema['maxLength']} characters")
-    return problems
+def _describe(error: Any, validator: Any, base: str) -> list[str]:
+    where = _path(error.absolute_path, base)
+    kind, expected, value = error.validator, error.validator_value, error.instance
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if kind == "type":
+        names = [expected] if isinstance(expected, str) else list(expected)
+        return [f"{where}: expected {' or '.join(names)}, got {json_type(value)}"]
+    if kind == "required" and isinstance(value, dict):
+        return [f"{where}.{name}: required but missing" for name in expected if name not in value]
+    if kind == "additionalProperties" and expected is False and isinstance(value, dict):
+        known = set(schema.get("properties") or {})
+        patterns = list(schema.get("patternProperties") or {})
+        import re
+
+        extra = [k for k in value if k not in known and not any(re.search(p, k) for p in patterns)]
+        return [f"{where}.{k}: not allowed (additionalProperties is false)" for k in extra]
+    simple = {
+        "const": lambda: f"expected {_short(expected)}, got {_short(value)}",
+        "enum": lambda: f"{_short(value)} is not one of {', '.join(_short(v) for v in expected)}",
+        "minimum": lambda: f"{value} is less than the minimum {expected}",
+        "maximum": lambda: f"{value} is more than the maximum {expected}",
+        "exclusiveMinimum": lambda: f"{value} must be more than {expected}",
+        "exclusiveMaximum": lambda: f"{value} must be less than {expected}",
+        "minLength": lambda: f"shorter than {expected} characters",
+        "maxLength": lambda: f"longer than {expected} characters",
+        "minItems": lambda: f"fewer than {expected} items",
+        "maxItems": lambda: f"more than {expected} items",
+        "pattern": lambda: f"{_short(value)} does not match the pattern {expected}",
+        "format": lambda: f"{_short(value)} is not a valid {expected}",
+        "false": lambda: "no value is allowed here",
+    }
+    if kind in simple:
+        return [f"{where}: {simple[kind]()}"]
+    if kind == "anyOf" or (kind == "oneOf" and error.context):
+        return [f"{where}: matches none of {kind} ({_closest(error, validator, base)})"]
+    if kind == "oneOf":
+        matches = sum(1 for sub in expected if validator.evolve(schema=sub).is_valid(value))
+        return [f"{where}: matches {matches} of oneOf, expected exactly one"]
+    return [f"{where}: {' '.join(error.message.split())[:200]}"]
 
 
-def _check_array(value: list[Any], schema: dict[str, Any], path: str) -> list[str]:
-    problems = []
-    if "minItems" in schema and len(value) < schema["minItems"]:
-        problems.append(f"{path}: fewer than {schema['minItems']} items")
-    if "maxItems" in schema and len(value) > schema["maxItems"]:
-        problems.append(f"{path}: more than {schema['maxItems']} items")
-    items = schema.get("items")
-    if isinstance(items, dict | bool):
-        for i, item in enumerate(value):
-            problems += validate(item, items, f"{path}[{i}]")
-    return problems
-
-
-def _check_object(value: dict[str, Any], schema: dict[str, Any], path: str) -> list[str]:
-    problems = []
-    properties: dict[str, Any] = schema.get("properties") or {}
-    for name in schema.get("required") or []:
-        if name not in value:
-            problems.append(f"{path}.{name}: required but missing")
-    extra = schema.get("additionalProperties", True)
-    for name, item in value.items():
-        if name in properties:
-            problems += validate(item, properties[name], f"{path}.{name}")
-        elif extra is False:
-            problems.append(f"{path}.{name}: not allowed (additionalProperties is false)")
-        elif isinstance(extra, dict):
-            problems += validate(item, extra, f"{path}.{name}")
-    return problems
-
-
-def _check_combinators(value: Any, schema: dict[str, Any], path: str) -> list[str]:
-    problems = []
-    for sub in schema.get("allOf") or []:
-        problems += validate(value, sub, path)
-    if "anyOf" in schema:
-        results = [validate(value, sub, path) for sub in schema["anyOf"]]
-        if all(results):
-            problems.append(f"{path}: matches none of anyOf ({_closest(results, path)})")
-    if "oneOf" in schema:
-        results = [validate(value, sub, path) for sub in schema["oneOf"]]
-        matches = sum(1 for r in results if not r)
-        if matches == 0:
-            problems.append(f"{path}: matches none of oneOf ({_closest(results, path)})")
-        elif matches > 1:
-            problems.append(f"{path}: matches {matches} of oneOf, expected exactly one")
-    return problems
-
-
-def _closest(results: list[list[str]], path: str) -> str:
+def _closest(error: Any, validator: Any, base: str) -> str:
     # The closest miss explains the failure best: a branch of the right type, with the fewest problems.
-    def distance(problems: list[str]) -> tuple[bool, int]:
-        wrong_type = bool(problems) and problems[0].startswith(f"{path}: expected ")
-        return wrong_type, len(problems)
+    branches: dict[Any, list[Any]] = {}
+    for sub in error.context:
+        branches.setdefault(sub.schema_path[0] if sub.schema_path else 0, []).append(sub)
+    if not branches:
+        return ""
 
-    best = min(results, key=distance)
-    return best[0] if best else ""
+    def distance(errors: list[Any]) -> tuple[bool, int]:
+        return errors[0].validator == "type", len(errors)
+
+    best = min(branches.values(), key=distance)
+    lines = _describe(best[0], validator, base)
+    return lines[0] if lines else ""

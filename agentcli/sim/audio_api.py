@@ -1,4 +1,8 @@
-"""POST /v1/audio/transcriptions (WAV in; the script's `hear:` list out) and /v1/audio/speech (PCM/WAV).
+"""POST /v1/audio/transcriptions (WAV in; the script's `hear:` list out, as json, text, verbose_json, srt or
+vtt) and /v1/audio/speech (mp3 by default as the API does, opus, flac, wav, pcm; raw or `stream_format: sse`).
+
+mp3, opus and flac are encoded by libsndfile (the `soundfile` package, imported only when such a format is
+asked). aac is answered 400: no maintained encoder ships with the packages agentcli uses.
 
 Speech is streamed in 40 ms chunks, the first after the script's `latency.tts_first_byte_ms`, the rest as
 fast as the client takes them unless `$AGENT_SIM_SPEECH_PACE` (x real time, e.g. 1) paces them like a
@@ -16,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from agentcli.sim.http import HttpError, Request, Responder
 from agentcli.sim.multipart import UploadedFile
 from agentcli.sim.planner import count_tokens, text_pieces
-from agentcli.sim.speech import RATE, parse_wav, synthesize_pcm, wav_header
+from agentcli.sim.speech import RATE, synthesize_pcm
 
 if TYPE_CHECKING:
     from agentcli.sim.server import SimServer
@@ -54,22 +58,35 @@ async def handle_transcription(sim: SimServer, request: Request, responder: Resp
     if not model:
         raise _missing("model")
     response_format = body.get("response_format", "json")
-    if response_format not in ("json", "text"):
+    if response_format not in TRANSCRIPT_FORMATS:
         raise HttpError(
             400,
-            f"response_format '{response_format}' is not supported by the simulator: use 'json' or 'text'.",
+            f"Invalid value for 'response_format': '{response_format}'. Supported values are: "
+            + ", ".join(f"'{f}'" for f in TRANSCRIPT_FORMATS) + ".",
+            param="response_format",
+            code="invalid_value",
+        )
+    if response_format in ("verbose_json", "srt", "vtt") and model != "whisper-1":
+        raise HttpError(
+            400,
+            f"response_format '{response_format}' is not compatible with model '{model}'. "
+            "Use 'json' or 'text' instead (or model 'whisper-1').",
             param="response_format",
             code="unsupported_value",
         )
-    wav = parse_wav(upload.data)
-    if wav is None or wav.bits not in (8, 16, 24, 32):
+    from agentcli.audio.wavfile import parse_wav
+    from agentcli.errors import AudioError
+
+    try:
+        _samples, wav = parse_wav(upload.data, upload.filename or "file")
+    except AudioError:
         raise HttpError(
             400,
             "Audio file might be corrupted or unsupported (the simulator reads WAV files).",
             param="file",
             code="invalid_value",
-        )
-    seconds = wav.seconds
+        ) from None
+    seconds = wav.duration_s
     if seconds < MIN_AUDIO_S:
         raise HttpError(
             400,
@@ -77,7 +94,7 @@ async def handle_transcription(sim: SimServer, request: Request, responder: Resp
             param="file",
             code="audio_too_short",
         )
-    text = sim.next_heard(f"audio of {seconds:.1f} s")
+    text = sim.next_heard(f"audio of {seconds:.1f} s", upload.data)
     usage = _transcription_usage(str(model), seconds, str(body.get("prompt") or ""), text)
     delay = sim.latency_ms("stt_ms") / 1000
     if str(body.get("stream", "false")).lower() != "true":
@@ -85,6 +102,11 @@ async def handle_transcription(sim: SimServer, request: Request, responder: Resp
             await asyncio.sleep(delay)
         if response_format == "text":
             await responder.send(200, text.encode(), "text/plain; charset=utf-8")
+        elif response_format in ("srt", "vtt"):
+            await responder.send(200, subtitles(text, seconds, response_format).encode(), "text/plain; charset=utf-8")
+        elif response_format == "verbose_json":
+            words = "word" in (body.get("timestamp_granularities[]") or [])
+            await responder.send_json(200, verbose_transcript(text, seconds, usage, words))
         else:
             await responder.send_json(200, {"text": text, "usage": usage})
         return
@@ -97,6 +119,41 @@ async def handle_transcription(sim: SimServer, request: Request, responder: Resp
         usage = _transcription_usage("", seconds, "", text)
     await responder.sse({"type": "transcript.text.done", "text": text, "usage": usage})
     await responder.end()
+
+
+TRANSCRIPT_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
+
+
+def _timed_words(text: str, seconds: float) -> list[tuple[str, float, float]]:
+    """The text's words spread evenly over the audio: deterministic stand-in timestamps."""
+    words = text.split()
+    step = seconds / len(words) if words else 0.0
+    return [(w, round(i * step, 2), round((i + 1) * step, 2)) for i, w in enumerate(words)]
+
+
+def verbose_transcript(text: str, seconds: float, usage: dict[str, Any], words: bool) -> dict[str, Any]:
+    segment = {
+        "id": 0, "seek": 0, "start": 0.0, "end": round(seconds, 2), "text": text,
+        "tokens": list(range(50364, 50364 + count_tokens(text))), "temperature": 0.0,
+        "avg_logprob": -0.2, "compression_ratio": 1.0, "no_speech_prob": 0.01,
+    }
+    out: dict[str, Any] = {"language": "english", "duration": round(seconds, 2),
+                           "text": text, "segments": [segment] if text else [], "usage": usage}
+    if words:
+        out["words"] = [{"word": w, "start": a, "end": b} for w, a, b in _timed_words(text, seconds)]
+    return out
+
+
+def _timestamp(t: float, sep: str) -> str:
+    ms = round(t * 1000)
+    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}{sep}{ms % 1000:03d}"
+
+
+def subtitles(text: str, seconds: float, kind: str) -> str:
+    """The transcript as one SubRip or WebVTT cue over the whole audio."""
+    if kind == "srt":
+        return f"1\n{_timestamp(0, ',')} --> {_timestamp(seconds, ',')}\n{text}\n\n"
+    return f"WEBVTT\n\n{_timestamp(0, '.')} --> {_timestamp(seconds, '.')}\n{text}\n\n"
 
 
 def speech_pace() -> float:
@@ -129,21 +186,58 @@ def _speech_params(body: dict[str, Any]) -> tuple[str, str, float, str]:
     if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0.25 <= speed <= 4.0:
         raise HttpError(400, "Invalid 'speed': expected a number from 0.25 to 4.0.", param="speed")
     response_format = body.get("response_format", "mp3")
-    if response_format not in ("pcm", "wav"):
+    if response_format not in SPEECH_TYPES:
         raise HttpError(
             400,
-            f"response_format '{response_format}' is not supported by the simulator: use 'pcm' or 'wav'.",
+            f"Invalid value for 'response_format': '{response_format}'. Supported values are: "
+            + ", ".join(f"'{f}'" for f in SPEECH_TYPES) + ".",
+            param="response_format",
+            code="invalid_value",
+        )
+    if response_format == "aac":
+        raise HttpError(
+            400,
+            "response_format 'aac' is not supported by the simulator (no AAC encoder is installed): "
+            "use mp3, opus, flac, wav or pcm.",
             param="response_format",
             code="unsupported_value",
         )
-    if body.get("stream_format", "audio") != "audio":
+    if body.get("stream_format", "audio") not in ("audio", "sse"):
         raise HttpError(
             400,
-            "stream_format 'sse' is not supported by the simulator: use 'audio'.",
+            f"Invalid value for 'stream_format': '{body.get('stream_format')}'. Supported values are: 'sse' and "
+            "'audio'.",
             param="stream_format",
-            code="unsupported_value",
+            code="invalid_value",
         )
     return text, voice, float(speed), response_format
+
+
+SPEECH_TYPES = {
+    "mp3": "audio/mpeg",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "wav": "audio/wav",
+    "pcm": "audio/pcm",
+}
+_SOUNDFILE = {"mp3": ("MP3", "MPEG_LAYER_III"), "opus": ("OGG", "OPUS"), "flac": ("FLAC", "PCM_16")}
+
+
+def encode(pcm: bytes, response_format: str) -> bytes:
+    """24 kHz s16le mono PCM in a compressed container, by libsndfile (soundfile, imported here)."""
+    import io
+
+    import numpy as np
+    import soundfile
+
+    container, subtype = _SOUNDFILE[response_format]
+    buffer = io.BytesIO()
+    samples = np.frombuffer(pcm, dtype="<i2")
+    if samples.size == 0:  # encoders need at least one frame
+        samples = np.zeros(RATE // 100, dtype="<i2")
+    soundfile.write(buffer, samples, RATE, format=container, subtype=subtype)
+    return buffer.getvalue()
 
 
 async def handle_speech(sim: SimServer, request: Request, responder: Responder, body: dict[str, Any]) -> None:
@@ -155,8 +249,20 @@ async def handle_speech(sim: SimServer, request: Request, responder: Responder, 
     wait = sim.latency_ms("tts_first_byte_ms") / 1000 - (loop.time() - started)
     if wait > 0:
         await asyncio.sleep(wait)
-    await responder.start_stream(200, "audio/pcm" if response_format == "pcm" else "audio/wav")
-    prefix = wav_header(len(pcm)) if response_format == "wav" else b""
+    if body.get("stream_format") == "sse":
+        await _speech_sse(responder, pcm, response_format, text)
+        return
+    if response_format in _SOUNDFILE:
+        data = await asyncio.to_thread(encode, pcm, response_format)
+        await responder.start_stream(200, SPEECH_TYPES[response_format])
+        for start in range(0, len(data), CHUNK_BYTES):
+            await responder.write(data[start : start + CHUNK_BYTES])
+        await responder.end()
+        return
+    from agentcli.audio.wavfile import wav_header
+
+    await responder.start_stream(200, SPEECH_TYPES[response_format])
+    prefix = wav_header(len(pcm), RATE) if response_format == "wav" else b""
     if not pcm and prefix:
         await responder.write(prefix)
     pace = speech_pace()
@@ -168,4 +274,27 @@ async def handle_speech(sim: SimServer, request: Request, responder: Responder, 
                 await asyncio.sleep(wait)
         await responder.write(prefix + pcm[start : start + CHUNK_BYTES])
         prefix = b""
+    await responder.end()
+
+
+async def _speech_sse(responder: Responder, pcm: bytes, response_format: str, text: str) -> None:
+    """stream_format sse: `speech.audio.delta` events (base64 audio in the asked format), then
+    `speech.audio.done` with usage."""
+    import base64
+
+    if response_format in _SOUNDFILE:
+        data = await asyncio.to_thread(encode, pcm, response_format)
+    elif response_format == "wav":
+        from agentcli.audio.wavfile import wav_header
+
+        data = wav_header(len(pcm), RATE) + pcm
+    else:
+        data = pcm
+    await responder.start_stream()
+    for start in range(0, len(data), CHUNK_BYTES):
+        chunk = base64.b64encode(data[start : start + CHUNK_BYTES]).decode()
+        await responder.sse({"type": "speech.audio.delta", "audio": chunk})
+    tokens_in, tokens_out = count_tokens(text), max(1, len(pcm) // (RATE * 2 // 10))
+    usage = {"input_tokens": tokens_in, "output_tokens": tokens_out, "total_tokens": tokens_in + tokens_out}
+    await responder.sse({"type": "speech.audio.done", "usage": usage})
     await responder.end()

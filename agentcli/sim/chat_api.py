@@ -7,7 +7,16 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from agentcli.sim.http import HttpError, Request, Responder
-from agentcli.sim.planner import PlannedText, count_tokens, item_text, json_pieces, plan_reply, text_pieces
+from agentcli.sim.planner import (
+    PlannedText,
+    count_tokens,
+    item_text,
+    json_pieces,
+    plan_response,
+    text_pieces,
+    undeclared_call,
+    undeclared_error,
+)
 
 if TYPE_CHECKING:
     from agentcli.sim.server import SimServer
@@ -77,13 +86,25 @@ async def handle_chat(sim: SimServer, request: Request, responder: Responder, bo
     if not body.get("model"):
         raise HttpError(400, "Missing required parameter: 'model'.", param="model", code="missing_required_parameter")
     conversation = message_items(body.get("messages"))
-    plans = plan_reply(sim.script, conversation, _output_schema(body))
+    fmt = body.get("response_format") if isinstance(body.get("response_format"), dict) else {}
+    planned = plan_response(sim.script, conversation, _output_schema(body), fmt.get("type") == "json_object")
+    declared = {str((t.get("function") or {}).get("name")) for t in body.get("tools") or [] if isinstance(t, dict)}
+    if (undeclared := undeclared_call(planned, declared)) is not None:
+        raise HttpError(400, undeclared_error(undeclared, declared), param="tools")
+    n = body.get("n", 1)
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 128:
+        raise HttpError(400, "Invalid value for 'n': expected an integer from 1 to 128.", param="n")
+    plans = planned.outputs
     text = "".join(p.text for p in plans if isinstance(p, PlannedText))
     calls = [c for p in plans if not isinstance(p, PlannedText) for c in p.calls]
+    refusal = planned.refusal
     prompt_tokens = sum(count_tokens(item_text(i)) for i in conversation)
     completion_tokens = count_tokens(text) + sum(count_tokens(f"{c.name} {c.arguments}") for c in calls)
     usage = usage_obj(prompt_tokens, completion_tokens)
     finish = "tool_calls" if calls else "stop"
+    if planned.incomplete:
+        finish = "length" if planned.incomplete == "max_output_tokens" else "content_filter"
+    failure = planned.failed or planned.error
     base = {
         "id": sim.next_id("chatcmpl", "-"),
         "created": int(time.time()),
@@ -93,10 +114,12 @@ async def handle_chat(sim: SimServer, request: Request, responder: Responder, bo
     }
     first_token_s = sim.latency_ms("first_token_ms") / 1000
     if not body.get("stream"):
+        if failure is not None:
+            raise HttpError(500, failure["message"], type="server_error", code=failure["code"])
         message: dict[str, Any] = {
             "role": "assistant",
-            "content": text if not calls else (text or None),
-            "refusal": None,
+            "content": None if refusal is not None else text if not calls else (text or None),
+            "refusal": refusal,
             "annotations": [],
         }
         if calls:
@@ -112,7 +135,10 @@ async def handle_chat(sim: SimServer, request: Request, responder: Responder, bo
                 **base,
                 "object": "chat.completion",
                 "usage": usage,
-                "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+                # n > 1: the script is deterministic, so every choice is the same answer
+                "choices": [
+                    {"index": i, "message": message, "logprobs": None, "finish_reason": finish} for i in range(n)
+                ],
             },
         )
         return
@@ -121,18 +147,25 @@ async def handle_chat(sim: SimServer, request: Request, responder: Responder, bo
     await responder.start_stream()
 
     async def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> None:
-        data: dict[str, Any] = {
-            **base,
-            "object": "chat.completion.chunk",
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
-        }
-        if include_usage:
-            data["usage"] = None
-        await responder.sse(data)
+        for index in range(n):
+            data: dict[str, Any] = {
+                **base,
+                "object": "chat.completion.chunk",
+                "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
+            }
+            if include_usage:
+                data["usage"] = None
+            await responder.sse(data)
 
     if first_token_s:
         await asyncio.sleep(first_token_s)
-    if calls and not text:
+    if refusal is not None:
+        await chunk({"role": "assistant", "content": None, "refusal": ""})
+        for piece in text_pieces(refusal):
+            await chunk({"refusal": piece})
+    elif failure is not None and not text:
+        pass
+    elif calls and not text:
         first = calls[0]
         await chunk(
             {
@@ -169,6 +202,11 @@ async def handle_chat(sim: SimServer, request: Request, responder: Responder, bo
             )
         for piece in json_pieces(call.arguments):
             await chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+    if failure is not None:  # an error mid-stream, as the API (and proxies) send it: data {"error": {...}}
+        error = {"message": failure["message"], "type": "server_error", "param": None, "code": failure["code"]}
+        await responder.sse({"error": error})
+        await responder.end()
+        return
     await chunk({}, finish)
     if include_usage:
         await responder.sse({**base, "object": "chat.completion.chunk", "choices": [], "usage": usage})

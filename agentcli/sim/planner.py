@@ -23,6 +23,7 @@ class PlannedToolCall:
     call_id: str
     name: str
     arguments: str  # JSON text
+    origin: str = ""  # the script line that asks for it
 
 
 @dataclass(slots=True)
@@ -146,33 +147,97 @@ def _entry_for(script: SimScript | None, facts: ConversationFacts) -> ReplyEntry
     return None
 
 
-def plan_reply(
+@dataclass(slots=True)
+class PlannedResponse:
+    """A whole planned response: its outputs, and how it ends when not plainly (script-level faults)."""
+
+    outputs: list[PlannedOutput]
+    reasoning: str | None = None  # a reasoning item's summary, before the outputs
+    refusal: str | None = None
+    incomplete: str | None = None  # the reason
+    failed: dict[str, str] | None = None  # {message, code}
+    error: dict[str, str] | None = None  # an `error` event after the outputs
+
+
+def plan_response(
     script: SimScript | None,
     conversation: list[dict[str, Any]],
     output_schema: dict[str, Any] | None = None,
-) -> list[PlannedOutput]:
-    """The next model response for this conversation (neutral items; system messages are ignored).
-    With `output_schema`, a text reply that is not JSON becomes a minimal instance of the schema."""
+    json_mode: bool = False,
+) -> PlannedResponse:
+    """plan_reply, with the script's reasoning, refusal, incomplete, failed and error entries.
+    `json_mode` (response_format json_object): a text reply that is not JSON becomes {"text": ...}."""
     facts = read_conversation(conversation)
     entry = _entry_for(script, facts)
     if entry is None:
         entry = ReplyEntry(text=f"You said: {facts.input}")
+    planned = PlannedResponse(
+        outputs=[],
+        reasoning=_fill(entry.reasoning, facts) if entry.reasoning is not None else None,
+        refusal=_fill(entry.refusal, facts) if entry.refusal is not None else None,
+        incomplete=entry.incomplete,
+        failed=entry.failed,
+        error=entry.error,
+    )
+    if entry.refusal is not None or entry.failed is not None:
+        return planned
     if entry.tool_calls:
         calls = []
         for i, call in enumerate(entry.tool_calls):
             args = call.arguments
             args_text = _fill(args, facts) if isinstance(args, str) else json.dumps(_fill_args(args, facts))
-            calls.append(PlannedToolCall(f"call_t{facts.turn}r{facts.index}c{i}", call.name, args_text))
-        return [PlannedToolCalls(calls)]
+            calls.append(PlannedToolCall(f"call_t{facts.turn}r{facts.index}c{i}", call.name, args_text, call.origin))
+        planned.outputs = [PlannedToolCalls(calls)]
+        return planned
+    if entry.text is None and (entry.incomplete or entry.error):
+        return planned
     text = _fill(entry.text or "", facts)
-    if output_schema is not None:
+    if json_mode and output_schema is None:
+        try:
+            json.loads(text)
+        except ValueError:
+            text = json.dumps({"text": text})
+    if output_schema is not None and not entry.incomplete:
         try:
             json.loads(text)
         except ValueError:
             from agentcli.sim.structured import minimal_instance
 
             text = json.dumps(minimal_instance(output_schema))
-    return [PlannedText(text)]
+    planned.outputs = [PlannedText(text)]
+    return planned
+
+
+def plan_reply(
+    script: SimScript | None,
+    conversation: list[dict[str, Any]],
+    output_schema: dict[str, Any] | None = None,
+) -> list[PlannedOutput]:
+    """The next model response for this conversation (neutral items; system messages are ignored).
+    With `output_schema`, a text reply that is not JSON becomes a minimal instance of the schema.
+    A scripted refusal is said as text here (see plan_response for the faults)."""
+    planned = plan_response(script, conversation, output_schema)
+    if planned.refusal is not None:
+        return [PlannedText(planned.refusal)]
+    return planned.outputs or [PlannedText("")]
+
+
+def undeclared_call(planned: PlannedResponse, declared: set[str]) -> PlannedToolCall | None:
+    """The first planned tool call naming a tool the request did not declare (the real API never makes one)."""
+    for output in planned.outputs:
+        if isinstance(output, PlannedToolCalls):
+            for call in output.calls:
+                if call.name not in declared:
+                    return call
+    return None
+
+
+def undeclared_error(call: PlannedToolCall, declared: set[str]) -> str:
+    offered = f"it offers {', '.join(sorted(declared))}" if declared else "it offers no tools"
+    return (
+        f"The sim script asks for a call to tool '{call.name}' ({call.origin or 'script'}), but the request "
+        f"does not declare that tool ({offered})."
+    )
 
 
 def text_pieces(text: str) -> list[str]:

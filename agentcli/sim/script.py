@@ -9,6 +9,9 @@ and/or `latency_ms`; `retry_after_ms` and `message` go with `status`:
 - HTTP: `latency_ms` delays the answer; `status` answers with that API-shaped error (and a
   `retry-after-ms` header); `disconnect_after_events: N` cuts the TCP connection after N chunks of a
   streamed answer (SSE events, speech chunks), or after the headers of a non-streamed one.
+- Gemini Live WebSocket (`/ws/...BidiGenerateContent`): as the Realtime one (N counts server messages,
+  `setupComplete` the first); `go_away_after_events: N` sends a `goAway` after N server messages and
+  closes the socket a second later.
 - Realtime WebSocket (`/v1/realtime`): the fault is taken by the handshake. `latency_ms` delays the
   connection (the 101 is sent that much later); `status` rejects the handshake with that HTTP error
   status instead of 101; `disconnect_after_events: N` lets the socket open, then cuts it after N server
@@ -21,6 +24,7 @@ every problem becomes one line via UsageError (exit 2).
 
 from __future__ import annotations
 
+import contextvars
 import json
 import re
 from dataclasses import dataclass, field
@@ -34,6 +38,7 @@ from agentcli.errors import UsageError
 class ScriptToolCall:
     name: str
     arguments: dict[str, Any] | str  # a mapping is JSON-encoded when sent
+    origin: str = ""  # where the script asks for it ("file:line (turns[0].reply[0].tool_call)"), for errors
 
 
 @dataclass(slots=True)
@@ -42,6 +47,11 @@ class ReplyEntry:
 
     text: str | None = None
     tool_calls: list[ScriptToolCall] | None = None
+    reasoning: str | None = None  # a reasoning item (its summary text) before the output
+    refusal: str | None = None  # the model declines, in these words
+    incomplete: str | None = None  # the response is cut short for this reason (after `text`, if any)
+    failed: dict[str, str] | None = None  # the response fails: {message, code}
+    error: dict[str, str] | None = None  # the stream sends an `error` event (after `text`, if any)
 
 
 @dataclass(slots=True)
@@ -58,6 +68,7 @@ class Fault:
     message: str | None = None
     disconnect_after_events: int | None = None
     latency_ms: int = 0
+    go_away_after_events: int | None = None  # Gemini Live: a goAway after N server messages
 
 
 @dataclass(slots=True)
@@ -77,6 +88,8 @@ class SimScript:
 
 
 _TOP_KEYS = {"api_key", "latency", "hear", "turns", "faults"}
+# id(mapping) -> its line in the file being loaded, so errors about a script entry can name the line
+_LINES: contextvars.ContextVar[dict[int, int]] = contextvars.ContextVar("sim_script_lines", default={})  # noqa: B039
 
 
 def load_script(path: str | Path) -> SimScript:
@@ -88,14 +101,39 @@ def load_script(path: str | Path) -> SimScript:
         text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise UsageError(f"sim script {p}: cannot read: {e.strerror or e}") from None
+    lines: dict[int, int] = {}
+
+    from agentcli.spec.positions import BoundedLoader, check_expansion
+
+    class _Loader(BoundedLoader):  # bounded nesting and alias expansion, as for specs (a script is input too)
+        pass
+
+    def _map(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Any:
+        data: dict[Any, Any] = {}
+        lines[id(data)] = node.start_mark.line + 1
+        yield data
+        data.update(loader.construct_mapping(node))
+
+    _Loader.add_constructor("tag:yaml.org,2002:map", _map)
     try:
-        data = yaml.safe_load(text)
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            if node is not None:
+                check_expansion(node)
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or "invalid YAML"
         raise UsageError(f"sim script {p}{where}: {problem}") from None
-    return parse_script(data, source=str(p))
+    token = _LINES.set(lines)
+    try:
+        return parse_script(data, source=str(p))
+    finally:
+        _LINES.reset(token)
 
 
 def parse_script(data: Any, source: str = "<script>") -> SimScript:
@@ -177,22 +215,47 @@ def _turn(value: Any, where: str, source: str) -> ScriptTurn:
     return ScriptTurn(regex, [_reply(r, f"{where}.reply[{i}]", source) for i, r in enumerate(replies)])
 
 
+_REPLY_KINDS = ("text", "tool_call", "tool_calls", "refusal", "incomplete", "failed", "error")
+# what may go with what: `text` is the partial answer before an incomplete end or an error event
+_REPLY_MIXES = ({"text", "incomplete"}, {"text", "error"})
+
+
 def _reply(value: Any, where: str, source: str) -> ReplyEntry:
     if isinstance(value, str):  # shorthand: `- "hello"` is `- text: "hello"`
         return ReplyEntry(text=value)
-    m = _mapping(value, where, source, {"text", "tool_call", "tool_calls"})
-    if len(m) != 1:
-        raise _bad(source, where, "give exactly one of text, tool_call, tool_calls")
-    if "text" in m:
-        if not isinstance(m["text"], str):
-            raise _bad(source, f"{where}.text", "must be a string")
-        return ReplyEntry(text=m["text"])
+    m = _mapping(value, where, source, {*_REPLY_KINDS, "reasoning"})
+    kinds = {k for k in m if k != "reasoning"}
+    if len(kinds) != 1 and kinds not in _REPLY_MIXES:
+        kinds_text = ", ".join(_REPLY_KINDS)
+        raise _bad(source, where, f"give exactly one of {kinds_text} (text may go with incomplete or error)")
+    entry = ReplyEntry()
+    for key in ("text", "refusal", "reasoning"):
+        if key in m:
+            if not isinstance(m[key], str):
+                raise _bad(source, f"{where}.{key}", "must be a string")
+            setattr(entry, key, m[key])
+    if "incomplete" in m:
+        inc = _mapping(m["incomplete"], f"{where}.incomplete", source, {"reason"})
+        reason = inc.get("reason", "max_output_tokens")
+        if reason not in ("max_output_tokens", "content_filter"):
+            raise _bad(source, f"{where}.incomplete.reason", "must be max_output_tokens or content_filter")
+        entry.incomplete = reason
+    for key in ("failed", "error"):
+        if key in m:
+            raw = {"message": m[key]} if isinstance(m[key], str) else _mapping(m[key], f"{where}.{key}", source,
+                                                                               {"message", "code"})
+            if not all(isinstance(v, str) for v in raw.values()):
+                raise _bad(source, f"{where}.{key}", "message and code must be strings")
+            setattr(entry, key, {"message": raw.get("message", "The model failed (simulated)."),
+                                 "code": raw.get("code", "server_error")})
     if "tool_call" in m:
-        return ReplyEntry(tool_calls=[_tool_call(m["tool_call"], f"{where}.tool_call", source)])
-    calls = _list(m["tool_calls"], f"{where}.tool_calls", source)
-    if not calls:
-        raise _bad(source, f"{where}.tool_calls", "needs at least one call")
-    return ReplyEntry(tool_calls=[_tool_call(c, f"{where}.tool_calls[{i}]", source) for i, c in enumerate(calls)])
+        entry.tool_calls = [_tool_call(m["tool_call"], f"{where}.tool_call", source)]
+    elif "tool_calls" in m:
+        calls = _list(m["tool_calls"], f"{where}.tool_calls", source)
+        if not calls:
+            raise _bad(source, f"{where}.tool_calls", "needs at least one call")
+        entry.tool_calls = [_tool_call(c, f"{where}.tool_calls[{i}]", source) for i, c in enumerate(calls)]
+    return entry
 
 
 def _tool_call(value: Any, where: str, source: str) -> ScriptToolCall:
@@ -210,14 +273,17 @@ def _tool_call(value: Any, where: str, source: str) -> ScriptToolCall:
             raise _bad(source, f"{where}.arguments", "a string must be JSON text (or give a mapping)") from None
     elif not isinstance(args, dict):
         raise _bad(source, f"{where}.arguments", "must be a mapping or a JSON string")
-    return ScriptToolCall(name=name, arguments=args)
+    line = _LINES.get().get(id(value))
+    origin = f"{source}:{line} ({where})" if line else f"{source} ({where})"
+    return ScriptToolCall(name=name, arguments=args, origin=origin)
 
 
 def _fault(value: Any, where: str, source: str) -> Fault:
-    keys = {"status", "times", "retry_after_ms", "message", "disconnect_after_events", "latency_ms"}
+    keys = {"status", "times", "retry_after_ms", "message", "disconnect_after_events", "latency_ms",
+            "go_away_after_events"}  # fmt: skip
     m = _mapping(value, where, source, keys)
-    if not ({"status", "disconnect_after_events", "latency_ms"} & set(m)):
-        raise _bad(source, where, "give status, disconnect_after_events or latency_ms")
+    if not ({"status", "disconnect_after_events", "latency_ms", "go_away_after_events"} & set(m)):
+        raise _bad(source, where, "give status, disconnect_after_events, go_away_after_events or latency_ms")
     if "status" in m and "disconnect_after_events" in m:
         raise _bad(source, where, "give status or disconnect_after_events, not both")
     fault = Fault()
@@ -227,6 +293,8 @@ def _fault(value: Any, where: str, source: str) -> Fault:
             raise _bad(source, f"{where}.status", "must be an HTTP error status (400-599)")
     if "disconnect_after_events" in m:
         fault.disconnect_after_events = _int(m["disconnect_after_events"], f"{where}.disconnect_after_events", source)
+    if "go_away_after_events" in m:
+        fault.go_away_after_events = _int(m["go_away_after_events"], f"{where}.go_away_after_events", source)
     if "times" in m:
         fault.times = _int(m["times"], f"{where}.times", source, 1)
     if "retry_after_ms" in m:

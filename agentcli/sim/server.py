@@ -22,7 +22,14 @@ from agentcli.sim.websocket import WebSocketConn, WebSocketHandler, upgrade
 __all__ = ["SimServer", "Request", "WebSocketConn", "WebSocketHandler", "HttpError"]
 
 # path -> "module:function", imported on the first upgrade so the realtime code costs nothing until used
-DEFAULT_WEBSOCKET_ROUTES = {"/v1/realtime": "agentcli.sim.realtime:handle_realtime"}
+GEMINI_ROUTE = "agentcli.sim.gemini:handle_gemini"  # Gemini Live, on the paths google-genai builds
+DEFAULT_WEBSOCKET_ROUTES = {
+    "/v1/realtime": "agentcli.sim.realtime:handle_realtime",
+    **{
+        f"/ws/google.ai.generativelanguage.{v}.GenerativeService.BidiGenerateContent": GEMINI_ROUTE
+        for v in ("v1", "v1beta", "v1alpha")
+    },
+}
 
 _FAULT_MESSAGES = {
     429: ("Rate limit reached for requests (simulated).", "requests", "rate_limit_exceeded"),
@@ -48,6 +55,8 @@ class SimServer:
         self.websocket_routes: dict[str, WebSocketHandler] = {}
         self.responses_store: dict[str, list[dict[str, Any]]] = {}  # response id -> conversation, for
         # previous_response_id
+        self.response_objects: dict[str, dict[str, Any]] = {}  # response id -> the final object, for GET
+        self._heard: dict[str, str] = {}  # sha256 of the audio -> what it was heard as
         self._faults: list[list[Any]] = [[f, f.times] for f in (script.faults if script else [])]
         self._hear_next = 0
         self._ids = itertools.count(1)
@@ -63,6 +72,11 @@ class SimServer:
     def base_url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/v1"
+
+    @property
+    def client_key(self) -> str:
+        """The key a client of this server should send: the script's `api_key`, else "sim"."""
+        return (self.script.api_key if self.script else None) or "sim"
 
     @property
     def connections_accepted(self) -> int:
@@ -90,13 +104,23 @@ class SimServer:
         """A deterministic id: `resp_sim1`, `msg_sim2`, `chatcmpl-sim3` ... (one counter per server)."""
         return f"{prefix}{sep}sim{next(self._ids)}"
 
-    def next_heard(self, default: str) -> str:
-        """What the next transcription hears: the script's next `hear:` entry, else `default`."""
+    def next_heard(self, default: str, audio: bytes | None = None) -> str:
+        """What a transcription hears: the script's next `hear:` entry, else `default`. The same audio is
+        always heard the same way: a retry, or several clients sending one recording, each get the text
+        its first sending got, without using up an entry."""
+        import hashlib
+
+        key = hashlib.sha256(audio).hexdigest() if audio is not None else None
+        if key is not None and key in self._heard:
+            return self._heard[key]
         hear = self.script.hear if self.script else []
+        text = default
         if self._hear_next < len(hear):
             self._hear_next += 1
-            return hear[self._hear_next - 1]
-        return default
+            text = hear[self._hear_next - 1]
+        if key is not None:
+            self._heard[key] = text
+        return text
 
     def latency_ms(self, knob: str) -> int:
         """One of the script's latency knobs: first_token_ms | stt_ms | tts_first_byte_ms."""
@@ -124,7 +148,14 @@ class SimServer:
             drop_after = await self._apply_fault(responder)
             if drop_after is not None:  # the handler may count its own events; the conn counts messages
                 request.extra["disconnect_after_events"] = drop_after
+            request.extra["go_away_after_events"] = getattr(responder, "go_away_after_events", None)
             await upgrade(request, responder, ws_handler, drop_after)
+            return
+        if request.method == "GET" and (getter := _get_route(request.path)) is not None:
+            self._check_auth(request)
+            self.request_paths.append(request.path)
+            await self._apply_fault(responder)
+            await responder.send_json(200, getter(self))
             return
         endpoint = _route(request)
         if endpoint is None:
@@ -154,6 +185,8 @@ class SimServer:
     def _check_auth(self, request: Request) -> None:
         auth = request.headers.get("authorization", "")
         scheme, _, key = auth.partition(" ")
+        if request.headers.get("x-goog-api-key"):  # Gemini's clients send the key in this header
+            scheme, key = "bearer", request.headers["x-goog-api-key"]
         if scheme.lower() != "bearer" or not key.strip():
             raise HttpError(401, _NO_KEY)
         expected = self.script.api_key if self.script else None
@@ -184,11 +217,35 @@ class SimServer:
                 headers={"retry-after-ms": str(fault.retry_after_ms)},
             )
         responder.drop_after_events = fault.disconnect_after_events
+        responder.go_away_after_events = fault.go_away_after_events  # type: ignore[attr-defined]
         return fault.disconnect_after_events
 
 
 def _invalid_url(request: Request) -> HttpError:
     return HttpError(404, f"Invalid URL ({request.method} {request.path})")
+
+
+# the models the simulator lists (any model name is accepted in requests all the same)
+SIM_MODELS = ("gpt-4.1-mini", "gpt-4o-mini-transcribe", "gpt-4o-mini-tts", "gpt-realtime", "whisper-1")
+
+
+def _model_obj(model_id: str) -> dict[str, Any]:
+    return {"id": model_id, "object": "model", "created": 1700000000, "owned_by": "agentcli-sim"}
+
+
+def _get_route(path: str) -> Any:
+    """A function SimServer -> JSON for a GET endpoint, or None."""
+    if path == "/v1/models":
+        return lambda sim: {"object": "list", "data": [_model_obj(m) for m in SIM_MODELS]}
+    if path.startswith("/v1/models/") and len(path) > len("/v1/models/"):
+        model_id = path[len("/v1/models/") :]
+        return lambda sim: _model_obj(model_id)
+    if path.startswith("/v1/responses/") and "/" not in path[len("/v1/responses/") :]:
+        from agentcli.sim.responses_api import get_response
+
+        response_id = path[len("/v1/responses/") :]
+        return lambda sim: get_response(sim, response_id)
+    return None
 
 
 def _route(request: Request) -> tuple[Any, str] | None:

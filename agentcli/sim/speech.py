@@ -8,7 +8,6 @@ imported only when speech is first made.
 from __future__ import annotations
 
 import shutil
-import struct
 import subprocess
 import threading
 import zlib
@@ -61,23 +60,16 @@ def _espeak(text: str, voice: str, speed: float) -> bytes | None:
         return None
     if done.returncode != 0:
         return None
-    parsed = parse_wav(done.stdout)
-    if parsed is None or parsed.bits != 16:
+    from agentcli.audio.resample import float_to_pcm16, resample, to_mono
+    from agentcli.audio.wavfile import parse_wav
+    from agentcli.errors import AudioError
+
+    try:
+        samples, fmt = parse_wav(done.stdout, "espeak-ng output")
+    except AudioError:
         return None
-    return _to_24k_mono(parsed.pcm, parsed.rate, parsed.channels)
-
-
-def _to_24k_mono(pcm: bytes, rate: int, channels: int) -> bytes:
-    import numpy as np
-
-    samples = np.frombuffer(pcm[: len(pcm) // (2 * channels) * 2 * channels], dtype="<i2")
-    if channels > 1:
-        samples = samples.reshape(-1, channels).mean(axis=1).astype("<i2")
-    if rate != RATE and samples.size:
-        import soxr
-
-        samples = soxr.resample(samples, rate, RATE)
-    return np.ascontiguousarray(samples, dtype="<i2").tobytes()
+    mono = to_mono(samples)
+    return float_to_pcm16(resample(mono, fmt.rate, RATE) if fmt.rate != RATE and mono.size else mono)
 
 
 def _synthetic(text: str, voice: str, speed: float) -> bytes:
@@ -93,48 +85,3 @@ def _synthetic(text: str, voice: str, speed: float) -> bytes:
     envelope = np.clip(np.sin(2 * np.pi * 4 * speed * t), 0, None) ** 0.5  # ~4 syllables a second
     fade = np.minimum(1, np.minimum(t, seconds - t) / 0.01)  # no clicks at the ends
     return (np.clip(0.3 * wave * envelope * fade, -1, 1) * 32767).astype("<i2").tobytes()
-
-
-class WavInfo:
-    __slots__ = ("rate", "channels", "bits", "format", "pcm")
-
-    def __init__(self, rate: int, channels: int, bits: int, fmt: int, pcm: bytes):
-        self.rate, self.channels, self.bits, self.format, self.pcm = rate, channels, bits, fmt, pcm
-
-    @property
-    def seconds(self) -> float:
-        frame = self.channels * max(1, self.bits // 8)
-        return len(self.pcm) / (self.rate * frame) if self.rate else 0.0
-
-
-def parse_wav(data: bytes) -> WavInfo | None:
-    """The fmt and data chunks of a RIFF/WAVE file; None when it is not one. Streamed WAVs (data size
-    unknown, as espeak-ng --stdout writes) take the rest of the file."""
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        return None
-    pos = 12
-    fmt: tuple[int, int, int, int] | None = None
-    while pos + 8 <= len(data):
-        chunk_id, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
-        body = data[pos + 8 : pos + 8 + size]
-        if chunk_id == b"fmt " and len(body) >= 16:
-            audio_format, channels, rate, _byte_rate, _align, bits = struct.unpack("<HHIIHH", body[:16])
-            fmt = (audio_format, channels, rate, bits)
-        elif chunk_id == b"data":
-            if fmt is None or fmt[1] == 0 or fmt[2] == 0:
-                return None
-            return WavInfo(rate=fmt[2], channels=fmt[1], bits=fmt[3], fmt=fmt[0], pcm=body)
-        pos += 8 + size + (size & 1)
-    return None
-
-
-def wav_header(pcm_bytes: int, rate: int = RATE, channels: int = 1, bits: int = 16) -> bytes:
-    align = channels * bits // 8
-    return (
-        b"RIFF"
-        + struct.pack("<I", 36 + pcm_bytes)
-        + b"WAVEfmt "
-        + struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * align, align, bits)
-        + b"data"
-        + struct.pack("<I", pcm_bytes)
-    )

@@ -19,8 +19,9 @@ from agentcli.spec.defaults import default_spec, starter_spec
 from agentcli.spec.interpolate import interpolate
 from agentcli.spec.messages import humanize, resolve_loc
 from agentcli.spec.model import AgentSpec, Spec, SpecFile
-from agentcli.spec.positions import Loc, Pos, Positions, parse_yaml, problem
+from agentcli.spec.positions import Loc, Origin, Pos, Positions, parse_yaml, problem
 from agentcli.spec.schema import spec_json_schema
+from agentcli.terminal_text import show_controls
 
 __all__ = ["default_spec", "load_spec", "resolve_spec", "spec_json_schema", "starter_spec", "is_spec_path"]
 
@@ -113,6 +114,7 @@ class _Loader:
         if source is not None:
             self.files[os.path.realpath(source)] = file  # before handoffs, so a cycle finds it
         for loc, agent in agents:
+            agent._origin = Origin(display, positions, loc)
             self._register(file, loc, agent, source)
         for loc, agent in agents:
             self._resolve_handoffs(file, loc, agent, {a.name for _, a in agents})
@@ -246,7 +248,8 @@ def load_spec(path: str | None, *, text: str | None = None) -> Spec:
     loader = _Loader(os.environ)
     root = loader.load(display, text, source, base_dir)
     if loader.problems or root is None:
-        raise SpecError(loader.problems or [f"{display}: invalid spec"])
+        # a spec is data: a value quoted in a message must not carry escape sequences to the terminal
+        raise SpecError([show_controls(line) for line in loader.problems] or [f"{display}: invalid spec"])
     return Spec(loader.agents, root.entry, source, loader.sources)
 
 

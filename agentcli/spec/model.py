@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, field_validator, model_validator
 
 _NAME = r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$"
 
@@ -20,7 +20,7 @@ class ModelSettings(Strict):
     max_tokens: int | None = Field(None, gt=0)
     tool_choice: str | None = None  # auto | required | none | a tool name
     parallel_tool_calls: bool | None = None
-    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
 
 
 class Provider(Strict):
@@ -29,6 +29,13 @@ class Provider(Strict):
     api: Literal["responses", "chat"] = "responses"
     timeout: float = Field(60.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^/\s?#]+", v, re.IGNORECASE):
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return v
 
 
 class ToolBase(Strict):
@@ -54,6 +61,7 @@ class ShellParam(Strict):
     description: str | None = None
     enum: list[Any] | None = None
     default: Any = None
+    allow_option: bool = False  # let a value starting with "-" begin an argument (else refused, unless after "--")
 
 
 class ShellToolSpec(Strict):
@@ -161,11 +169,16 @@ class StageProvider(Strict):
     api_key_env: str | None = None  # default: the agent's provider's
 
 
-class SttSettings(Strict):
+class Transcription(Strict):
+    """How speech is transcribed: the voice pipeline's STT and realtime's input transcription."""
+
     model: str = "gpt-4o-mini-transcribe"
-    provider: StageProvider | None = None  # default: the agent's provider
     language: str | None = None
     prompt: str | None = None
+
+
+class SttSettings(Transcription):
+    provider: StageProvider | None = None  # default: the agent's provider (the voice pipeline only)
 
 
 class TtsSettings(Strict):
@@ -210,13 +223,41 @@ class TurnDetection(Strict):
     create_response: bool = True
 
 
-class Transcription(Strict):
-    model: str = "gpt-4o-mini-transcribe"
-    language: str | None = None
-    prompt: str | None = None
+class GeminiActivityDetection(Strict):
+    """Gemini Live's automatic activity detection (realtimeInputConfig.automaticActivityDetection)."""
+
+    disabled: bool = False  # the client marks turns (activityStart/End): push-to-talk
+    start_of_speech_sensitivity: Literal["high", "low"] | None = None
+    end_of_speech_sensitivity: Literal["high", "low"] | None = None
+    prefix_padding_ms: int | None = Field(None, ge=0)
+    silence_duration_ms: int | None = Field(None, ge=0)
+
+
+class GeminiCompression(Strict):
+    """contextWindowCompression: a sliding window that keeps long sessions under the context limit."""
+
+    trigger_tokens: int | None = Field(None, ge=1)
+    target_tokens: int | None = Field(None, ge=1)
+
+
+class GeminiSettings(Strict):
+    """`realtime.gemini`: the Gemini Live session (used when `realtime.provider: gemini`)."""
+
+    model: str = "gemini-live-2.5-flash-preview"
+    voice: str = "Puck"
+    language_code: str | None = None  # e.g. en-US
+    input_transcription: bool = True
+    output_transcription: bool = True
+    activity_detection: GeminiActivityDetection = Field(default_factory=GeminiActivityDetection)
+    context_window_compression: GeminiCompression | None = None
+    session_resumption: bool = True  # reconnect (drop, goAway) with the server's resumption handle
+    api_version: Literal["v1alpha", "v1beta", "v1"] = "v1beta"
 
 
 class RealtimeSettings(Strict):
+    provider: Literal["openai", "gemini"] = "openai"
+    base_url: str | None = None  # the realtime endpoint's base (default: the provider's)
+    gemini: GeminiSettings | None = None  # only with provider: gemini (default settings then)
     model: str = "gpt-realtime"
     voice: str = "marin"
     speed: float = Field(1.0, ge=0.25, le=1.5)
@@ -228,6 +269,28 @@ class RealtimeSettings(Strict):
     tool_choice: str | None = None
     # a response's token limit; it counts audio tokens too, so it is not model_settings.max_tokens
     max_output_tokens: int | None = Field(None, ge=1, le=4096)
+
+    @model_validator(mode="after")
+    def _provider_block(self) -> RealtimeSettings:
+        if self.gemini is not None and self.provider != "gemini":
+            raise ValueError("realtime.gemini is only read with `provider: gemini`")
+        if self.provider == "gemini" and self.gemini is None:
+            self.gemini = GeminiSettings()
+        return self
+
+    @property
+    def end_silence_ms(self) -> int | None:
+        """The silence that ends a turn under server detection (the provider's setting)."""
+        if self.provider == "gemini" and self.gemini is not None:
+            return self.gemini.activity_detection.silence_duration_ms
+        return self.turn_detection.silence_duration_ms
+
+    @property
+    def client_turns(self) -> bool:
+        """No server turn detection: the client commits (or marks) each turn."""
+        if self.provider == "gemini" and self.gemini is not None:
+            return self.gemini.activity_detection.disabled
+        return self.turn_detection.type == "none"
 
 
 class McpToolFilter(Strict):
@@ -294,6 +357,21 @@ class AgentSpec(Strict):
     realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
     entry: bool = False  # in a multi-agent file: this agent takes the first turn
+    # Where the agent was written (an agentcli.spec.positions.Origin), set by the loader, so errors
+    # found later (a tool that cannot be built) still point at their line: see `where()`.
+    _origin: Any = PrivateAttr(default=None)
+
+    def where(self, loc: tuple[str | int, ...], message: str) -> str:
+        """`message` as a `path:line:col: field: message` line for the field at `loc` (relative to this
+        agent), or `message` unchanged for an agent that was not loaded from a file."""
+        return self._origin.line(loc, message) if self._origin is not None else message
+
+    @field_validator("model")
+    @classmethod
+    def _model_named(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must name a model (it is empty)")
+        return v
 
     @field_validator("mcp_servers")
     @classmethod

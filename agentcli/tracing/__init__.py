@@ -9,7 +9,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agentcli.tracing.recorder import TraceRecorder
+    from agentcli.tracing.writer import TraceRecorder
 
 __all__ = ["TraceRecorder", "open_recorder", "tracing_enabled"]
 
@@ -35,7 +35,7 @@ def open_recorder(
     if not tracing_enabled():
         return None
     from agentcli.redact import Redactor
-    from agentcli.tracing.recorder import TraceRecorder
+    from agentcli.tracing.writer import TraceRecorder
 
     if os.environ.get("AGENT_TRACE_CONTENT", "1").strip().lower() in _OFF:
         content = False
@@ -47,7 +47,7 @@ def open_recorder(
 
 def __getattr__(name: str) -> Any:
     if name == "TraceRecorder":
-        from agentcli.tracing.recorder import TraceRecorder
+        from agentcli.tracing.writer import TraceRecorder
 
         return TraceRecorder
     raise AttributeError(name)

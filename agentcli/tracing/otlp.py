@@ -1,7 +1,7 @@
 """Spans as OpenTelemetry: the one mapping (GenAI semantic conventions where they exist) and OTLP/JSON.
 
 `root_span` and `child_span` turn a stored trace and its spans into OtelSpan, and both `agent trace export
---format otlp` (to_otlp_json) and the live exporter (live.py) send exactly that, so a trace looks the same
+--format otlp` (to_otlp_json) and the live exporter (otlp_live.py) send exactly that, so a trace looks the same
 in a collector whichever way it got there. The trace itself becomes a root span whose id is the first 16
 hex digits of the trace id; spans recorded at the trace root hang under it.
 """

@@ -6,8 +6,6 @@ words show while the rest is still being recognised; whisper-1 gives the whole t
 
 from __future__ import annotations
 
-import io
-import wave
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -42,15 +40,9 @@ class SpeechToText(ABC):
 
 def wav_bytes(audio: np.ndarray, rate: int) -> bytes:
     """Mono float32 audio as a 16-bit WAV file in memory (what the endpoint uploads)."""
-    from agentcli.audio.resample import float_to_pcm16
+    from agentcli.audio.wavfile import wav_bytes as encode
 
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(float_to_pcm16(audio))
-    return buf.getvalue()
+    return encode(audio, rate)
 
 
 class OpenAITranscriber(SpeechToText):

@@ -72,3 +72,34 @@ def test_additional_properties_schema_and_nested_path() -> None:
         "properties": {"a": {"type": "object", "additionalProperties": {"type": "integer"}}},
     }
     assert validate({"a": {"x": 1, "y": "no"}}, schema) == ["$.a.y: expected integer, got string"]
+
+
+def test_pattern_violations_are_caught() -> None:
+    schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^[A-Z]{3}$"}}}
+    assert validate({"code": "ABC"}, schema) == []
+    assert validate({"code": "abcd"}, schema) == ['$.code: "abcd" does not match the pattern ^[A-Z]{3}$']
+
+
+def test_refs_are_followed() -> None:
+    schema = {
+        "$defs": {"city": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}},
+        "type": "object",
+        "properties": {"cities": {"type": "array", "items": {"$ref": "#/$defs/city"}}},
+    }
+    assert validate({"cities": [{"name": "Oslo"}]}, schema) == []
+    assert validate({"cities": [{"name": 3}, {}]}, schema) == [
+        "$.cities[0].name: expected string, got integer",
+        "$.cities[1].name: required but missing",
+    ]
+
+
+def test_formats_are_asserted() -> None:
+    schema = {"type": "string", "format": "email"}
+    assert validate("a@example.org", schema) == []
+    assert validate("not an email", schema) == ['$: "not an email" is not a valid email']
+    assert validate("2024-02-30", {"format": "date"}) == ['$: "2024-02-30" is not a valid date']
+
+
+def test_a_broken_schema_is_a_problem_not_a_crash() -> None:
+    assert validate(1, {"type": "nonsense"})[0].startswith("the schema itself is invalid")
+    assert validate(1, {"$ref": "#/$defs/missing"})[0].startswith("the schema cannot be used")

@@ -45,7 +45,6 @@ INJECTIONS = [
     "a\ntouch {dir}/pwned",
     "| touch {dir}/pwned && echo",
     "' \"; touch {dir}/pwned #",
-    "--help",
     "{y} {x}",
 ]
 
@@ -57,6 +56,41 @@ def test_model_values_stay_one_literal_argument(echo, tmp_path: Path, template: 
     assert argv == [value, f"--label={value}!", "{x}"]
     assert call(echo, "printf", x=value) == value
     assert not (tmp_path / "pwned").exists()
+
+
+def test_a_value_starting_with_dash_never_becomes_an_option(tmp_path: Path) -> None:
+    target = tmp_path / "written"
+    (tmp_path / "in.txt").write_text("b\na\n")
+    tools = shell_tools(
+        tmp_path,
+        {"name": "sort", "command": ["sort", "{x}", "in.txt"], "params": {"x": {}}, "cwd": "."},
+        {"name": "num", "command": [*ECHO_ARGV, "{n}"], "params": {"n": {"type": "integer"}}},
+    )
+    out = call(tools, "sort", x=f"--output={target}")
+    assert out == (
+        "error: x: a value starting with '-' would be read by sort as an option; give it without the leading '-'"
+    )
+    assert not target.exists()
+    assert call(tools, "num", n=-3).startswith("error: n: a value starting with '-'")
+    assert call(tools, "sort", x="in.txt") == "a\na\nb\nb\n"
+
+
+def test_dash_values_pass_after_double_dash_or_with_allow_option(tmp_path: Path) -> None:
+    tools = shell_tools(
+        tmp_path,
+        {"name": "after", "command": [*ECHO_ARGV, "--", "{x}"], "params": {"x": {}}},
+        {"name": "allowed", "command": [*ECHO_ARGV, "{x}"], "params": {"x": {"allow_option": True}}},
+        {"name": "prefixed", "command": [*ECHO_ARGV, "--label={x}", "x{x}"], "params": {"x": {}}},
+        {
+            "name": "mixed",
+            "command": [*ECHO_ARGV, "{a}{b}"],
+            "params": {"a": {"default": ""}, "b": {"allow_option": True}},
+        },
+    )
+    assert json.loads(call(tools, "after", x="--help")) == ["--", "--help"]
+    assert json.loads(call(tools, "allowed", x="-n")) == ["-n"]
+    assert json.loads(call(tools, "prefixed", x="-v")) == ["--label=-v", "x-v"]
+    assert call(tools, "mixed", b="-x").startswith("error: a, b: a value starting with '-'")
 
 
 def test_substitute_is_single_pass() -> None:
@@ -121,6 +155,53 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     assert call(tools, "hang") == "error: hang timed out after 0.3s"
     time.sleep(0.7)
     assert not marker.exists()
+
+
+_SETSID = """
+import asyncio, json, sys
+sys.path.insert(0, {root!r})
+from agentcli.runtime.tools import build_tools
+from agentcli.spec.model import AgentSpec, Spec
+
+script = "setsid sh -c 'echo $$ > {pidfile}; exec sleep 3600' & sleep 3600"
+agent = AgentSpec.model_validate(
+    {{"name": "a", "tools": [{{"shell": {{"name": "hang", "command": ["sh", "-c", script], "timeout": 0.5}}}}]}}
+)
+tools = build_tools(Spec({{"a": agent}}, "a", None), agent)
+print(asyncio.run(tools.call("hang", "{{}}")).output)
+"""
+
+
+def test_timeout_ends_a_setsid_grandchild_without_exit_noise(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    pidfile = tmp_path / "grandchild.pid"
+    root = str(Path(__file__).resolve().parents[2])
+    code = _SETSID.format(root=root, pidfile=pidfile)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (done.stdout, done.stderr) == ("error: hang timed out after 0.5s\n", "")  # no "Exception ignored"
+    grandchild = int(pidfile.read_text())
+    for _ in range(200):  # killed at the timeout; give its zombie a moment to be reaped
+        try:
+            os.kill(grandchild, 0)
+            if Path(f"/proc/{grandchild}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        except (ProcessLookupError, FileNotFoundError):
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(grandchild, 9)
+        raise AssertionError("the setsid grandchild outlived the tool's timeout")
+
+
+def test_a_background_descendant_holding_the_pipe_is_ended_and_the_output_kept(tmp_path: Path) -> None:
+    tools = shell_tools(
+        tmp_path,
+        # exits at once, but a setsid grandchild keeps stdout open for an hour
+        {"name": "bg", "command": ["sh", "-c", "echo before; setsid sleep 3600 & echo after"], "timeout": 30},
+    )
+    assert call(tools, "bg") == "before\nafter\n"
 
 
 def test_output_truncated_exit_code_and_stderr(tmp_path: Path) -> None:

@@ -125,6 +125,68 @@ def test_bad_import_raises_tool_error_naming_the_tool(tmp_path: Path) -> None:
         assert info.value.exit_code >= 1
 
 
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("import sys\nsys.exit(5)\n", "it called sys.exit(5)"),
+        ("raise ValueError('no config')\n", "ValueError: no config"),
+        ("import not_installed_xyz\n", "no module named 'not_installed_xyz'"),
+    ],
+)
+def test_a_module_failing_at_import_is_one_tool_error_naming_it(tmp_path: Path, source: str, reason: str) -> None:
+    mod = write_module(tmp_path, source + "def f() -> None: ...\n")
+    spec = make_spec(tmp_path, {"name": "a", "tools": [{"python": f"{mod}:f"}]})
+    with pytest.raises(ToolError) as info:
+        build_tools(spec, spec.entry_agent)
+    assert str(info.value) == f"tool {mod}:f: importing {mod} failed: {reason}"
+
+
+def test_chat_with_a_tool_module_that_exits_at_import_is_exit_2(tmp_path: Path) -> None:
+    from tests.conftest import run_agent
+
+    (tmp_path / "exits.py").write_text("import sys\nsys.exit(5)\ndef f() -> None: ...\n")
+    (tmp_path / "spec.yaml").write_text("name: a\ntools: [{python: 'exits:f'}]\n")
+    result = run_agent("chat", str(tmp_path / "spec.yaml"), "--sim", "-m", "hi", "--no-trace")
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert "exits:f" in line and "sys.exit(5)" in line
+    assert result.stdout == ""
+
+
+_ABANDON = """
+import asyncio, sys
+sys.path.insert(0, {root!r})
+from agentcli.runtime.tools.python_tool import PythonFunctionTool
+import time
+
+def nap() -> str:
+    time.sleep(3600)
+    return "woke"
+
+tool = PythonFunctionTool(nap, timeout=0.2)
+
+async def main() -> None:
+    try:
+        await asyncio.wait_for(tool.run({{}}), tool.timeout)
+    except TimeoutError:
+        print("timed out", flush=True)
+
+asyncio.run(main())
+"""
+
+
+def test_a_timed_out_python_tool_does_not_hold_the_exit() -> None:
+    import subprocess
+    import sys
+
+    root = str(Path(__file__).resolve().parents[2])
+    # The harness timeout is the bound: before the fix the exit waited the full hour for the thread.
+    done = subprocess.run(
+        [sys.executable, "-c", _ABANDON.format(root=root)], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "timed out\n", "")
+
+
 def test_duplicate_tool_names_are_refused(tmp_path: Path) -> None:
     mod = write_module(tmp_path, "def f() -> None: ...\n")
     spec = make_spec(tmp_path, {"name": "a", "tools": [{"python": f"{mod}:f"}, {"python": f"{mod}:f"}]})
@@ -209,6 +271,17 @@ def test_read_file_missing_and_bad_root(reader, tmp_path: Path) -> None:  # type
     spec = make_spec(tmp_path, {"name": "a", "tools": [{"builtin": "read_file", "root": "missing"}]})
     with pytest.raises(ToolError, match="read_file: root 'missing' is not a folder"):
         build_tools(spec, spec.entry_agent)
+
+
+def test_read_file_refuses_fifos_and_sockets_without_blocking(reader, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    os.mkfifo(tmp_path / "docs" / "pipe")  # opening it for reading would wait for a writer forever
+    assert read(reader, "pipe") == "error: pipe is a FIFO, not a regular file"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "docs" / "sock"))
+        assert read(reader, "sock") == "error: sock is a socket, not a regular file"
+    assert "pipe" in read(reader, ".")  # still listed
 
 
 def test_tools_of_a_handoff_file_resolve_against_that_file(tmp_path: Path) -> None:

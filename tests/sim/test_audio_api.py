@@ -82,7 +82,8 @@ async def test_raw_transcription_events_validate() -> None:
         (b"this is not audio at all", {}, "corrupted or unsupported"),
         (b"RIFF\x10\x00\x00\x00WAVEjunk", {}, "corrupted or unsupported"),
         (wav_file(0.05), {}, "too short"),
-        (wav_file(1.0), {"response_format": "srt"}, "not supported by the simulator"),
+        (wav_file(1.0), {"response_format": "srt"}, "not compatible with model"),
+        (wav_file(1.0), {"response_format": "xml"}, "Supported values are"),
     ],
 )
 async def test_bad_uploads_are_400(upload: bytes, form: dict[str, str], message: str) -> None:
@@ -138,7 +139,7 @@ async def test_speech_wav_has_a_header_and_bad_formats_are_400() -> None:
         with wave.open(io.BytesIO(data)) as w:
             assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (speech.RATE, 1, 2)
             assert w.getnframes() == (len(data) - 44) // 2 > 0
-        for bad in ({"response_format": "mp3"}, {"response_format": "pcm", "speed": 9.0}):
+        for bad in ({"response_format": "aac"}, {"response_format": "pcm", "speed": 9.0}):
             with pytest.raises(openai.BadRequestError) as info:
                 await client.audio.speech.create(model=TTS, voice="alloy", input="x", **bad)  # type: ignore[arg-type]
             assert info.value.param in ("response_format", "speed")
@@ -198,9 +199,87 @@ def test_synthetic_voice_without_espeak(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_parse_wav_reads_streamed_headers() -> None:
+    from agentcli.audio.wavfile import parse_wav, wav_header
+    from agentcli.errors import AudioError
+
     pcm = b"\x01\x00" * 2400
-    streamed = bytearray(speech.wav_header(len(pcm)) + pcm)
+    streamed = bytearray(wav_header(len(pcm), speech.RATE) + pcm)
     streamed[40:44] = b"\xff\xff\xff\x7f"  # unknown data size, as espeak-ng --stdout writes
-    info = speech.parse_wav(bytes(streamed))
-    assert info is not None and info.pcm == pcm and abs(info.seconds - 0.1) < 1e-9
-    assert speech.parse_wav(b"RIFF") is None
+    samples, fmt = parse_wav(bytes(streamed))
+    assert samples.shape == (2400, 1) and abs(fmt.duration_s - 0.1) < 1e-9
+    with pytest.raises(AudioError):
+        parse_wav(b"RIFF")
+
+
+def test_one_wav_codec() -> None:
+    """The simulator and speech-to-text upload write and read WAV with agentcli/audio/wavfile.py alone."""
+    import inspect
+
+    import agentcli.sim.audio_api
+    import agentcli.voice.stt
+
+    for module in (speech, agentcli.sim.audio_api, agentcli.voice.stt):
+        source = inspect.getsource(module)
+        assert "import wave" not in source and "struct.pack" not in source and "RIFF" not in source
+
+
+async def test_speech_default_format_is_mp3_and_every_listed_format_is_served() -> None:
+    import soundfile
+
+    async with SimServer() as sim, client_for(sim) as client:
+        default = await client.audio.speech.create(model=TTS, voice="alloy", input="Hello there.")
+        assert default.response.headers["content-type"] == "audio/mpeg"
+        data = default.content
+        assert data[:3] == b"ID3" or data[0] == 0xFF  # an MP3 stream
+        for fmt, container in (("mp3", "MP3"), ("flac", "FLAC"), ("opus", "OGG")):
+            answer = await client.audio.speech.create(model=TTS, voice="alloy", input="Hello there.",
+                                                      response_format=fmt)  # type: ignore[arg-type]
+            info = soundfile.info(io.BytesIO(answer.content))
+            assert info.format == container and info.channels == 1 and info.duration > 0.3
+        with pytest.raises(openai.BadRequestError, match="aac.*not supported by the simulator"):
+            await client.audio.speech.create(model=TTS, voice="alloy", input="x", response_format="aac")
+
+
+async def test_speech_stream_format_sse() -> None:
+    import base64
+
+    async with SimServer() as sim, httpx2.AsyncClient() as http:
+        raw = await http.post(f"{sim.base_url}/audio/speech", headers={"Authorization": "Bearer sim"},
+                              json={"model": TTS, "voice": "alloy", "input": "Hi there.", "response_format": "pcm",
+                                    "stream_format": "sse"})
+        events = [json.loads(data) for _name, data in parse_sse(raw.text)]
+    assert raw.headers["content-type"].startswith("text/event-stream")
+    assert {e["type"] for e in events[:-1]} == {"speech.audio.delta"} and events[-1]["type"] == "speech.audio.done"
+    pcm = b"".join(base64.b64decode(e["audio"]) for e in events[:-1])
+    assert pcm == speech.synthesize_pcm("Hi there.", "alloy", 1.0)
+    assert set(events[-1]["usage"]) == {"input_tokens", "output_tokens", "total_tokens"}
+
+
+async def test_transcription_verbose_json_srt_vtt() -> None:
+    from openai.types.audio import TranscriptionVerbose
+
+    script = parse_script({"hear": ["hello big world"]})
+    async with SimServer(script) as sim, client_for(sim) as client:
+        audio = ("a.wav", wav_file(1.5), "audio/wav")
+        verbose = await client.audio.transcriptions.create(
+            file=audio, model="whisper-1", response_format="verbose_json", timestamp_granularities=["word", "segment"]
+        )
+        assert isinstance(verbose, TranscriptionVerbose) and verbose.text == "hello big world"
+        assert verbose.duration == 1.5 and verbose.segments and verbose.segments[0].end == 1.5
+        assert [(w.word, w.start, w.end) for w in verbose.words or []] == [
+            ("hello", 0.0, 0.5), ("big", 0.5, 1.0), ("world", 1.0, 1.5)
+        ]
+        srt = await client.audio.transcriptions.create(file=audio, model="whisper-1", response_format="srt")
+        assert srt == "1\n00:00:00,000 --> 00:00:01,500\nhello big world\n\n"
+        vtt = await client.audio.transcriptions.create(file=audio, model="whisper-1", response_format="vtt")
+        assert vtt.startswith("WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nhello big world")
+
+
+async def test_the_same_audio_is_heard_the_same_by_every_client() -> None:
+    script = parse_script({"hear": ["first words", "second words"]})
+    async with SimServer(script) as sim, client_for(sim) as one, client_for(sim) as two, client_for(sim) as three:
+        recording = ("a.wav", wav_file(1.0), "audio/wav")
+        heard = [(await c.audio.transcriptions.create(file=recording, model=STT)).text for c in (one, two, three)]
+        assert heard == ["first words"] * 3  # one recording, three clients: one answer, no entry used up
+        other = await two.audio.transcriptions.create(file=("b.wav", wav_file(0.5), "audio/wav"), model=STT)
+        assert other.text == "second words"

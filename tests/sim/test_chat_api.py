@@ -35,6 +35,10 @@ SCRIPT = parse_script(
         ]
     }
 )
+TOOLS: list[Any] = [
+    {"type": "function", "function": {"name": n, "parameters": {"type": "object", "properties": {}}}}
+    for n in ("get_weather", "a", "b")
+]
 SYSTEM: dict[str, Any] = {"role": "system", "content": "You talk about the weather."}
 
 
@@ -52,7 +56,7 @@ async def test_non_streamed_text() -> None:
 async def test_streamed_text_with_usage() -> None:
     async with SimServer(SCRIPT) as sim, client_for(sim) as client:
         stream = await client.chat.completions.create(
-            model="m",
+            model="m", tools=TOOLS,
             messages=[{"role": "user", "content": "say hi"}],
             stream=True,
             stream_options={"include_usage": True},
@@ -70,7 +74,7 @@ async def test_streamed_text_with_usage() -> None:
 async def test_no_usage_chunk_unless_asked() -> None:
     async with SimServer(SCRIPT) as sim, client_for(sim) as client:
         stream = await client.chat.completions.create(
-            model="m", messages=[{"role": "user", "content": "x"}], stream=True
+            model="m", tools=TOOLS, messages=[{"role": "user", "content": "x"}], stream=True
         )
         chunks = [c async for c in stream]
     assert chunks[-1].choices[0].finish_reason == "stop"
@@ -80,7 +84,7 @@ async def test_no_usage_chunk_unless_asked() -> None:
 async def test_tool_call_loop_streamed() -> None:
     async with SimServer(SCRIPT) as sim, client_for(sim) as client:
         messages: list[Any] = [{"role": "user", "content": "weather in Paris?"}]
-        stream = await client.chat.completions.create(model="m", messages=messages, stream=True)
+        stream = await client.chat.completions.create(model="m", tools=TOOLS, messages=messages, stream=True)
         chunks = [c async for c in stream]
         first = chunks[0].choices[0].delta
         assert first.role == "assistant" and first.tool_calls is not None
@@ -108,13 +112,13 @@ async def test_tool_call_loop_streamed() -> None:
             },
             {"role": "tool", "tool_call_id": "call_t1r0c0", "content": "18C, cloudy"},
         ]
-        r = await client.chat.completions.create(model="m", messages=messages)
+        r = await client.chat.completions.create(model="m", tools=TOOLS, messages=messages)
         assert r.choices[0].message.content == "Here it is: 18C, cloudy"
 
 
 async def test_parallel_tool_calls() -> None:
     async with SimServer(SCRIPT) as sim, client_for(sim) as client:
-        r = await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "both"}])
+        r = await client.chat.completions.create(model="m", tools=TOOLS, messages=[{"role": "user", "content": "both"}])
         calls = r.choices[0].message.tool_calls or []
         assert [(c.id, c.function.name, c.function.arguments) for c in calls] == [  # type: ignore[union-attr]
             ("call_t1r0c0", "a", "{}"),
@@ -122,7 +126,7 @@ async def test_parallel_tool_calls() -> None:
         ]
         assert r.choices[0].finish_reason == "tool_calls" and r.choices[0].message.content is None
         stream = await client.chat.completions.create(
-            model="m", messages=[{"role": "user", "content": "both"}], stream=True
+            model="m", tools=TOOLS, messages=[{"role": "user", "content": "both"}], stream=True
         )
         indexes = [
             (tc.index, tc.id)
@@ -141,6 +145,7 @@ async def test_raw_chunks_validate_against_the_openai_types() -> None:
                 "model": "m",
                 "messages": [{"role": "user", "content": [{"type": "text", "text": text}]}],
                 "stream": True,
+                "tools": TOOLS,
                 "stream_options": {"include_usage": True},
             }
             raw = await post_raw(sim, "/chat/completions", body)
@@ -156,7 +161,7 @@ async def test_structured_output() -> None:
     schema = {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string"}}}}
     async with SimServer() as sim, client_for(sim) as client:
         r = await client.chat.completions.create(
-            model="m",
+            model="m", tools=TOOLS,
             messages=[{"role": "user", "content": "tags?"}],
             response_format={"type": "json_schema", "json_schema": {"name": "Tags", "schema": schema}},
         )

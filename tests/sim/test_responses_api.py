@@ -40,7 +40,8 @@ TOOLS: list[Any] = [
         "description": "Weather for a city.",
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
         "strict": True,
-    }
+    },
+    *({"type": "function", "name": n, "parameters": {"type": "object", "properties": {}}} for n in "ab"),
 ]
 EVENTS = TypeAdapter(ResponseStreamEvent)
 
@@ -141,9 +142,9 @@ async def test_tool_call_round_trip_streamed() -> None:
 
 async def test_parallel_tool_calls_in_one_response() -> None:
     async with SimServer(SCRIPT) as sim, client_for(sim) as client:
-        r = await client.responses.create(model="m", input="do both")
+        r = await client.responses.create(model="m", input="do both", tools=TOOLS)
         assert [(o.type, o.name) for o in r.output] == [("function_call", "a"), ("function_call", "b")]  # type: ignore[union-attr]
-        stream = await client.responses.create(model="m", input="do both", stream=True)
+        stream = await client.responses.create(model="m", input="do both", stream=True, tools=TOOLS)
         events = [e async for e in stream]
         added = [e for e in events if e.type == "response.output_item.added"]
         assert [e.output_index for e in added] == [0, 1]

@@ -73,7 +73,7 @@ def test_empty_file_is_an_empty_script(tmp_path: Path) -> None:
         ("turns: [{reply: [{text: a, tool_call: {name: f}}]}]", "give exactly one of text, tool_call"),
         ("turns: [{reply: [{tool_call: {arguments: {}}}]}]", "tool_call.name: must be a non-empty string"),
         ("turns: [{reply: [{tool_call: {name: f, arguments: 'not json'}}]}]", "must be JSON text"),
-        ("faults: [{times: 2}]", "faults[0]: give status, disconnect_after_events or latency_ms"),
+        ("faults: [{times: 2}]", "faults[0]: give status, disconnect_after_events, go_away_after_events or latency_ms"),
         ("faults: [{status: 200}]", "faults[0].status: must be an integer >= 400"),
         ("latency: {first_token_ms: -1}", "latency.first_token_ms: must be an integer >= 0"),
         ("hear: [1]", "hear[0]: must be a string"),
@@ -101,3 +101,19 @@ def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
 def test_reply_shorthand_string_is_text() -> None:
     script = parse_script({"turns": [{"match": "hi", "reply": ["hello"]}]})
     assert script.turns[0].reply[0].text == "hello"
+
+
+def test_a_yaml_bomb_script_is_refused_with_its_position(tmp_path) -> None:
+    """Simulator scripts are user input like specs: alias expansion is bounded."""
+    import pytest
+
+    from agentcli.errors import UsageError
+    from agentcli.sim.script import load_script
+
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(UsageError, match=r"bomb.yaml:\d+:\d+: aliases expand"):
+        load_script(path)

@@ -86,3 +86,30 @@ def test_serve_subprocess_bad_script_exits_2(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "faults[0]: give status" in lines[0]
     assert result.stdout == ""
+
+
+@pytest.mark.e2e
+def test_the_official_sdk_as_a_third_party_client(tmp_path: Path) -> None:
+    script = tmp_path / "s.yaml"
+    script.write_text("hear: [what a day]\nturns: [{match: ping, reply: [{text: pong}]}]\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentcli", "sim", "serve", "--port", "0", "--script", str(script)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        base_url = proc.stdout.readline().strip()
+        # a separate process that imports nothing of agentcli, run from outside the repository
+        client = subprocess.run([sys.executable, str(ROOT / "tests" / "sim" / "sdk_script.py"), base_url],
+                                capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert client.returncode == 0, client.stderr
+        lines = client.stdout.splitlines()
+        assert lines[0].startswith("models: ") and lines[1].endswith("bytes of mp3")
+        assert lines[2] == "verbose_json: 'what a day', 1 segment, 3 words" and lines[3] == "responses: pong, stored"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -47,7 +47,7 @@ def test_wrong_type_points_at_the_value(problems: Problems) -> None:
 def test_out_of_range_and_literal(problems: Problems) -> None:
     assert problems("name: a\nmodel_settings: {temperature: 3, reasoning_effort: max}\n") == [
         "spec.yaml:2:31: model_settings.temperature: must be less than or equal to 2 (got 3)",
-        "spec.yaml:2:52: model_settings.reasoning_effort: must be one of: minimal, low, medium, high"
+        "spec.yaml:2:52: model_settings.reasoning_effort: must be one of: none, minimal, low, medium, high, xhigh"
         " (got 'max')",
     ]
 
@@ -221,3 +221,34 @@ def test_non_string_keys_are_named_not_dropped_silently(problems: Problems) -> N
 def test_two_tool_kinds_in_one_entry(problems: Problems) -> None:
     (line,) = problems("name: a\ntools:\n  - {python: 'm:f', shell: {name: x, command: [ls]}}\n")
     assert line.startswith("spec.yaml:3:21: tools[0].shell: unknown key 'shell' (expected one of: approve,")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('name: a\nmodel: ""\n', "spec.yaml:2:8: model: must name a model (it is empty)"),
+        ("name: a\nmodel: '  '\n", "spec.yaml:2:8: model: must name a model (it is empty)"),
+        (
+            'name: a\nprovider: {base_url: "javascript:alert(1)"}\n',
+            "spec.yaml:2:22: provider.base_url: must be an http:// or https:// URL with a host",
+        ),
+        (
+            "name: a\nprovider: {base_url: 'file:///etc/passwd'}\n",
+            "spec.yaml:2:22: provider.base_url: must be an http:// or https:// URL with a host",
+        ),
+    ],
+)
+def test_empty_model_and_non_http_base_url(problems: Problems, text: str, message: str) -> None:
+    assert problems(text) == [message]
+
+
+def test_http_base_urls_pass(write: Callable[[str, str], Path]) -> None:
+    for url in ("http://127.0.0.1:8080/v1", "HTTPS://example.test/v1"):
+        spec = load_spec(str(write("spec.yaml", f"name: a\nprovider: {{base_url: '{url}'}}\n")))
+        assert spec.entry_agent.provider.base_url == url
+
+
+def test_escape_sequences_in_a_spec_are_written_out_in_errors(problems: Problems) -> None:
+    (line,) = problems('name: a\nhandoffs: ["\\e]0;pwned\\a"]\n')
+    assert "\x1b" not in line and "\x07" not in line
+    assert line.startswith("spec.yaml:2:12: handoffs[0]: unknown agent '\\x1b]0;pwned\\x07'")

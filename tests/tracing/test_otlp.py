@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from agentcli import events as ev
-from agentcli.tracing import recorder as recorder_module
-from agentcli.tracing.live import MISSING_EXTRA
+from agentcli.tracing import writer as recorder_module
 from agentcli.tracing.otlp import to_otlp_json
+from agentcli.tracing.otlp_live import MISSING_EXTRA
 
 from .helpers import at, record, stored
 
@@ -194,7 +194,7 @@ def test_a_failing_live_exporter_stops_itself_not_local_tracing(
 
         shutdown = finish
 
-    from agentcli.tracing import live
+    from agentcli.tracing import otlp_live as live
 
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
     monkeypatch.setattr(live.LiveExporter, "create", classmethod(lambda cls, *a: Broken()))

@@ -94,17 +94,37 @@ class ReadFileTool(Tool):
             listing = "\n".join(names[:_DIR_LISTING_MAX])
             return listing + (f"\n[{more} more entries]" if more > 0 else "")
         try:
-            # O_NOFOLLOW: the final component cannot have become a symlink since resolve().
-            fd = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            # Before opening: opening a FIFO blocks until a writer comes (forever, and in a thread
+            # Ctrl-C cannot reach), and opening some devices has effects of its own.
+            kind = _not_regular(os.stat(target).st_mode)
+            if kind:
+                raise ToolFailed(f"{path} is {kind}, not a regular file")
+            # O_NOFOLLOW: the final component cannot have become a symlink since resolve();
+            # O_NONBLOCK: nor can a FIFO swapped in since the stat() block the open.
+            fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
         except FileNotFoundError:
             raise ToolFailed(f"no such file: {path}") from None
         except OSError as e:
             raise ToolFailed(f"cannot read {path}: {e.strerror}") from None
         with os.fdopen(fd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise ToolFailed(f"{path} is not a regular file")
+            kind = _not_regular(os.fstat(f.fileno()).st_mode)
+            if kind:
+                raise ToolFailed(f"{path} is {kind}, not a regular file")
             data = f.read(READ_FILE_MAX_BYTES + 1)
         text = data[:READ_FILE_MAX_BYTES].decode("utf-8", errors="replace")
         if len(data) > READ_FILE_MAX_BYTES:
             text += f"\n[truncated at {READ_FILE_MAX_BYTES} bytes]"
         return text
+
+
+def _not_regular(mode: int) -> str | None:
+    """What a non-regular file is ("a FIFO", "a device", ...), or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"

@@ -1,10 +1,17 @@
-"""`python: module:function` tools: sync functions run in a thread, async ones are awaited."""
+"""`python: module:function` tools: sync functions run in a daemon thread, async ones are awaited.
+
+A daemon thread, not asyncio's default executor: the executor's threads are joined when the loop and
+the interpreter shut down, so a tool abandoned at its `timeout:` (or on Ctrl-C) would hold the exit
+until it returned by itself. An abandoned daemon thread is simply left behind.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +32,35 @@ def stringify(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         return str(value)
+
+
+async def run_in_daemon_thread(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """`fn(*args, **kwargs)` in a new daemon thread, awaited; cancelling the await abandons the thread."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(ok: bool, value: Any) -> None:
+        if future.done():  # abandoned: timed out or cancelled
+            return
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+    def work() -> None:
+        try:
+            result, ok = context.run(fn, *args, **kwargs), True
+        except BaseException as e:  # handed to the awaiting task, which decides what it means
+            result, ok = e, False
+        try:
+            loop.call_soon_threadsafe(settle, ok, result)
+        except RuntimeError:  # the loop is closed: nobody waits for this result any more
+            pass
+
+    name = f"tool:{getattr(fn, '__name__', 'python')}"
+    threading.Thread(target=work, name=name, daemon=True).start()
+    return await future
 
 
 class PythonFunctionTool(Tool):
@@ -72,7 +108,7 @@ class PythonFunctionTool(Tool):
         if inspect.iscoroutinefunction(self.fn):
             result = await self.fn(**arguments)
         else:
-            result = await asyncio.to_thread(self.fn, **arguments)
+            result = await run_in_daemon_thread(self.fn, **arguments)
             if inspect.isawaitable(result):  # a sync wrapper that returned a coroutine
                 result = await result
         return stringify(result)

@@ -2,8 +2,10 @@
 
 Each "{param}" placeholder is replaced inside the one argv item it appears in, in a single pass, so a
 model-supplied value is always part of exactly one argument: `"; rm -rf ~"`, `$(...)`, backticks and
-newlines arrive as literal text. A value starting with "-" is allowed and still one argument; a
-command that treats such an argument as an option should put "--" before the placeholder.
+newlines arrive as literal text. An argument that would start with "-" because of a value (the model
+answering "--output=/etc/x" for `[sort, "{x}"]`) is refused, since the command would read it as an
+option; unless a literal "--" comes earlier in the command (the usual end-of-options marker) or each
+param in that argument says `allow_option: true`. "--name={x}" is fine: the dash is the spec's own.
 "{{" and "}}" are literal braces. Other `{name}` placeholders must name a declared param.
 """
 
@@ -11,19 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
-import signal
 from pathlib import Path
 from typing import Any
 
 from agentcli.errors import ToolError
 from agentcli.runtime.tools.base import Tool, ToolFailed
+from agentcli.runtime.tools.proctree import kill_run, new_run_env
 from agentcli.spec.model import ShellParam, ShellToolSpec
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{(\w+)\}")
 _JSON_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
 _READ_CHUNK = 65536
+_EXIT_POLL = 0.02  # seconds between checks that the command has exited
 
 
 def placeholders(item: str) -> list[str]:
@@ -128,10 +130,20 @@ class ShellCommandTool(Tool):
                 values[name] = coerce(name, param.default, param)
             else:
                 raise ToolFailed(f"missing required parameter: {name}")
-        return [substitute(item, values) for item in self.spec.command]
+        argv = [substitute(item, values) for item in self.spec.command]
+        for i, (item, arg) in enumerate(zip(self.spec.command, argv, strict=True)):
+            if arg.startswith("-") and not item.startswith("-") and "--" not in self.spec.command[:i]:
+                names = placeholders(item)
+                if not all(self.spec.params[n].allow_option for n in names):
+                    raise ToolFailed(
+                        f"{names[0] if len(names) == 1 else ', '.join(names)}: a value starting with '-' "
+                        f"would be read by {self.spec.command[0]} as an option; give it without the leading '-'"
+                    )
+        return argv
 
     async def run(self, arguments: dict[str, Any]) -> str:
         argv = self.argv(arguments)
+        run_id, env = new_run_env()
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv,
@@ -139,6 +151,7 @@ class ShellCommandTool(Tool):
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 cwd=self.cwd,
+                env=env,
                 start_new_session=True,  # its own process group, so a timeout kills the whole tree
             )
         except FileNotFoundError:
@@ -149,21 +162,23 @@ class ShellCommandTool(Tool):
         assert proc.stdout is not None
         reader = asyncio.ensure_future(read_capped(proc.stdout, self.spec.max_output_bytes))
         try:
-            await asyncio.wait_for(proc.wait(), self.spec.timeout)
+            await asyncio.wait_for(_exited(proc), self.spec.timeout)
         except TimeoutError:
-            _kill_group(proc.pid)
+            kill_run(proc.pid, run_id)
             await _settle(proc, reader)
             raise ToolFailed(f"{self.name} timed out after {self.spec.timeout:g}s") from None
         except BaseException:  # cancelled: leave no process behind
-            _kill_group(proc.pid)
+            kill_run(proc.pid, run_id)
             await _settle(proc, reader)
             raise
         try:
-            data, truncated = await asyncio.wait_for(reader, 1.0)
-        except TimeoutError:  # a backgrounded grandchild still holds the pipe open
-            _kill_group(proc.pid)
-            reader.cancel()
-            data, truncated = b"", False
+            data, truncated = await asyncio.wait_for(asyncio.shield(reader), 1.0)
+        except TimeoutError:  # a backgrounded descendant still holds the pipe open: end it
+            kill_run(proc.pid, run_id)
+            await _settle(proc, reader)
+            # with every writer gone the reader reached EOF: keep what the command printed
+            done = reader.done() and not reader.cancelled() and reader.exception() is None
+            data, truncated = reader.result() if done else (b"", False)
         output = data.decode("utf-8", errors="replace")
         if truncated:
             output += f"\n[output truncated at {self.spec.max_output_bytes} bytes]"
@@ -185,14 +200,20 @@ async def read_capped(stream: asyncio.StreamReader, cap: int) -> tuple[bytes, bo
     return bytes(kept), truncated
 
 
-def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
+async def _exited(proc: asyncio.subprocess.Process) -> None:
+    """Until the command itself has exited. Not proc.wait(): before Python 3.12 that also waits for its
+    pipes to close, which a backgrounded descendant can hold open until the timeout."""
+    while proc.returncode is None:
+        await asyncio.sleep(_EXIT_POLL)
 
 
 async def _settle(proc: asyncio.subprocess.Process, reader: asyncio.Future[Any]) -> None:
+    """Reap the killed command and let the reader reach EOF (every writer is dead), so the pipe
+    transport closes now and not in a garbage collector after the loop has closed."""
     with contextlib.suppress(BaseException):
-        await asyncio.wait_for(proc.wait(), 2.0)
+        await asyncio.wait_for(asyncio.shield(reader), 2.0)
     reader.cancel()
     with contextlib.suppress(BaseException):
         await reader
+    with contextlib.suppress(BaseException):
+        await asyncio.wait_for(proc.wait(), 2.0)

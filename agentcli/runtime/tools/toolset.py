@@ -39,6 +39,17 @@ def build_tool(tool: ToolSpec, base_dir: str) -> Tool:
     raise ToolError(f"unknown tool kind: {tool!r}")
 
 
+def _tool_loc(tool: ToolSpec, i: int) -> tuple[str | int, ...]:
+    """The spec field a tool's build error comes from."""
+    if isinstance(tool, PythonTool):
+        return ("tools", i, "python")
+    if isinstance(tool, BuiltinTool) and tool.builtin == "read_file":
+        return ("tools", i, "root")
+    if isinstance(tool, ShellTool):
+        return ("tools", i, "shell", "command")
+    return ("tools", i)
+
+
 def agent_base_dir(spec: Spec, agent: AgentSpec) -> str:
     """The folder the agent's relative paths resolve against: its own spec file's, after a handoff
     to another file (Spec.base_dir_for), else the spec's."""
@@ -51,10 +62,13 @@ def build_tools(spec: Spec, agent: AgentSpec) -> Toolset:
     from agentcli.runtime.tools.agent_tool import AgentAsTool
     from agentcli.spec.model import AgentTool
 
-    tools = [
-        AgentAsTool(spec, t) if isinstance(t, AgentTool) else build_tool(t, agent_base_dir(spec, agent))
-        for t in agent.tools
-    ]
+    base_dir = agent_base_dir(spec, agent)
+    tools: list[Tool] = []
+    for i, tool in enumerate(agent.tools):
+        try:
+            tools.append(AgentAsTool(spec, tool) if isinstance(tool, AgentTool) else build_tool(tool, base_dir))
+        except ToolError as e:  # point at the spec line, as spec errors do
+            raise ToolError(agent.where(_tool_loc(tool, i), str(e))) from None
     handoffs: dict[str, str] = {}
     descriptions: dict[str, str] = {}
     for key in agent.handoffs:
@@ -66,7 +80,10 @@ def build_tools(spec: Spec, agent: AgentSpec) -> Toolset:
         descriptions[tool_name] = (
             target.handoff_description or f"Hand the conversation over to {target.name}."
         )
-    return Toolset(tools, handoffs, descriptions)
+    try:
+        return Toolset(tools, handoffs, descriptions)
+    except ToolError as e:  # two tools named alike: point at the agent's tools
+        raise ToolError(agent.where(("tools",), str(e))) from None
 
 
 class Toolset:

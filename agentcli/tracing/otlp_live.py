@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from agentcli.tracing.otlp import SPAN_KIND_CLIENT, OtelSpan, child_span, root_span
-from agentcli.tracing.recorder import notice_once
+from agentcli.tracing.writer import notice_once
 
 MISSING_EXTRA = (
     "OTEL_EXPORTER_OTLP_ENDPOINT is set but OpenTelemetry is not installed; "

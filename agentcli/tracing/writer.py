@@ -183,7 +183,7 @@ class TraceRecorder:
             event.ts, os.getpid(), platform.node(),
         ))])
         if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
-            from agentcli.tracing.live import LiveExporter
+            from agentcli.tracing.otlp_live import LiveExporter
 
             self._live = LiveExporter.create(self.trace_id)
 
