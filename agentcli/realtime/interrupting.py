@@ -76,6 +76,11 @@ class Interruptions:
 
     async def speech_started(self, e: SpeechStarted) -> None:
         self.answers.responding.ignore_auto = False  # a response made after this speech is the user's
+        model = self.answers.link.model
+        if model is not None and not model.client_interrupts:  # the server has cut its answer already
+            if self.enabled:
+                await self.answers.barge_in(local=False)
+            return
         if not self.enabled or self.suspect is not None or not self.answering():
             return
         output = self.answers.output
