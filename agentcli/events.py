@@ -261,6 +261,24 @@ class Interrupted(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class PlaybackPaused(Event):
+    """Speech was suspected during an answer: playback paused where it was (not yet an interruption)."""
+
+    type: Literal["playback_paused"] = "playback_paused"
+    heard_ms: float = 0.0  # of the answer, when it paused
+
+
+@dataclass(slots=True, kw_only=True)
+class PlaybackResumed(Event):
+    """The suspected speech was too short to be an interruption (a cough): the answer goes on from where
+    it paused."""
+
+    type: Literal["playback_resumed"] = "playback_resumed"
+    paused_ms: float = 0.0  # how long it was paused
+    speech_ms: float = 0.0  # the sound that paused it
+
+
+@dataclass(slots=True, kw_only=True)
 class RealtimeResponseDone(Event):
     """A realtime response ended (the `realtime_response` span)."""
 
@@ -304,19 +322,3 @@ class Notice(Event):
     type: Literal["notice"] = "notice"
     message: str = ""
     level: str = "info"  # info | warning
-
-
-@dataclass(slots=True, kw_only=True)
-class PlaybackPaused(Event):
-    """Suspected speech over the answer: playback paused, not (yet) an interruption."""
-
-    type: Literal["playback_paused"] = "playback_paused"
-    reason: str = "speech"
-
-
-@dataclass(slots=True, kw_only=True)
-class PlaybackResumed(Event):
-    """The suspected speech was too short to be an interruption: the answer goes on where it paused."""
-
-    type: Literal["playback_resumed"] = "playback_resumed"
-    paused_ms: float = 0.0

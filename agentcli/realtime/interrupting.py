@@ -84,9 +84,11 @@ class Interruptions:
         if not self.enabled or self.suspect is not None or not self.answering():
             return
         output = self.answers.output
+        heard_ms = 0.0
         if output is not None:
             output.pause()
-        self.emit(ev.PlaybackPaused(reason="speech"))
+            heard_ms = output.heard_ms()
+        self.emit(ev.PlaybackPaused(heard_ms=round(heard_ms, 1)))
         suspect = self.suspect = Suspect(e.audio_start_ms, e.item_id, time.perf_counter())
         suspect.timer = asyncio.ensure_future(self._confirm_later(suspect))
 
@@ -124,7 +126,7 @@ class Interruptions:
         self.resumed += 1
         output = self.answers.output
         paused_ms = output.resume() if output is not None else 0.0
-        self.emit(ev.PlaybackResumed(paused_ms=round(paused_ms, 1)))
+        self.emit(ev.PlaybackResumed(paused_ms=round(paused_ms, 1), speech_ms=float(max(0, spoken))))
         self.dropped_items.add(e.item_id)
         # the server may answer the short speech on its own: that response is cancelled when it comes
         self.answers.responding.ignore_auto = True

@@ -201,8 +201,9 @@ class VadSettings(Strict):
 
 
 class InterruptionSettings(Strict):
-    # speech over an answer pauses it at once; it interrupts only after this much speech, else it resumes
-    min_speech_ms: int = Field(400, ge=0)
+    """Talking over an answer: playback pauses at once, and is cut only after `min_speech_ms` of speech."""
+
+    min_speech_ms: int = Field(400, ge=0)  # shorter (a cough, "huh"): the answer resumes where it paused
 
 
 class VoiceSettings(Strict):

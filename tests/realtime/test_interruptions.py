@@ -44,8 +44,8 @@ async def test_a_short_burst_pauses_the_answer_and_it_resumes_whole(tmp_path: Pa
         await asyncio.sleep(0.3)  # some of the answer plays
         await h.say(0.15)  # a cough: well under voice.interruption.min_speech_ms
         resumed = await h.wait_for(lambda: h.of(ev.PlaybackResumed))
-        assert h.of(ev.PlaybackPaused)[0].reason == "speech"
-        assert resumed[0].paused_ms >= 0
+        assert h.of(ev.PlaybackPaused)[0].heard_ms > 0  # some of the answer had played
+        assert resumed[0].paused_ms >= 0 and 100 <= resumed[0].speech_ms < 400
         done = await h.turn_done(1, timeout=20)
         assert done.status == "ok" and not done.interrupted
         assert done.output == LONG
