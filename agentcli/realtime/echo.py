@@ -4,8 +4,10 @@ speaker can be turned up), and is dropped rather than answered.
 
 Words are compared normalized (lower case, letters and digits only), fuzzily: transcription of an echo
 is never exact. A user turn is an echo when at least `min_words` of its words and `ratio` of them appear,
-in order, in one of the recent answers. A user repeating a whole phrase of the answer back is rare enough
-to accept being asked again.
+in order, in one of the recent answers. Only speech that began while an answer was heard, or just after,
+is checked (agentcli/realtime/hearing.py), and only against answers that came before it: an answer that
+quotes the question is not where the question came from. A user repeating a phrase of the answer back over
+it is rare enough to accept being asked again.
 """
 
 from __future__ import annotations

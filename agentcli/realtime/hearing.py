@@ -18,6 +18,7 @@ from agentcli.realtime.turns import Turns
 from agentcli.spec.model import RealtimeSettings
 
 MIN_PTT_MS = 100  # the API refuses to commit less
+ECHO_TAIL_S = 1.0  # an answer's echo can still reach the microphone this long after its end (device latencies)
 
 
 class Hearing:
@@ -43,6 +44,8 @@ class Hearing:
         )
         self.echoes = EchoMatch()
         self.forgotten: set[str] = set()  # dropped user items whose transcripts may still come
+        self.over_playback = False  # the speech in progress began while an answer was heard
+        self.echo_candidates: set[str] = set()  # user items whose speech did: checked for echo when transcribed
 
     # --- what the user sends ------------------------------------------------------------------------------
 
@@ -111,6 +114,8 @@ class Hearing:
         u.speaking = True
         u.audio_span = (e.audio_start_ms, 0)
         u.speech_from_ms = u.connection_ms + e.audio_start_ms
+        # only speech that begins while the assistant is heard (or just after) can be its echo
+        self.over_playback = self.interruptions.answering() or self.turns.answered_within(ECHO_TAIL_S)
         self.emit(ev.StateChanged(state="hearing"))
         await self.interruptions.speech_started(e)
 
@@ -167,6 +172,9 @@ class Hearing:
                 if u.speech_times is not None:
                     speech.started, speech.ended, speech.detected = (_wall(t) for t in u.speech_times)
                 u.speech, u.speech_times = None, None
+                if self.over_playback:
+                    self.echo_candidates.add(e.item_id)
+                self.over_playback = False
                 pad = self.settings.turn_detection.prefix_padding_ms or 300
                 u.unanswered_speech = (start - pad, end)
             base = u.speech_stopped_at or time.perf_counter()
@@ -186,7 +194,9 @@ class Hearing:
             return
         text = e.transcript.strip()
         entry = self.history.by_id.get(e.item_id)
-        if entry is not None and self.echoes.is_echo(text, self._assistant_recent()):
+        candidate = e.item_id in self.echo_candidates
+        self.echo_candidates.discard(e.item_id)
+        if entry is not None and candidate and self.echoes.is_echo(text, self._assistant_recent(entry)):
             await self._drop_echo(e.item_id, entry, text)
             return
         if entry is not None:
@@ -204,18 +214,17 @@ class Hearing:
 
     # --- never talking to itself --------------------------------------------------------------------------
 
-    def _assistant_recent(self) -> list[str]:
-        """What the assistant said lately: the answer being made and the last answers in the history."""
-        texts: list[str] = []
-        state = self.answers.responding.current
-        if state is not None and state.transcript:
-            texts.append(state.transcript)
+    def _assistant_recent(self, entry: dict[str, object]) -> list[str]:
+        """What the assistant said before the user's item: what its echo can be. Never the answer to this
+        very item (it came after, and may well quote the question)."""
+        items = self.history.conversation.items
+        before = items[: items.index(entry)] if entry in items else items
         said = [
             str(i.get("content") or "")
-            for i in self.history.conversation.items[-8:]
+            for i in before[-8:]
             if i.get("role") == "assistant" and i.get("type", "message") == "message"
         ]
-        return texts + said[-RECENT_ANSWERS:]
+        return said[-RECENT_ANSWERS:]
 
     async def _drop_echo(self, item_id: str, entry: dict[str, object], text: str) -> None:
         """The user's turn is the assistant's own voice come back through the microphone (echo the front

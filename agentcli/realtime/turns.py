@@ -30,6 +30,7 @@ class Turns:
         self.save = save
         self.current: TurnState | None = None
         self.finished = 0  # turns ended this session (in any status)
+        self.answered_at: float | None = None  # perf_counter when the last answer was over (heard or cut)
 
     def start(self, item_id: str, text: str, base: float, speech: ev.UserSpeech | None = None) -> dict[str, object]:
         """A user item reached the conversation: it opens a turn (ending one still open)."""
@@ -59,6 +60,9 @@ class Turns:
                 self.emit(t.speech)
             self.emit(ev.TurnStarted(turn=t.index, input=t.input, agent=self.agent_name(), ts=t.started))
 
+    def answered_within(self, seconds: float) -> bool:
+        return self.answered_at is not None and time.perf_counter() - self.answered_at < seconds
+
     def abandon(self) -> TurnState | None:
         """Forget the current turn (its input was dropped): unannounced, it leaves no trace; announced,
         it ends as `ignored`."""
@@ -86,6 +90,8 @@ class Turns:
         if t is None:
             return
         self.finished += 1
+        if t.output:
+            self.answered_at = time.perf_counter()
         if t.closer is not None and t.closer is not asyncio.current_task():
             t.closer.cancel()
         self.announce(t)

@@ -184,3 +184,29 @@ async def test_spec_interrupt_response_false_lets_the_answer_play_on(tmp_path: P
         await h.wait_for(lambda: len(h.received("input_audio_buffer.speech_stopped")) == 2)
         assert not h.of(ev.PlaybackPaused) and not h.of(ev.Interrupted)
         assert not h.sent("response.cancel") and not h.sent("conversation.item.truncate")
+
+
+async def test_an_answer_that_quotes_the_question_does_not_make_it_an_echo(tmp_path: Path) -> None:
+    # the answer comes after the question: it may quote it, it cannot be where the question came from
+    script = {"hear": ["what is the weather in Paris", "and what is the weather in Rome"],
+              "turns": [{"match": ".*", "reply": ["You asked: {input}. It is sunny."]}]}
+    async with harness(tmp_path, script) as h:
+        await h.say()
+        await h.turn_done(1)
+        await h.say()
+        second = await h.turn_done(2)
+        assert second.output == "You asked: and what is the weather in Rome. It is sunny."
+        assert not [n for n in h.of(ev.Notice) if "own voice" in n.message]
+
+
+async def test_words_of_the_answer_said_well_after_it_are_the_user_s(tmp_path: Path) -> None:
+    answer = "Paris is the capital of France and a lovely city in the spring."
+    script = {"hear": ["tell me about Paris", "the capital of France and a lovely city"],
+              "turns": [{"match": ".*", "reply": [answer]}]}
+    async with harness(tmp_path, script) as h:
+        await h.say()
+        await h.turn_done(1)
+        await asyncio.sleep(1.2)  # past any echo of the answer
+        await h.say()
+        second = await h.turn_done(2)
+        assert second.status == "ok" and not [n for n in h.of(ev.Notice) if "own voice" in n.message]
