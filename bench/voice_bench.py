@@ -1,9 +1,14 @@
 """Voice benchmarks (issue 4), against the zero-latency simulator on the PulseAudio virtual devices:
 
-- time to first audio: the user's last voiced frame -> the first reply sample handed to the output device,
-  minus the silence window that ends the turn (target <= 100 ms), hands-free, the real `agent voice`;
+- end of question -> first reply sample heard (issue 10; target median <= 300 ms): a complete spoken
+  question into the virtual mic, the reply on the virtual speaker, both *recorded* (vmic.monitor and
+  vspk.monitor), the real `agent voice --vad` at default settings against the zero-latency simulator;
+- time to first audio: the program's own mark from the user's last voiced frame to the first reply sample
+  handed to the output device (answers are prepared during the pause and committed at the end of the turn);
 - file mode: end of input -> first reply audio byte (target <= 100 ms), plus the process start time;
-- barge-in: the first voiced frame of the user's interruption -> silent output (target <= 60 ms);
+- barge-in: the first voiced frame of the user's interruption -> the output block that fades out to silence
+  (playback pauses on suspected speech; the interruption is confirmed later, the output already silent)
+  (target <= 60 ms);
 - CPU while listening hands-free (target <= 5 % of one core).
 
 Run: python bench/voice_bench.py [--runs N] [--only ttfa|file|barge|cpu]. Needs PulseAudio + PortAudio (the
@@ -35,7 +40,8 @@ from tests.voice.e2e import espeak_wav, write_script  # noqa: E402
 QUESTION = "what is the weather in Paris"
 REPLY = "It is sunny. The temperature in Paris is twenty degrees and it stays dry all day."
 LONG = " ".join(f"This is sentence number {n} of a long answer that goes on." for n in range(1, 15))
-TARGETS_MS = {"time to first audio": 100.0, "file: end of input -> first byte": 100.0, "barge-in": 60.0,
+TARGETS_MS = {"end of question -> first reply sample heard": 300.0, "time to first audio": 300.0,
+              "file: end of input -> first byte": 100.0, "barge-in": 60.0,
               "barge-in (vad 10 ms frames, 30 ms start)": 60.0, "cpu listening (%)": 5.0}
 
 
@@ -84,10 +90,10 @@ def _wait(events: list[dict[str, Any]], kind: str, n: int = 1, timeout: float = 
     raise SystemExit(f"no {kind} event within {timeout}s")
 
 
-def time_to_first_audio(rig: Any, tmp: Path, runs: int, silence_ms: int) -> list[float]:
+def time_to_first_audio(rig: Any, tmp: Path, runs: int) -> list[float]:
     """Hands-free turns through the real command; the marks are measured inside it."""
     speech = espeak_wav(tmp / "q.wav", QUESTION)
-    script = write_script(tmp / "s.yaml", [QUESTION] * runs, [REPLY] * runs)
+    script = write_script(tmp / "s.yaml", [QUESTION + "?"] * runs, [REPLY] * runs)
     env = _env(str(tmp / "home_ttfa"))
     proc = _voice([str(bench_spec(tmp)), "--sim-script", str(script), "--vad"], env)
     events: list[dict[str, Any]] = []
@@ -99,12 +105,88 @@ def time_to_first_audio(rig: Any, tmp: Path, runs: int, silence_ms: int) -> list
             rig.speak_into_mic(speech).wait(timeout=30)
             _wait(events, "turn_latency", n=i + 1)
             marks = [e for e in events if e["type"] == "turn_latency"][i]["marks"]
-            results.append(marks["first_sample_played"] - silence_ms)
+            results.append(marks["first_sample_played"])
             time.sleep(0.3)
     finally:
         assert proc.stdin is not None
         proc.stdin.close()
         proc.wait(timeout=20)
+    return results
+
+
+def _monitor_recording(sink: str, path: Path) -> tuple[subprocess.Popen[bytes], float]:
+    """parecord of `sink`.monitor; returns it and the perf_counter it was started at."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(["parecord", f"--device={sink}.monitor", "--file-format=wav", "--rate=16000",
+                             "--channels=1", "--format=s16le", "--latency-msec=20", str(path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, started
+
+
+def _stop_recording(proc: subprocess.Popen[bytes]) -> None:
+    import signal
+
+    proc.send_signal(signal.SIGINT)  # parecord fixes the WAV header on SIGINT
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _sound_runs(path: Path, gap_s: float, threshold: float = 0.01) -> list[tuple[float, float]]:
+    """(start, end) seconds of each stretch of sound in a WAV, stretches closer than `gap_s` joined."""
+    import numpy as np
+
+    from agentcli.audio.resample import to_mono
+    from agentcli.audio.wavfile import load_wav
+
+    samples, fmt = load_wav(path)
+    loud = np.flatnonzero(np.abs(to_mono(samples)) > threshold) / fmt.rate
+    runs: list[tuple[float, float]] = []
+    for t in loud:
+        if runs and t - runs[-1][1] <= gap_s:
+            runs[-1] = (runs[-1][0], float(t))
+        else:
+            runs.append((float(t), float(t)))
+    return runs
+
+
+def question_to_reply_heard(rig: Any, tmp: Path, runs: int) -> list[float]:
+    """End of a complete spoken question -> first reply sample, both read from recordings of the virtual
+    devices (not from the program's marks): the question's last sound on vmic, the reply's first on vspk."""
+    speech = espeak_wav(tmp / "q2.wav", QUESTION)
+    script = write_script(tmp / "s2.yaml", [QUESTION + "?"] * runs, [REPLY] * runs)
+    env = _env(str(tmp / "home_heard"))
+    proc = _voice(["--sim-script", str(script), "--vad", "--headphones"], env)
+    events: list[dict[str, Any]] = []
+    _events(proc, events)
+    mic_wav, spk_wav = tmp / "mic.wav", tmp / "spk.wav"
+    try:
+        _wait(events, "state", state="listening")
+        mic, mic_t0 = _monitor_recording(rig.mic_sink, mic_wav)
+        spk, spk_t0 = _monitor_recording(rig.speaker_sink, spk_wav)
+        time.sleep(1.0)
+        for i in range(runs):
+            rig.speak_into_mic(speech).wait(timeout=30)
+            _wait(events, "turn_latency", n=i + 1)
+            time.sleep(0.5)
+        _stop_recording(mic)
+        _stop_recording(spk)
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=20)
+    questions = [end for _, end in _sound_runs(mic_wav, gap_s=0.5)]
+    replies = [start for start, _ in _sound_runs(spk_wav, gap_s=0.5)]
+    results = []
+    for end in questions:
+        heard_end = mic_t0 + end
+        later = [spk_t0 + r for r in replies if spk_t0 + r > heard_end - 0.2]
+        if later:
+            results.append((later[0] - heard_end) * 1000.0)
+    if len(results) != runs:
+        raise SystemExit(f"voice bench: {len(questions)} questions and {len(replies)} replies in the recordings")
     return results
 
 
@@ -176,10 +258,10 @@ def barge_in(rig: Any, tmp: Path, runs: int, spec_extra: str = "") -> list[float
             await wait_for(ev.Interrupted, i + 1)
             live = holder["live"]
             await asyncio.sleep(0.1)
-            first_voiced, flushed = live.barge_in_times[-1]
-            silent = live.ctx.sink.last_silence_time
-            if silent is not None and silent >= flushed:  # None: nothing was playing at that moment
-                results.append((silent - first_voiced) * 1000.0)
+            first_voiced, _flushed = live.barge_in_times[-1]
+            paused = live.ctx.sink.last_paused_time
+            if paused is not None and paused >= first_voiced:  # None: nothing was playing at that moment
+                results.append((paused - first_voiced) * 1000.0)
             await wait_for(ev.TurnLatency, 2 * (i + 1))
             await asyncio.sleep(0.5)
         os.close(w)
@@ -219,29 +301,29 @@ def cpu_listening(tmp: Path, seconds: float = 5.0) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--only", choices=["ttfa", "file", "barge", "cpu"], help="Run one measure.")
+    parser.add_argument("--only", choices=["heard", "ttfa", "file", "barge", "cpu"], help="Run one measure.")
     args = parser.parse_args()
     try:
         rig = get_rig()
     except RigUnavailable as e:
         raise SystemExit(f"needs the PulseAudio rig: {e}") from None
-    from agentcli.spec.model import VadSettings
-
-    silence = VadSettings().silence_ms
     rows: list[tuple[str, list[float], str]] = []
-    want = {args.only} if args.only else {"ttfa", "file", "barge", "cpu"}
+    want = {args.only} if args.only else {"heard", "ttfa", "file", "barge", "cpu"}
     # ttfa, barge and cpu play into / record from the virtual devices: other tests and benches on this
     # machine use them too, so hold the cross-process rig lock meanwhile (file mode needs no devices)
     with contextlib.ExitStack() as held:
-        if want & {"ttfa", "barge", "cpu"}:
+        if want & {"heard", "ttfa", "barge", "cpu"}:
             try:
                 held.enter_context(rig_lock(timeout=600))
             except TimeoutError as e:
                 raise SystemExit(f"voice bench: {e}") from None
             rig.wait_silence()  # whatever the last holder played has drained
         tmp = Path(held.enter_context(tempfile.TemporaryDirectory()))
+        if "heard" in want:
+            rows.append(("end of question -> first reply sample heard", question_to_reply_heard(rig, tmp, args.runs),
+                         "ms"))
         if "ttfa" in want:
-            rows.append(("time to first audio", time_to_first_audio(rig, tmp, args.runs, silence), "ms"))
+            rows.append(("time to first audio", time_to_first_audio(rig, tmp, args.runs), "ms"))
         if "file" in want:
             firsts, starts = file_mode(tmp, args.runs)
             rows.append(("file: end of input -> first byte", firsts, "ms"))

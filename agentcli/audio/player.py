@@ -26,6 +26,7 @@ from agentcli.errors import AudioError
 # callback): after this long with nothing to play it is paused, and the next write() restarts it, which
 # takes about a millisecond.
 IDLE_PAUSE_S = 1.0
+_FADE_FRAMES = 240  # pause/resume fade: 5 ms at 48 kHz (10 ms at 24 kHz)
 _ENERGY_WINDOW_MS = 100  # playback energy is the loudest block over the output latency plus this
 
 
@@ -77,6 +78,9 @@ class Player(StartStop):
         self._flushed = False
         self._paused = False  # stopped while idle (loop thread only)
         self._pause_asked = False  # the callback asked the loop thread to pause the stream
+        self._hold = 0  # pause(): 0 playing, 1 fade out in the next block, 2 paused (silence, nothing handed)
+        self._fade_in = False  # resume(): the next block fades in
+        self.last_paused_time: float | None = None  # perf_counter of the callback that faded out after pause()
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -188,6 +192,23 @@ class Player(StartStop):
             self._energies.clear()
         stream.abort()  # nothing is queued: no need to wait for PortAudio's buffers (all silence)
 
+    def pause(self) -> None:
+        """Pause playback where it is (a short fade in the next block); queued audio is kept for resume()."""
+        with self._lock:
+            if self._hold == 0:
+                self._hold = 1 if self._chunks else 2  # nothing playing: nothing to fade
+
+    def resume(self) -> None:
+        """Go on from where pause() stopped, with a short fade in."""
+        with self._lock:
+            if self._hold:
+                self._hold = 0
+                self._fade_in = True
+
+    @property
+    def output_paused(self) -> bool:
+        return self._hold != 0
+
     def flush(self) -> float:
         """Drop everything queued; the next callback outputs silence. Returns the ms dropped.
         The current utterance is ended (write() after a flush begins a new one)."""
@@ -203,6 +224,7 @@ class Player(StartStop):
             self._buffered = 0
             self._holding = True
             self._held = 0
+            self._hold = 0
             if dropped:
                 self._flushed = True
                 self.last_silence_time = None
@@ -281,10 +303,12 @@ class Player(StartStop):
                     self._holding = False
                 else:
                     self._held += frames
-            if not self._holding:
-                while n < frames and self._chunks:
+            # paused: nothing is handed; the block that pauses plays a few ms faded out (no click)
+            limit = frames if self._hold == 0 else min(frames, _FADE_FRAMES) if self._hold == 1 else 0
+            if not self._holding and limit:
+                while n < limit and self._chunks:
                     chunk, utt = self._chunks[0]
-                    take = min(frames - n, chunk.shape[0] - self._offset)
+                    take = min(limit - n, chunk.shape[0] - self._offset)
                     out[n : n + take] = chunk[self._offset : self._offset + take]
                     if utt.first_sample_time is None:
                         utt.first_sample_time = now
@@ -299,6 +323,12 @@ class Player(StartStop):
                     self._buffered -= n
                     self._handed_total += n
                     self._last_end_pos = self._pos + n
+                if self._hold == 1:
+                    out[:n] *= np.linspace(1.0, 0.0, n, dtype=np.float32)
+                elif self._fade_in and n:
+                    k = min(n, _FADE_FRAMES)
+                    out[:k] *= np.linspace(0.0, 1.0, k, dtype=np.float32)
+                    self._fade_in = False
                 if not self._chunks:
                     cur = self._current
                     if n < frames and cur is not None and not cur.ended:
@@ -307,6 +337,9 @@ class Player(StartStop):
                     self._held = 0
                     if n:
                         call_in_loop(self._loop, self._drained.set)
+            if self._hold == 1:
+                self._hold = 2
+                self.last_paused_time = now
             if self._flushed and n == 0:
                 self.last_silence_time = now
                 self._flushed = False

@@ -88,6 +88,10 @@ class AudioSink(Protocol):
 
     def flush(self) -> float: ...
 
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
     async def wait_drained(self) -> None: ...
 
 
@@ -158,6 +162,12 @@ class FileSink(StartStop):
     def flush(self) -> float:
         self.end_utterance()
         return 0.0
+
+    def pause(self) -> None:
+        """Nothing to pause: a file is written, not played."""
+
+    def resume(self) -> None:
+        pass
 
     async def wait_drained(self) -> None:
         self.end_utterance()

@@ -18,10 +18,10 @@ from agentcli.terminal_text import clean_event
 
 STATE_LABELS = {"listening": "● listening", "hearing": "◉ hearing you", "thinking": "… thinking",
                 "speaking": "♪ speaking", "idle": "· idle"}
-_LATENCY_ORDER = ("end_of_turn", "transcript_final", "first_token", "first_sentence", "first_audio_byte",
+_LATENCY_ORDER = ("transcript_final", "first_token", "first_sentence", "first_audio_byte", "end_of_turn",
                   "first_sample_played")
-_LATENCY_NAMES = {"end_of_turn": "turn end", "transcript_final": "transcript", "first_token": "token",
-                  "first_sentence": "sentence", "first_audio_byte": "audio byte", "first_sample_played": "played"}
+_LATENCY_NAMES = {"transcript_final": "transcript", "first_token": "token", "first_sentence": "sentence",
+                  "first_audio_byte": "audio byte", "end_of_turn": "end of turn", "first_sample_played": "played"}
 
 
 def make_renderer(*, jsonl: bool, quiet: bool, live: bool = True, hold: bool = False) -> RendererBase:

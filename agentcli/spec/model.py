@@ -206,11 +206,23 @@ class InterruptionSettings(Strict):
     min_speech_ms: int = Field(400, ge=0)  # shorter (a cough, "huh"): the answer resumes where it paused
 
 
+class TurnSettings(Strict):
+    """When a hands-free turn ends. After `prepare_ms` of silence the answer is prepared (transcript, agent,
+    speech) but held back; it is committed after `complete_ms` when the transcript reads complete (ends in
+    . ? !), after vad.silence_ms when it reads neither way, after `max_wait_ms` when it reads unfinished
+    (a trailing comma, "and", "um"...). Talking again before it is committed merges the fragments."""
+
+    prepare_ms: int = Field(200, ge=50)
+    complete_ms: int = Field(250, ge=50)
+    max_wait_ms: int = Field(1500, ge=50)
+
+
 class VoiceSettings(Strict):
     stt: SttSettings = Field(default_factory=SttSettings)
     tts: TtsSettings = Field(default_factory=TtsSettings)
     vad: VadSettings = Field(default_factory=VadSettings)
     interruption: InterruptionSettings = Field(default_factory=InterruptionSettings)
+    turn: TurnSettings = Field(default_factory=TurnSettings)
 
 
 class TurnDetection(Strict):

@@ -1,8 +1,9 @@
 """A live voice session: the microphone, turn taking (push-to-talk or hands-free), barge-in, typed lines.
 
-Hands-free (--vad): the turn detector ends a turn after `silence_ms` of silence; when the user starts
-talking while a turn is running, that turn is interrupted (barge-in). While the assistant plays, mic
-blocks only count as speech when the echo guard lets them (--headphones turns it off).
+Hands-free (--vad): handsfree.py decides when a turn ends (answers are prepared at short pauses and
+committed when the turn is over) and when talking over an answer interrupts it (playback pauses at once,
+resumes after a cough). While the assistant plays, mic blocks only count as speech when the echo guard
+lets them (--headphones turns it off).
 Push-to-talk: Space or Enter starts recording, again stops; starting to talk cuts the assistant off.
 A typed line is sent as text in both modes. End of input (Ctrl-D) ends the session.
 """
@@ -21,7 +22,7 @@ import numpy as np
 from agentcli import events as ev
 from agentcli.app.approval import Asker
 from agentcli.app.consumers import Renderer, RendererBase
-from agentcli.spec.model import VadSettings
+from agentcli.spec.model import InterruptionSettings, TurnSettings, VadSettings
 from agentcli.voice.options import VoiceOptions
 from agentcli.voice.pipeline import TurnInput, VoiceContext, VoiceTurn
 
@@ -31,7 +32,8 @@ BLOCK_MS = 20  # mic blocks of one default VAD frame: 10 ms blocks cost ~1.5 % m
 
 class LiveSession:
     def __init__(self, ctx: VoiceContext, opts: VoiceOptions, vad: VadSettings, recording: Any = None,
-                 renderer: Renderer | None = None, asker: Asker | None = None) -> None:
+                 renderer: Renderer | None = None, asker: Asker | None = None,
+                 turn: TurnSettings | None = None, interruption: InterruptionSettings | None = None) -> None:
         from agentcli.audio.echo import EchoGuard
         from agentcli.audio.recorder import Recorder
         from agentcli.voice.session import live_mode
@@ -46,12 +48,13 @@ class LiveSession:
         self.mode = live_mode(opts)
         self.mic = Recorder(opts.input_device, rate=STT_RATE, block_ms=BLOCK_MS)
         self.guard = EchoGuard(vad.echo_ratio, headphones=opts.headphones)
-        self.detector: Any = None
+        self.hands_free: Any = None
         if self.mode == "vad":
-            from agentcli.audio.vad import TurnDetector
+            from agentcli.voice.handsfree import HandsFree
 
-            self.detector = TurnDetector(vad, STT_RATE)
-        self.turn: VoiceTurn | None = None
+            self.hands_free = HandsFree(self, vad, turn or TurnSettings(), interruption or InterruptionSettings(),
+                                        STT_RATE)
+        self.turn: VoiceTurn | None = None  # the latest committed turn
         self._turn_task: asyncio.Task[None] | None = None
         self._ptt_blocks: list[np.ndarray] | None = None  # recording while not None (push-to-talk)
         self._quit = asyncio.Event()
@@ -77,8 +80,10 @@ class LiveSession:
         self._hint()
         try:
             await self._quit.wait()
+            if self.hands_free is not None:
+                self.hands_free.commit()  # what the user said before the end of input is answered
             if self._turn_task is not None and not self._turn_task.done():
-                await self._turn_task
+                await asyncio.wait([self._turn_task])
             return 0
         finally:
             if self.asker is not None:
@@ -119,30 +124,24 @@ class LiveSession:
         """(recording, input level in dBFS) for a live level meter."""
         return self.recording_ptt, self.mic.level
 
+    @property
+    def detector(self) -> Any:
+        return self.hands_free.detector if self.hands_free is not None else None
+
     async def _mic_loop(self) -> None:
         while (block := await self.mic.read()) is not None:
             if self._ptt_blocks is not None:
                 self._ptt_blocks.append(block)
-            if self.detector is not None:
+            if self.hands_free is not None:
                 await self._detect(block)
 
     async def _detect(self, block: np.ndarray) -> None:
-        from agentcli.audio.vad import Discarded, SpeechEnd, SpeechStart
-
         sink = self.ctx.sink
-        speaking = self.turn is not None and self.turn.active and not sink.drained
-        allow = self.guard.allows(block, sink.energy) if speaking else True
-        for event in self.detector.feed(block, allow_speech=allow):
-            if isinstance(event, SpeechStart):
-                voiced_ms = self.detector.speech_ms if self.detector.in_speech else 0.0
-                self.first_voiced_time = event.time - voiced_ms / 1000.0
-                self._barge_in(self.turn)
-                self.ctx.set_state("hearing")
-            elif isinstance(event, SpeechEnd):
-                end = event.last_voiced_time
-                self._start_turn(TurnInput(audio=event.audio, rate=STT_RATE, end_of_speech=end))
-            elif isinstance(event, Discarded) and not (self.turn and self.turn.active):
-                self.ctx.set_state("listening")
+        turn = self.turn
+        playing = (turn is not None and turn.active and not sink.drained
+                   and not getattr(sink, "output_paused", False))
+        allow = self.guard.allows(block, sink.energy) if playing else True
+        await self.hands_free.feed(block, allow, playing)
 
     def _barge_in(self, turn: VoiceTurn | None) -> None:
         """Interrupt `turn` if it is running: the sink is silent when this returns; the history rewrite
@@ -161,10 +160,17 @@ class LiveSession:
         self.turn = turn
         self._turn_task = asyncio.create_task(self._run_turn(turn, previous))
 
-    async def _run_turn(self, turn: VoiceTurn, previous: asyncio.Task[None] | None) -> None:
+    def prepare(self, turn_input: TurnInput,
+                previous: asyncio.Future[Any] | None) -> tuple[VoiceTurn, asyncio.Task[None]]:
+        """A turn prepared ahead, not committed: it runs after `previous` and holds its answer back."""
+        turn = VoiceTurn(self.ctx, turn_input, committed=False)
+        task = asyncio.create_task(self._run_turn(turn, previous))
+        self._turn_task = task
+        return turn, task
+
+    async def _run_turn(self, turn: VoiceTurn, previous: asyncio.Future[Any] | None) -> None:
         if previous is not None and not previous.done():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await previous  # its bookkeeping (recording) first, in order
+            await asyncio.wait([previous])  # its bookkeeping (recording) first, in order; not cancelled with us
         task = turn.start()
         try:
             result = await task
@@ -179,7 +185,7 @@ class LiveSession:
             result.status = "error"
             await turn.speaker.cancel()
             self.ctx.sink.flush()
-        if self.recording is not None:
+        if self.recording is not None and turn.committed:
             self.recording.add_turn(
                 user_audio=turn.input.audio, assistant_pcm=result.assistant_audio, user_text=result.user_text,
                 answer=result.answer, status=result.status, heard=result.heard, marks=result.marks,
@@ -210,6 +216,8 @@ class LiveSession:
         line = line.strip()
         if not line:
             return
+        if self.hands_free is not None and self.hands_free.pending is not None:
+            self._turn_task = self.hands_free.drop()  # the typed line replaces it
         self._barge_in(self.turn)
         self._start_turn(TurnInput(text=line))
 

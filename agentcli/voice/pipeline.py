@@ -1,8 +1,13 @@
 """One voice turn: the user's audio (or a typed line) -> STT -> the agent -> sentences -> TTS -> the sink.
 
 Latency marks are ms from the user's last voiced frame (end_of_speech = 0): transcript_final,
-first_token, first_sentence, first_audio_byte, first_sample_played. `interrupt()` is barge-in: the sink
-goes silent first, then synthesis and the agent run are cancelled and the history keeps what was heard.
+first_token, first_sentence, first_audio_byte, end_of_turn (a prepared turn), first_sample_played.
+`interrupt()` is barge-in: the sink goes silent first, then synthesis and the agent run are cancelled
+and the history keeps what was heard.
+
+A turn started with `committed=False` is prepared ahead (at a short pause, before the user's turn is
+known to be over): it transcribes, runs the agent and synthesizes, but holds back its events, its state
+changes and its audio until `commit()`; `discard()` drops it without a trace in the history.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +43,7 @@ class VoiceContext:
     save: Callable[[], None] = lambda: None  # persist the conversation (SessionStore)
     hold_speech: bool = False  # the answer may be replaced at the end (output guardrails/type): speak it then
     state: str = "idle"
+    said: deque[str] = field(default_factory=lambda: deque(maxlen=12))  # sentences lately played (echo check)
 
     def set_state(self, state: str) -> None:
         if state != self.state:
@@ -52,12 +59,13 @@ class TurnInput:
     rate: int = 16000
     text: str | None = None
     end_of_speech: float = field(default_factory=time.perf_counter)  # perf_counter of the last voiced frame
+    over_playback: bool = False  # the speech began while the assistant was playing: it may be its echo
     speech_ms: float | None = None  # how long the user spoke (the VAD's SpeechEnd.speech_ms); else the audio's
 
 
 @dataclass
 class TurnResult:
-    status: str = "ok"  # ok | error | interrupted | guardrail | empty
+    status: str = "ok"  # ok | error | interrupted | guardrail | empty | echo | discarded
     user_text: str = ""
     answer: str = ""  # what the agent answered (all of it)
     heard: str | None = None  # after a barge-in: what stayed in the history
@@ -67,22 +75,37 @@ class TurnResult:
 
 
 class VoiceTurn:
-    def __init__(self, ctx: VoiceContext, turn_input: TurnInput) -> None:
+    def __init__(self, ctx: VoiceContext, turn_input: TurnInput, *, committed: bool = True) -> None:
         self.ctx = ctx
         self.input = turn_input
         self.result = TurnResult()
         self.marks: dict[str, float] = {"end_of_speech": 0.0}
         self.turn_id: str | None = None  # the run's id for this turn, once its TurnStarted went out
+        self.committed = committed
+        self.reads: str | None = None  # how the transcript reads (turns.reads), once it is known
+        self._gate = asyncio.Event()
+        self._go = asyncio.Event()  # an unfinished-sounding prepared turn runs the agent only once this is set
+        if committed:
+            self._gate.set()
+            self._go.set()
+        self._held: list[ev.Event] = []  # events of a turn not committed yet
+        self._state: str | None = None  # the state it would have set
         self.speaker = Speaker(ctx.tts, ctx.sink, self.emit, on_audio=self._first_audio,
-                               record=self.result.assistant_audio.append)
+                               record=self.result.assistant_audio.append, gate=self._gate,
+                               on_sentence=ctx.said.append)
         self._items: TurnItems | None = None
         self._start_len = len(ctx.conversation.items)
+        self._start_agent = ctx.conversation.agent
+        self._ran = False
         self._task: asyncio.Task[TurnResult] | None = None
         self._interruption: asyncio.Future[ev.Interrupted] | None = None
 
     def emit(self, event: ev.Event) -> None:
         """Emit through the run, stamped with this turn: its speech, interruption and latency events come
-        after its TurnDone, and must not be taken for another turn's."""
+        after its TurnDone, and must not be taken for another turn's. Held back until commit()."""
+        if not self.committed:
+            self._held.append(event)
+            return
         if event.turn_id is None:
             event.turn_id = self.turn_id
         self.ctx.emit(event)
@@ -97,7 +120,50 @@ class VoiceTurn:
 
     def _first_audio(self, perf: float) -> None:
         self._mark("first_audio_byte", perf)
-        self.ctx.set_state("speaking")
+        self._set_state("speaking")
+
+    def _set_state(self, state: str) -> None:
+        if self.committed:
+            self.ctx.set_state(state)
+        else:
+            self._state = state
+
+    # -- a prepared turn -----------------------------------------------------------------------------
+    def commit(self) -> None:
+        """The user's turn is over: this answer is theirs. Its events go out, its audio may play."""
+        if self.committed:
+            return
+        self.committed = True
+        self._mark("end_of_turn")
+        held, self._held = self._held, []
+        for event in held:
+            if isinstance(event, ev.UserSpeech):  # the end of the turn is known now, not when it was prepared
+                event.detected = ev.now()
+            self.emit(event)
+        if self._state is not None:
+            self.ctx.set_state(self._state)
+        self._go.set()
+        self._gate.set()
+
+    def go_ahead(self) -> None:
+        """The pause has lasted: worth running the agent even if the transcript reads unfinished."""
+        self._go.set()
+
+    async def discard(self) -> None:
+        """The user went on talking before this answer was committed: drop it (no history, no audio)."""
+        self._held = []
+        await self.speaker.cancel()
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        conv = self.ctx.conversation
+        if self._ran:  # what the runner saved of this turn goes again
+            if len(conv.items) > self._start_len:
+                del conv.items[self._start_len :]
+                conv.turns -= 1
+            conv.agent = self._start_agent
+        self.result.status = "discarded"
 
     # -- running ---------------------------------------------------------------------------------------
     def start(self) -> asyncio.Task[TurnResult]:
@@ -114,16 +180,31 @@ class VoiceTurn:
 
     async def run(self) -> TurnResult:
         ctx = self.ctx
-        ctx.set_state("thinking")
+        # where the history stood when this turn began (a prepared turn is created before the one it
+        # replaces is dropped)
+        self._start_len, self._start_agent, self._ran = len(ctx.conversation.items), ctx.conversation.agent, True
+        self._set_state("thinking")
         text = self.input.text
         if text is None:
             self._spoken()
             text = await self._transcribe()
             if text is None:
+                await self._gate.wait()
                 return self.result
+            from agentcli.voice.turns import echo_of
+
+            if self.input.over_playback and echo_of(text, ctx.said):
+                self.reads = "complete"  # nothing to wait for
+                self.emit(ev.Notice(message=f"ignored: that was my own voice ({_short(text)})", level="warning"))
+                self.result.status = "echo"
+                await self._gate.wait()
+                return self.result
+        if self.reads == "unfinished":
+            await self._go.wait()  # most such pauses end with more speech: no model call for each of them
         self.result.user_text = text
         self._items = TurnItems(text)
         await self._agent(text)
+        await self._gate.wait()
         if self.result.status != "error":
             await self.speaker.finish()
             first = next((s.utterance for s in self.speaker.sentences if s.utterance is not None), None)
@@ -155,14 +236,17 @@ class VoiceTurn:
             if part.final:
                 final = part.text
             elif part.text:
-                ctx.emit(ev.TranscriptDelta(role="user", delta=part.text))
+                self.emit(ev.TranscriptDelta(role="user", delta=part.text))
         self._mark("transcript_final")
-        ctx.emit(ev.TranscriptDone(role="user", text=final, model=ctx.stt.model,
-                                   audio_ms=audio.shape[0] * 1000.0 / self.input.rate, started=started))
+        from agentcli.voice.turns import reads
+
+        self.emit(ev.TranscriptDone(role="user", text=final, model=ctx.stt.model,
+                                    audio_ms=audio.shape[0] * 1000.0 / self.input.rate, started=started))
+        self.reads = reads(final) if final.strip() else "complete"
         if not final.strip():
-            ctx.emit(ev.Notice(message="heard nothing to answer"))
+            self.emit(ev.Notice(message="heard nothing to answer"))
             self.result.status = "empty"
-            ctx.emit(ev.TurnLatency(marks=dict(self.marks)))
+            self.emit(ev.TurnLatency(marks=dict(self.marks)))
             return None
         return final.strip()
 
@@ -174,6 +258,8 @@ class VoiceTurn:
         async for event in ctx.runner.run_turn(ctx.conversation, text):
             self.emit(event)
             self._items.on_event(event)
+            if isinstance(event, ev.ToolCallStarted) and not self.committed:
+                await self._gate.wait()  # a tool acts on the world: only for a turn the user finished
             if isinstance(event, ev.TextDelta) and event.delta:
                 self._mark("first_token")
                 answer.append(event.delta)
@@ -239,6 +325,11 @@ class VoiceTurn:
         self.emit(ev.TurnLatency(marks=dict(self.marks)))
         self.ctx.save()
         return event
+
+
+def _short(text: str, n: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 __all__ = ["TurnInput", "TurnResult", "VoiceContext", "VoiceTurn", "to_ts"]

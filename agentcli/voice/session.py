@@ -57,7 +57,8 @@ async def run_voice(spec: Spec, opts: VoiceOptions, renderer: Renderer | Consume
             return code
         from agentcli.voice.live import LiveSession
 
-        live = LiveSession(ctx, opts, agent.voice.vad, recording, run.renderer, asker=run.asker)
+        live = LiveSession(ctx, opts, agent.voice.vad, recording, run.renderer, asker=run.asker,
+                           turn=agent.voice.turn, interruption=agent.voice.interruption)
         if on_live is not None:
             on_live(live)
         return await live.run()

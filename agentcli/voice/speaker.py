@@ -45,12 +45,15 @@ def to_ts(perf: float) -> float:
 
 class Speaker:
     """`emit` receives SpeechDone (and ErrorEvent) events; `on_audio(perf_time)` is called once, when the
-    first audio byte of this speaker arrives; `record(pcm)` (optional) gets every chunk written."""
+    first audio byte of this speaker arrives; `record(pcm)` (optional) gets every chunk written.
+    `gate` (optional): nothing is written to the sink before it is set (a prepared answer, synthesized
+    while the turn may still go on); `on_sentence(text)` is called as each sentence starts playing."""
 
     def __init__(self, tts: TextToSpeech, sink: Any, emit: Callable[[ev.Event], None], *,
                  lookahead: int = 1, ahead_ms: float = 3000.0,
                  on_audio: Callable[[float], None] | None = None,
-                 record: Callable[[bytes], None] | None = None) -> None:
+                 record: Callable[[bytes], None] | None = None, gate: asyncio.Event | None = None,
+                 on_sentence: Callable[[str], None] | None = None) -> None:
         self.tts = tts
         self.sink = sink
         self.emit = emit
@@ -58,6 +61,8 @@ class Speaker:
         self.ahead_ms = ahead_ms
         self.on_audio = on_audio
         self.record = record
+        self.gate = gate
+        self.on_sentence = on_sentence
         self.sentences: list[_Sentence] = []
         self.first_byte_time: float | None = None  # perf_counter of the first audio byte of all
         self._next = 0  # index of the sentence the feeder writes now
@@ -155,7 +160,11 @@ class Speaker:
             s = self.sentences[self._next]
             for ahead in self.sentences[self._next : self._next + self.lookahead + 1]:
                 self._synthesize(ahead)
+            if self.gate is not None and not self.gate.is_set():
+                await self.gate.wait()
             s.utterance = self.sink.begin_utterance(f"s{self._next + 1}")
+            if self.on_sentence is not None:
+                self.on_sentence(s.text)
             while (chunk := await s.chunks.get()) is not _END:
                 self.sink.write(chunk)
                 s.audio_bytes += len(chunk)

@@ -18,7 +18,8 @@ import pytest
 
 from tests.conftest import ROOT
 
-SHARED_DATA = ROOT.parent / "shared" / "data"
+# ../shared/data from the project's root; AGENT_TEST_SHARED_DATA points elsewhere (a git worktree)
+SHARED_DATA = Path(os.environ.get("AGENT_TEST_SHARED_DATA") or ROOT.parent / "shared" / "data")
 JFK = SHARED_DATA / "jfk_16k.wav"
 
 
@@ -28,6 +29,34 @@ def espeak_wav(path: Path, text: str, speed: int = 175) -> Path:
     if exe is None:
         pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
     subprocess.run([exe, "-s", str(speed), "-w", str(path), text], check=True, capture_output=True, timeout=30)
+    return path
+
+
+def _sox(*args: str) -> None:
+    exe = shutil.which("sox")
+    if exe is None:
+        pytest.skip("sox is not installed (apt-get install sox)")
+    subprocess.run([exe, *args], check=True, capture_output=True, timeout=30)
+
+
+def phrases_wav(path: Path, phrases: list[str], pause_s: float = 1.0) -> Path:
+    """Speech with thinking pauses: espeak-ng phrases joined by `pause_s` of silence (sox)."""
+    parts = []
+    for i, phrase in enumerate(phrases):
+        raw = espeak_wav(path.with_name(f"{path.stem}-{i}.wav"), phrase)
+        padded = path.with_name(f"{path.stem}-{i}-padded.wav")
+        # espeak-ng's own leading/trailing silence trimmed, then the pause added after the phrase
+        _sox(str(raw), str(padded), "silence", "1", "0.01", "1%", "reverse", "silence", "1", "0.01", "1%",
+             "reverse", "pad", "0", str(pause_s if i < len(phrases) - 1 else 0.3))
+        parts.append(str(padded))
+    _sox(*parts, str(path))
+    return path
+
+
+def burst_wav(path: Path, seconds: float = 0.2) -> Path:
+    """A short voiced sound (a cough, "huh"): the start of a spoken "ah", cut to `seconds`."""
+    raw = espeak_wav(path.with_name(f"{path.stem}-raw.wav"), "aaah")
+    _sox(str(raw), str(path), "silence", "1", "0.01", "1%", "trim", "0", str(seconds), "pad", "0", "0.3")
     return path
 
 

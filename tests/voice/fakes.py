@@ -35,15 +35,21 @@ class ScriptedModel(Model):
 
 
 class FakeSTT(SpeechToText):
+    """Hears `text`; or, given `texts`, each in turn (the last one again when they run out)."""
+
     model = "fake-stt"
 
-    def __init__(self, text: str = "what is the weather") -> None:
+    def __init__(self, text: str = "what is the weather", texts: list[str] | None = None) -> None:
         self.text = text
+        self.texts = list(texts or [])
+        self.heard: list[float] = []  # seconds of audio of each call
 
     async def transcribe(self, audio: np.ndarray, rate: int) -> AsyncIterator[TranscriptPart]:
-        for word in self.text.split():
+        self.heard.append(audio.shape[0] / rate)
+        text = self.texts.pop(0) if len(self.texts) > 1 else self.texts[0] if self.texts else self.text
+        for word in text.split():
             yield TranscriptPart(word + " ")
-        yield TranscriptPart(self.text, final=True)
+        yield TranscriptPart(text, final=True)
 
 
 class FakeTTS(TextToSpeech):
@@ -78,8 +84,13 @@ class FakePlayer:
         self._offsets: dict[str, int] = {}
         self._current: Utterance | None = None
         self.flushes = 0
+        self.pauses = 0
+        self._paused_at: int | None = None  # position while paused
+        self.writes = 0
 
     def position(self) -> int:
+        if self._paused_at is not None:
+            return self._paused_at
         if self._frozen is not None:
             return self._frozen
         if self._t0 is None:
@@ -117,7 +128,23 @@ class FakePlayer:
             self._current.ended = True
             self._current = None
 
+    def pause(self) -> None:
+        if self._paused_at is None:
+            self.pauses += 1
+            self._paused_at = self.position()
+
+    def resume(self) -> None:
+        if self._paused_at is not None:
+            pos, self._paused_at = self._paused_at, None
+            if self._t0 is not None and self._frozen is None:
+                self._t0 = time.perf_counter() - pos / (self.rate * self.speed)
+
+    @property
+    def output_paused(self) -> bool:
+        return self._paused_at is not None
+
     def write(self, audio: bytes) -> float:
+        self.writes += 1
         utt = self._current or self.begin_utterance()
         frames = len(audio) // 2
         if self._frozen is not None or self._t0 is None or self.drained:
@@ -138,6 +165,7 @@ class FakePlayer:
     def flush(self) -> float:
         self.flushes += 1
         pos = self.position()
+        self._paused_at = None
         dropped = self.total - pos
         self._frozen = pos
         self.total = pos

@@ -1,0 +1,196 @@
+"""Hands-free turn taking (--vad): when the user's turn ends, and when talking over an answer interrupts it.
+
+The turn detector runs with a short silence window (`voice.turn.prepare_ms`): each stretch of speech it
+ends is a *fragment*. At a fragment's end the answer is prepared at once (transcript, agent, speech) but
+held back (VoiceTurn(committed=False)); it is committed once the silence has lasted long enough for how
+the transcript reads (`turns.reads`): `complete_ms` for a complete sentence, `vad.silence_ms` for neither,
+`max_wait_ms` for an unfinished one. If the user talks again before the commit, the prepared answer is
+dropped and the fragments so far become one turn (fragment merging).
+
+Speech during a committed answer pauses its playback at once; only after `interruption.min_speech_ms` of
+speech is it an interruption (the answer is cut, the history keeps what was heard). A shorter sound (a
+cough) resumes playback where it paused, and is not a turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from agentcli import events as ev
+from agentcli.spec.model import InterruptionSettings, TurnSettings, VadSettings
+from agentcli.voice.pipeline import TurnInput, VoiceTurn
+
+if TYPE_CHECKING:
+    from agentcli.voice.live import LiveSession
+
+
+@dataclass
+class _Suspect:
+    """Speech heard during a committed turn, not yet long enough to interrupt it."""
+
+    turn: VoiceTurn
+    since: float  # perf_counter when it started
+    paused: bool  # playback was paused for it
+
+
+class HandsFree:
+    def __init__(self, live: LiveSession, vad: VadSettings, turn: TurnSettings,
+                 interruption: InterruptionSettings, rate: int) -> None:
+        from agentcli.audio.vad import TurnDetector
+
+        self.live = live
+        self.vad = vad
+        self.settings = turn
+        self.min_speech_ms = interruption.min_speech_ms
+        self.rate = rate
+        self.prepare_ms = min(turn.prepare_ms, vad.silence_ms)
+        # min_utterance_ms is applied here: a short word ("not") after a pause belongs to the turn in progress
+        fragments = vad.model_copy(update={"silence_ms": self.prepare_ms, "min_utterance_ms": 0})
+        self.detector: Any = TurnDetector(fragments, rate)
+        self.fragments: list[np.ndarray] = []  # the user's turn so far (not committed)
+        self.pending: VoiceTurn | None = None  # its prepared answer
+        self.pending_task: asyncio.Task[None] | None = None
+        self.pending_after: asyncio.Future[Any] | None = None  # what the prepared turn waits for
+        self.quiet_ms = 0.0  # silence since the last fragment ended
+        self.suspect: _Suspect | None = None
+        self.over_playback = False  # some of the turn so far was spoken while the assistant played
+
+    # -- one microphone block ----------------------------------------------------------------------------
+    async def feed(self, block: np.ndarray, allow_speech: bool, playing: bool = False) -> None:
+        """One mic block; `playing`: the assistant's answer was coming out of the speaker meanwhile."""
+        from agentcli.audio.vad import Discarded, SpeechEnd, SpeechStart
+
+        ended = False
+        if playing and self.detector.in_speech:
+            self.over_playback = True
+        for event in self.detector.feed(block, allow_speech=allow_speech):
+            if isinstance(event, SpeechStart):
+                self.over_playback = self.over_playback or playing
+                self._on_start(event)
+            elif isinstance(event, SpeechEnd):
+                ended = True
+                self._on_fragment(event)
+            elif isinstance(event, Discarded):
+                self._on_noise(event.speech_ms)
+        if self.suspect is not None and self.detector.in_speech and self.detector.speech_ms >= self.min_speech_ms:
+            self._confirm()
+        if self.pending is not None and not self.detector.in_speech:
+            if not ended:  # the detector's own silence counted up to the fragment's end
+                self.quiet_ms += block.shape[0] * 1000.0 / self.rate
+            if self.quiet_ms >= self._wait_ms(self.pending):
+                self.commit()
+            elif self.quiet_ms >= self.vad.silence_ms:
+                self.pending.go_ahead()
+
+    def _wait_ms(self, turn: VoiceTurn) -> float:
+        s = self.settings
+        wait = {"complete": s.complete_ms, "neutral": self.vad.silence_ms}.get(turn.reads or "", s.max_wait_ms)
+        return max(wait, self.prepare_ms)
+
+    # -- detector events ---------------------------------------------------------------------------------
+    def _on_start(self, event: Any) -> None:
+        live, ctx = self.live, self.live.ctx
+        voiced_ms = self.detector.speech_ms if self.detector.in_speech else 0.0
+        live.first_voiced_time = event.time - voiced_ms / 1000.0
+        turn = live.turn
+        if turn is not None and turn.active and turn.committed and not turn.interrupting:
+            # at once, within one audio block (a short fade); an answer not playing yet is held back too
+            ctx.sink.pause()
+            turn.emit(ev.PlaybackPaused(heard_ms=round(_heard_ms(turn), 1)))
+            self.suspect = _Suspect(turn, time.perf_counter(), True)
+            if self.min_speech_ms <= 0:
+                self._confirm()
+            return
+        ctx.set_state("hearing")
+
+    def _confirm(self) -> None:
+        """Enough speech: a real interruption."""
+        suspect, self.suspect = self.suspect, None
+        assert suspect is not None
+        self.live._barge_in(suspect.turn)
+        self.live.ctx.set_state("hearing")
+
+    def _resume(self, speech_ms: float) -> None:
+        """Too little speech to interrupt: the answer goes on from where it paused."""
+        suspect, self.suspect = self.suspect, None
+        assert suspect is not None
+        if not self.fragments:
+            self.over_playback = False
+        if suspect.paused:
+            self.live.ctx.sink.resume()
+            paused_ms = (time.perf_counter() - suspect.since) * 1000.0
+            suspect.turn.emit(ev.PlaybackResumed(paused_ms=round(paused_ms, 1), speech_ms=round(speech_ms, 1)))
+
+    def _on_noise(self, speech_ms: float) -> None:
+        if self.suspect is not None:
+            self._resume(speech_ms)
+            return
+        if not self.fragments:
+            self.over_playback = False
+        turn = self.live.turn
+        if self.pending is None and not self.fragments and not (turn is not None and turn.active):
+            self.live.ctx.set_state("listening")
+
+    def _on_fragment(self, event: Any) -> None:
+        if self.suspect is not None:
+            if event.speech_ms < self.min_speech_ms:  # too short to interrupt: not a turn
+                self._resume(event.speech_ms)
+                return
+            self._confirm()
+        if event.speech_ms < self.vad.min_utterance_ms and not self.fragments:
+            self._on_noise(event.speech_ms)  # a cough, a click: not the start of a turn
+            return
+        self.fragments.append(event.audio)
+        audio = np.concatenate(self.fragments)
+        previous: asyncio.Future[Any] | None = self.live._turn_task  # the turns before, in order
+        if self.pending is not None:  # the user went on before the answer was committed: merge
+            previous = asyncio.ensure_future(self._drop(self.pending, self.pending_task, self.pending_after))
+        self.pending_after = previous
+        self.pending, self.pending_task = self.live.prepare(
+            TurnInput(audio=audio, rate=self.rate, end_of_speech=event.last_voiced_time,
+                      over_playback=self.over_playback), previous)
+        self.quiet_ms = float(self.prepare_ms)
+        if event.forced:  # too long to wait, or the end of input
+            self.commit()
+
+    @staticmethod
+    async def _drop(turn: VoiceTurn, task: asyncio.Task[None] | None, after: asyncio.Future[Any] | None) -> None:
+        """Drop a prepared turn; done when it is gone and what it waited for is done too."""
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait([task])
+        await turn.discard()
+        if after is not None and not after.done():
+            await asyncio.wait([after])
+
+    # -- committing and resetting ------------------------------------------------------------------------
+    def commit(self) -> None:
+        """The user's turn is over: the prepared answer is committed (it plays)."""
+        turn = self.pending
+        if turn is None:
+            return
+        self.pending, self.pending_task, self.fragments = None, None, []
+        self.over_playback = False
+        self.live.turn = turn
+        turn.commit()
+
+    def drop(self) -> asyncio.Future[None]:
+        """Forget the user's turn in progress now (a typed line replaces it); the future is done when the
+        prepared answer is gone from the history."""
+        turn, task, after = self.pending, self.pending_task, self.pending_after
+        self.pending, self.pending_task, self.fragments = None, None, []
+        self.over_playback = False
+        if turn is None:
+            return asyncio.ensure_future(asyncio.sleep(0))
+        return asyncio.ensure_future(self._drop(turn, task, after))
+
+
+def _heard_ms(turn: VoiceTurn) -> float:
+    from agentcli.voice.history import heard_ms
+
+    return heard_ms(turn.speaker.spoken)
