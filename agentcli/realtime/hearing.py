@@ -9,15 +9,16 @@ from collections.abc import Callable
 
 from agentcli import events as ev
 from agentcli.realtime.answers import Answers
-from agentcli.realtime.echo import RECENT_ANSWERS, EchoMatch
 from agentcli.realtime.interrupting import Interruptions
 from agentcli.realtime.reconnect import new_item_id
 from agentcli.realtime.server_events import InputTimeout, ItemAdded, SpeechStarted, SpeechStopped, UserTranscriptDone
 from agentcli.realtime.state import History, Link
 from agentcli.realtime.turns import Turns
 from agentcli.spec.model import RealtimeSettings
+from agentcli.voice.turns import echo_of
 
 MIN_PTT_MS = 100  # the API refuses to commit less
+RECENT_ANSWERS = 2  # the answers an echo may come from: the one heard last and the one before
 ECHO_TAIL_S = 1.0  # an answer's echo can still reach the microphone this long after its end (device latencies)
 
 
@@ -42,7 +43,6 @@ class Hearing:
         self.interruptions = Interruptions(
             answers, settings, emit, min_speech_ms=min_speech_ms, enabled=settings.turn_detection.interrupt_response
         )
-        self.echoes = EchoMatch()
         self.forgotten: set[str] = set()  # dropped user items whose transcripts may still come
         self.over_playback = False  # the speech in progress began while an answer was heard
         self.echo_candidates: set[str] = set()  # user items whose speech did: checked for echo when transcribed
@@ -196,7 +196,7 @@ class Hearing:
         entry = self.history.by_id.get(e.item_id)
         candidate = e.item_id in self.echo_candidates
         self.echo_candidates.discard(e.item_id)
-        if entry is not None and candidate and self.echoes.is_echo(text, self._assistant_recent(entry)):
+        if entry is not None and candidate and echo_of(text, self._assistant_recent(entry)):
             await self._drop_echo(e.item_id, entry, text)
             return
         if entry is not None:
@@ -213,6 +213,10 @@ class Hearing:
         self.emit(ev.TranscriptDone(role="user", text=text, model=model, audio_ms=heard_ms, started=started))
 
     # --- never talking to itself --------------------------------------------------------------------------
+    # The last line of defence (an echo canceller can diverge, a speaker be turned up): a user turn whose
+    # speech began while an answer was heard, or just after, and whose words are mostly what the assistant
+    # said before it, in order (agentcli/voice/turns.echo_of, the cascade's test), is its own voice.
+    # Only answers before the item count: the answer to it may quote the question.
 
     def _assistant_recent(self, entry: dict[str, object]) -> list[str]:
         """What the assistant said before the user's item: what its echo can be. Never the answer to this
