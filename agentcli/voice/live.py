@@ -2,8 +2,9 @@
 
 Hands-free (--vad): handsfree.py decides when a turn ends (answers are prepared at short pauses and
 committed when the turn is over) and when talking over an answer interrupts it (playback pauses at once,
-resumes after a cough). While the assistant plays, mic blocks only count as speech when the echo guard
-lets them (--headphones turns it off).
+resumes after a cough). The microphone goes through the acoustic front end (audio/frontend.py: the echo of
+what the player really played is cancelled, then noise); while the assistant plays, blocks only count as
+speech when the echo guard behind it lets them (--headphones turns echo handling off).
 Push-to-talk: Space or Enter starts recording, again stops; starting to talk cuts the assistant off.
 A typed line is sent as text in both modes. End of input (Ctrl-D) ends the session.
 """
@@ -34,7 +35,7 @@ class LiveSession:
     def __init__(self, ctx: VoiceContext, opts: VoiceOptions, vad: VadSettings, recording: Any = None,
                  renderer: Renderer | None = None, asker: Asker | None = None,
                  turn: TurnSettings | None = None, interruption: InterruptionSettings | None = None) -> None:
-        from agentcli.audio.echo import EchoGuard
+        from agentcli.audio.frontend import FrontEnd
         from agentcli.audio.recorder import Recorder
         from agentcli.voice.session import live_mode
 
@@ -46,8 +47,12 @@ class LiveSession:
         self.asker = asker  # approval questions are answered by the next typed line, not a second reader
         self._answer: asyncio.Future[str] | None = None
         self.mode = live_mode(opts)
-        self.mic = Recorder(opts.input_device, rate=STT_RATE, block_ms=BLOCK_MS)
-        self.guard = EchoGuard(vad.echo_ratio, headphones=opts.headphones)
+        # the acoustic front end: the echo of what the player really played is cancelled (not with
+        # --headphones), then noise; the energy guard stays behind it (and alone without the wheel)
+        front = FrontEnd(STT_RATE, far_end=getattr(ctx.sink, "far_end", None), echo=not opts.headphones,
+                         echo_ratio=vad.echo_ratio)
+        self.mic = Recorder(opts.input_device, rate=STT_RATE, block_ms=BLOCK_MS, frontend=front)
+        self.guard = front.guard
         self.hands_free: Any = None
         if self.mode == "vad":
             from agentcli.voice.handsfree import HandsFree

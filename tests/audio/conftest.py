@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHARED_DATA
-from tests.pulse import pulse_rig  # noqa: F401  (the fixture, for tests in this folder)
+from tests.pulse import echo_path, pulse_rig  # noqa: F401  (the fixtures, for tests in this folder)
 
 
 @pytest.fixture(scope="session")

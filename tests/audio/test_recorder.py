@@ -155,3 +155,46 @@ def test_file_source_bad_file_is_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(AudioError) as err:
         FileSource(bad)
     assert str(bad) in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.audio
+def test_front_end_gets_each_block_with_its_time_counting_dropped_blocks(pulse_rig: PulseRig) -> None:
+    """The recorder's times for its blocks (the echo canceller lines its reference up with them): one
+    block length apart, with the blocks a slow reader lost counted in, on a restart too."""
+    from agentcli.audio.frontend import FrontEnd
+
+    class Times(FrontEnd):
+        def __init__(self) -> None:
+            super().__init__(RATE, echo=False, noise_suppression=False, high_pass=False)
+            self.times: list[float] = []
+
+        def process(self, block: np.ndarray, captured_at: float | None = None) -> np.ndarray:
+            assert captured_at is not None
+            self.times.append(captured_at)
+            return block
+
+    async def run() -> tuple[list[list[float]], list[int]]:
+        runs, drops = [], []
+        rec = Recorder(rate=RATE, block_ms=20, queue_blocks=5, frontend=(front := Times()))
+        for _ in range(2):
+            front.times = []
+            before = rec.dropped_blocks
+            t = time.perf_counter()
+            rec.start()
+            for _ in range(5):
+                await rec.read()
+            await asyncio.sleep(0.4)  # ~20 blocks arrive, 5 fit: the oldest are dropped
+            while rec.queued_blocks:
+                await rec.read()
+            rec.stop()
+            runs.append([x - t for x in front.times])
+            drops.append(rec.dropped_blocks - before)
+        return runs, drops
+
+    runs, drops = asyncio.run(run())
+    for times, dropped in zip(runs, drops, strict=True):
+        assert dropped >= 5
+        steps = np.round(np.diff(times) / 0.02).astype(int)
+        assert list(steps[:4]) == [1, 1, 1, 1]
+        assert sorted(steps[4:]) == [1] * (len(steps) - 5) + [dropped + 1]  # one jump over the lost blocks
+        assert -0.05 < times[0] < 0.5  # on the perf_counter clock, from this run's first callback

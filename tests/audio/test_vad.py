@@ -17,9 +17,11 @@ from agentcli.spec.model import VadSettings
 RATE = 16000
 
 
-def _run(x: np.ndarray, settings: VadSettings, block: int = 333, finish: bool = True) -> list[VadEvent]:
+def _run(
+    x: np.ndarray, settings: VadSettings, block: int = 333, finish: bool = True, engine: str = "auto"
+) -> list[VadEvent]:
     """Feed in odd-sized blocks (not a multiple of the frame) as a microphone would."""
-    det = TurnDetector(settings, RATE)
+    det = TurnDetector(settings, RATE, engine=engine)
     events: list[VadEvent] = []
     for i in range(0, x.shape[0], block):
         events += det.feed(x[i : i + block])
@@ -34,11 +36,15 @@ def _turns(events: list[VadEvent]) -> list[SpeechEnd]:
 JFK_PHRASES = [(0.3, 2.2), (3.3, 4.3), (5.4, 7.6), (8.2, 10.3)]
 
 
-def test_jfk_one_turn_when_pauses_are_shorter_than_silence_ms(jfk_wav: Path) -> None:
+@pytest.mark.parametrize("engine", ["silero", "webrtc"])
+def test_jfk_one_turn_when_pauses_are_shorter_than_silence_ms(jfk_wav: Path, engine: str) -> None:
     x = read_wav(jfk_wav, RATE)
-    turns = _turns(_run(x, VadSettings(silence_ms=1500)))
+    turns = _turns(_run(x, VadSettings(silence_ms=1500), engine=engine))
     assert len(turns) == 1
-    assert turns[0].start_ms <= JFK_PHRASES[0][0] * 1000
+    # Silero decides per 32 ms chunk and needs most of one to be sure: its start is up to ~100 ms later
+    # (the pre-roll still carries the onset)
+    late = 100 if engine == "silero" else 0
+    assert turns[0].start_ms <= JFK_PHRASES[0][0] * 1000 + late
     assert turns[0].end_ms >= JFK_PHRASES[-1][1] * 1000
 
 
@@ -86,14 +92,19 @@ def _noisy_scene(speech: np.ndarray, seed: int = 0) -> tuple[np.ndarray, float, 
     return x, 1.0, (offset + active[0]) / RATE, (offset + active[-1]) / RATE
 
 
-def test_generated_speech_in_noise_and_a_discarded_cough(speech_wav: Callable[[str], Path]) -> None:
+@pytest.mark.parametrize("engine", ["silero", "webrtc"])
+def test_generated_speech_in_noise_and_a_discarded_cough(speech_wav: Callable[[str], Path], engine: str) -> None:
     speech = read_wav(speech_wav("Hello there. What is the weather in Paris tomorrow?"), RATE)
     x, cough_at, start, end = _noisy_scene(speech)
-    events = _run(x, VadSettings())
+    events = _run(x, VadSettings(), engine=engine)
     turns = _turns(events)
     assert len(turns) == 1  # the cough (and the noise's onset) never make a turn
-    coughs = [e for e in events if isinstance(e, Discarded) and abs(e.start_ms - cough_at * 1000) < 60]
-    assert len(coughs) == 1 and coughs[0].speech_ms < 300
+    near_cough = [e for e in events if abs(e.start_ms - cough_at * 1000) < 200]
+    if engine == "silero":
+        assert near_cough == []  # a buzz is not a voice: not even a start
+    else:
+        coughs = [e for e in near_cough if isinstance(e, Discarded) and abs(e.start_ms - cough_at * 1000) < 60]
+        assert len(coughs) == 1 and coughs[0].speech_ms < 300
     turn = turns[0]
     begin = [e for e in events if isinstance(e, SpeechStart) and e.start_ms == turn.start_ms]
     settings = VadSettings()
@@ -121,6 +132,7 @@ def test_echo_gate_and_last_voiced_time(speech_wav: Callable[[str], Path]) -> No
     assert gated.feed(x, allow_speech=False) == []
     assert gated.last_voiced_frame_time is None and not gated.in_speech
     det = TurnDetector(VadSettings(), RATE)
+    assert det.engine == "silero"
     events: list[VadEvent] = []
     for i in range(0, x.shape[0], 320):
         events += det.feed(x[i : i + 320], now=i / RATE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pulse import pulse_rig  # noqa: F401
+from tests.pulse import echo_path, pulse_rig  # noqa: F401 - the fixtures
 
 
 @pytest.fixture

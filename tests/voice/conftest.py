@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.pulse import pulse_rig  # noqa: F401 - the fixture
+from tests.pulse import echo_path, pulse_rig  # noqa: F401 - the fixtures
 
 
 @pytest.hookimpl(tryfirst=True)
