@@ -196,12 +196,13 @@ class Hearing:
         entry = self.history.by_id.get(e.item_id)
         candidate = e.item_id in self.echo_candidates
         self.echo_candidates.discard(e.item_id)
-        if entry is not None and candidate and echo_of(text, self._assistant_recent(entry)):
+        t = self.turns.current
+        open_turn = t is not None and t.item_id == e.item_id  # once answered and heard, it is too late
+        if entry is not None and candidate and open_turn and echo_of(text, self._assistant_recent(entry)):
             await self._drop_echo(e.item_id, entry, text)
             return
         if entry is not None:
             entry["content"] = text
-        t = self.turns.current
         if t is not None and entry is not None and t.index == self.history.conversation.turns and not t.input:
             t.input = text
             self.turns.announce()
@@ -233,8 +234,7 @@ class Hearing:
     async def _drop_echo(self, item_id: str, entry: dict[str, object], text: str) -> None:
         """The user's turn is the assistant's own voice come back through the microphone (echo the front
         end let through): it leaves the history and the server, and an answer made to it is cancelled."""
-        self.emit(ev.Notice(message=f'ignored what sounded like the assistant\'s own voice: "{short(text)}"',
-                            level="warning"))
+        self.emit(ev.Notice(message=f"ignored: that was my own voice ({short(text)})", level="warning"))
         items = self.history.conversation.items
         if entry in items:
             items.remove(entry)
@@ -242,10 +242,8 @@ class Hearing:
         self.history.own_ids.add(item_id)
         await self.link.soft(lambda m: m.delete_item(item_id))
         t = self.turns.current
-        if t is None or t.item_id != item_id:
-            return  # its turn is over already (answered): the answer stays, the question is gone
         state = self.answers.responding.current
-        if state is not None and state.turn == t.index and not state.cancelled:
+        if t is not None and state is not None and state.turn == t.index and not state.cancelled:
             await self.answers.drop_response(state)
         elif self.user.awaiting_reply:  # the server's answer to it has not come yet: cancel it then
             self.answers.responding.ignore_auto = True
@@ -260,5 +258,6 @@ def _wall(perf: float) -> float:
 
 
 def short(text: str, limit: int = 60) -> str:
-    flat = " ".join(text.split())
+    """One line of a transcript for a notice: no control characters (it is the server's text)."""
+    flat = "".join(ch for ch in " ".join(text.split()) if ch.isprintable())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
