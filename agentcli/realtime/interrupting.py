@@ -26,6 +26,9 @@ from agentcli.realtime.server_events import SpeechStarted, SpeechStopped
 from agentcli.spec.model import RealtimeSettings
 
 NETWORK_MARGIN_MS = 150  # the server's speech_stopped is a network trip behind the end of the silence
+# semantic_vad ends a turn when the words sound finished, at the latest after this (the API's documented
+# timeouts by eagerness); until then a cough's speech_stopped may not have come
+SEMANTIC_MAX_WAIT_MS = {"low": 8000, "medium": 4000, "auto": 4000, "high": 2000}
 
 
 @dataclass
@@ -70,8 +73,12 @@ class Interruptions:
         return td.prefix_padding_ms if td.prefix_padding_ms is not None else 300
 
     def _wait_s(self) -> float:
-        silence = self.settings.turn_detection.silence_duration_ms
-        silence = 500 if silence is None else silence
+        """How long after speech_started no speech_stopped means the speech went on long enough."""
+        td = self.settings.turn_detection
+        if td.type == "semantic_vad":  # it may wait up to its eagerness's timeout before it says stopped
+            silence = SEMANTIC_MAX_WAIT_MS.get(td.eagerness or "auto", 4000)
+        else:
+            silence = 500 if td.silence_duration_ms is None else td.silence_duration_ms
         return (self.min_speech_ms + silence + NETWORK_MARGIN_MS) / 1000
 
     async def speech_started(self, e: SpeechStarted) -> None:

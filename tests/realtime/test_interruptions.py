@@ -209,3 +209,17 @@ async def test_words_of_the_answer_said_well_after_it_are_the_user_s(tmp_path: P
         await h.say()
         second = await h.turn_done(2)
         assert second.status == "ok" and not [n for n in h.of(ev.Notice) if "own voice" in n.message]
+
+
+def test_how_long_no_stop_means_long_speech_follows_the_turn_detection() -> None:
+    from agentcli.realtime.interrupting import Interruptions
+    from agentcli.spec.model import RealtimeSettings
+
+    def wait(**td: object) -> float:
+        settings = RealtimeSettings(turn_detection=TurnDetection(**td))
+        return Interruptions(None, settings, print, min_speech_ms=400, enabled=True)._wait_s()  # type: ignore[arg-type]
+
+    assert wait(silence_duration_ms=350) == pytest.approx(0.9)  # 400 + 350 + the network margin
+    assert wait() == pytest.approx(1.05)  # the server's default silence, 500 ms
+    assert wait(type="semantic_vad", eagerness="high") == pytest.approx(2.55)
+    assert wait(type="semantic_vad") == pytest.approx(4.55)
