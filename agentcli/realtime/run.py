@@ -230,10 +230,7 @@ def _microphone(opts: VoiceOptions, output: Any, echo_ratio: float) -> Any:
     from agentcli.audio.recorder import Recorder
 
     far_end = getattr(output.sink, "far_end", None) if output is not None else None
-    # WebRTC's noise suppressor takes 16, 32 or 48 kHz, not the realtime 24 kHz (it raised here): the echo
-    # canceller and high-pass run, and the server's own `realtime.noise_reduction` can clean the rest
-    front = FrontEnd(RATE, far_end=far_end, echo=not opts.headphones, echo_ratio=echo_ratio,
-                     noise_suppression=RATE in (16000, 32000, 48000))
+    front = FrontEnd(RATE, far_end=far_end, echo=not opts.headphones, echo_ratio=echo_ratio)
     return Recorder(opts.input_device, rate=RATE, block_ms=MIC_BLOCK_MS, frontend=front)
 
 
