@@ -130,6 +130,9 @@ def webrtc_available() -> str | None:
     return None
 
 
+_NS_RATES = (16000, 32000, 48000)  # what WebRTC's noise suppressor takes on its own
+
+
 class FrontEnd:
     """Cleans mono float32 mic blocks at `rate`: `process(block, captured_at)` -> cleaned block (same length).
 
@@ -167,11 +170,16 @@ class FrontEnd:
         if wanted and why is None:
             import pywebrtc_audio
 
-            if self.echo or high_pass:
+            # the suppressor alone takes only 16, 32 and 48 kHz; at other rates (realtime's 24 kHz) it runs
+            # inside the combined processor, which resamples for it
+            separate_ns = noise_suppression and rate in _NS_RATES
+            inner_ns = noise_suppression and not separate_ns
+            if self.echo or high_pass or inner_ns:
                 self._apm = pywebrtc_audio.AudioProcessor(
-                    rate, echo_cancellation=self.echo, high_pass_filter=high_pass, stream_delay_ms=stream_delay_ms
+                    rate, echo_cancellation=self.echo, high_pass_filter=high_pass, noise_suppression=inner_ns,
+                    ns_level=ns_level, stream_delay_ms=stream_delay_ms,
                 )
-            if noise_suppression:
+            if separate_ns:
                 self._ns = pywebrtc_audio.NoiseSuppressor(rate, level=ns_level)
         elif wanted:
             _say_once(f"echo cancellation unavailable (pywebrtc-audio: {why}); using the energy echo guard")
