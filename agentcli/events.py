@@ -301,12 +301,18 @@ class TurnLatency(Event):
 
 @dataclass(slots=True, kw_only=True)
 class UserSpeech(Event):
-    """Realtime: where one stretch of the user's speech lies in the audio sent this session, in ms from
-    its first block (one timeline across reconnects). From the server's VAD, or push-to-talk."""
+    """One stretch of the user's speech. Realtime: start_ms/end_ms place it in the audio sent this session,
+    from its first block (one timeline across reconnects), from the server's VAD or push-to-talk; the
+    cascade: in the turn's own audio."""
 
     type: Literal["user_speech"] = "user_speech"
     start_ms: float = 0.0
     end_ms: float = 0.0
+    # on the events' clock (both modes, for the trace's user_speech and end_of_turn spans): when the speech
+    # began and ended, and when the end of the turn was decided (the server's speech_stopped, the local VAD)
+    started: float | None = None
+    ended: float | None = None
+    detected: float | None = None
 
 
 @dataclass(slots=True, kw_only=True)

@@ -1,7 +1,9 @@
 """Realtime benchmarks (issue 5), against the zero-latency simulator (`agent sim serve`, in its own process):
 
 - barge-in: `input_audio_buffer.speech_started` received -> the first all-silent output block the player
-  hands to the device after the flush (target <= 30 ms); in process, the real Player on the virtual speaker;
+  hands to the device after the flush (target <= 30 ms): the pause that suspected speech makes at once (a
+  confirmed interruption then finds the output silent already); in process, the real Player on the
+  virtual speaker;
 - first audio delta received -> its first sample handed to the output device (target <= 60 ms), same set-up;
 - CPU of the real `agent voice --realtime` during a 60 s session on the virtual microphone and speaker,
   three spoken questions answered aloud (target <= 5 % of one core);
@@ -188,14 +190,21 @@ async def latency_runs(url: str, spec_path: Path, runs: int) -> tuple[list[float
     try:
         await wait_until(session.ready.is_set)
         await send_pcm(session, tone(0.4) + silence(0.4))
+        seen: set[str] = set()
         for _ in range(runs + 1):  # the first answer is a warm-up
-            playing = await wait_until(lambda: session.output.current)
+
+            def new_answer() -> Any:  # not the answer just interrupted (it stays paused until the cut)
+                cur = session.output.current
+                return cur if cur is not None and cur.item_id not in seen and cur.utterance is not None else None
+
+            playing = await wait_until(new_answer)
+            seen.add(playing.item_id)
             utt = playing.utterance
             await wait_until(lambda u=utt: u.first_sample_time is not None)
             firsts.append((utt.first_sample_time - marks[f"delta:{playing.item_id}"]) * 1000)
             await asyncio.sleep(0.4)
             marks.pop("speech_started", None)
-            await send_pcm(session, tone(0.3))
+            await send_pcm(session, tone(0.6))  # past voice.interruption.min_speech_ms: a real interruption
             await wait_until(lambda: "speech_started" in marks and player.last_silence_time is not None)
             barges.append((player.last_silence_time - marks["speech_started"]) * 1000)
             await send_pcm(session, silence(0.45))

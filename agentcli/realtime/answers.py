@@ -70,10 +70,17 @@ class Answers:
 
     # --- the response's events --------------------------------------------------------------------------
 
-    def created(self, e: ResponseCreated) -> None:
+    async def created(self, e: ResponseCreated) -> None:
+        asked = self.responding.create_pending
         self.responding.create_pending = False
-        self.user.awaiting_reply = False
         state = ResponseState(id=e.response_id, started=ev.now(), t0=time.perf_counter())
+        if self.responding.ignore_auto and not asked:  # the server answering input the client dropped
+            self.responding.ignore_auto = False
+            state.cancelled = state.ignored = True
+            self.responding.current = state
+            await self.link.soft(lambda m: m.cancel_response())
+            return
+        self.user.awaiting_reply = False
         checks = self.tools.output_guardrails.get(self.agent) or []
         if checks:
 
@@ -84,9 +91,15 @@ class Answers:
         self.responding.current = state
         if self.turns.current is None:  # a response the server started on its own
             self.turns.open(base=time.perf_counter())
+        state.turn = self.turns.current.index if self.turns.current is not None else None
         self.turns.mark("response_created")
 
-    def assistant_item(self, item_id: str) -> None:
+    async def assistant_item(self, item_id: str) -> None:
+        current = self.responding.current
+        if current is not None and current.ignored:  # nobody asked for it: gone from the server too
+            self.history.own_ids.add(item_id)
+            await self.link.soft(lambda m: m.delete_item(item_id))
+            return
         self.history.add(
             {
                 "type": "message",
@@ -96,7 +109,6 @@ class Answers:
                 "_agent": self.tools.agent(self.agent).name,
             }
         )
-        current = self.responding.current
         if current is not None and current.item_id is None:
             current.item_id = item_id
 
@@ -166,7 +178,8 @@ class Answers:
         if state is not None:
             self.responding.current = None
         usage = ev.Usage(e.input_tokens, e.output_tokens)
-        self.turns.announce()
+        if state is None or not state.ignored:
+            self.turns.announce()
         first_ms = None
         if state is not None and state.first_delta is not None:
             first_ms = round((state.first_delta - state.t0) * 1000, 1)
@@ -267,6 +280,24 @@ class Answers:
         if self.turns.current is not None and (cut is not None or state is not None):
             self.turns.current.output = heard_text
             self.turns.finish("interrupted", interrupted=True)
+
+    async def drop_response(self, state: ResponseState) -> None:
+        """Cancel a response made to input that was dropped (the assistant's own echo): silenced, out of
+        the history and off the server, with no interruption (nobody interrupted it)."""
+        state.cancelled = state.ignored = True
+        if state.guard is not None:
+            state.guard.cancel()
+        output = self.output
+        if output is not None and output.current is not None and output.current.response_id == state.id:
+            output.cut()
+        await self.link.soft(lambda m: m.cancel_response())
+        entry = self.history.by_id.pop(state.item_id or "", None)
+        if entry is not None:
+            items = self.history.conversation.items
+            if entry in items:
+                items.remove(entry)
+            self.history.own_ids.add(str(state.item_id))
+            await self.link.soft(lambda m: m.delete_item(str(state.item_id)))
 
     async def _rewrite_replayed(self, entry: dict[str, object]) -> None:
         """A replayed history entry changed after the replay: a barge-in cut an answer that was still

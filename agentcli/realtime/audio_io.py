@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agentcli.realtime.config import RATE
@@ -24,10 +25,22 @@ BYTES_PER_MS = RATE * 2 // 1000
 class PlayingItem:
     item_id: str
     response_id: str
-    utterance: Any  # agentcli.audio.sink.Utterance
+    utterance: Any  # agentcli.audio.sink.Utterance; None while paused (a new one begins on resume)
     received_ms: float = 0.0
     complete: bool = False  # no more audio will come for it
     stale: bool = False  # from a connection that dropped: the new server session does not know the item
+    pcm: bytearray = field(default_factory=bytearray)  # all of it as received: a resume plays on from here
+    offset_ms: float = 0.0  # played before the current utterance began (a pause splits the item)
+    tapped: int = 0  # bytes of pcm handed to the tap (--record): not what arrived while paused, unless resumed
+
+    def handed_ms(self) -> float:
+        """Given to the device so far (what a cut leaves the user having heard)."""
+        played = self.utterance.handed_ms if self.utterance is not None else 0.0
+        return min(self.offset_ms + played, self.received_ms)
+
+    def heard_ms(self) -> float:
+        played = self.utterance.heard_ms if self.utterance is not None else 0.0
+        return min(self.offset_ms + played, self.received_ms)
 
 
 @dataclass
@@ -42,24 +55,42 @@ class Cut:
 
 
 class OutputAudio:
+    """Plays answer audio. `pause()` silences it within one block and keeps the rest (and whatever still
+    arrives) to `resume()` where it stopped: the sink's flush does the silencing, the item's own copy of
+    its audio the resuming, so any sink (Player, FileSink) can pause."""
+
     def __init__(self, sink: Any):
         self.sink = sink  # agentcli.audio.sink.AudioSink
         self.current: PlayingItem | None = None
         self.first_delta_at: float | None = None  # perf_counter of the current item's first delta
         self.tap: Callable[[bytes], None] | None = None  # --record: the answer audio as received
+        self.paused_at: float | None = None  # perf_counter of the pause in progress
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None
 
     def write(self, item_id: str, response_id: str, b64: str) -> PlayingItem:
         """Queue one `response.output_audio.delta`; a new item id begins a new utterance."""
         pcm = base64.b64decode(b64)
         cur = self.current
         if cur is None or cur.item_id != item_id:
-            cur = self.current = PlayingItem(item_id, response_id, self.sink.begin_utterance(item_id))
+            utterance = None if self.paused else self.sink.begin_utterance(item_id)
+            cur = self.current = PlayingItem(item_id, response_id, utterance)
         if pcm:
-            self.sink.write(pcm)
+            cur.pcm += pcm
             cur.received_ms += len(pcm) / BYTES_PER_MS
-            if self.tap is not None:
-                self.tap(pcm)
+            if not self.paused:
+                self.sink.write(pcm)
+                self._tap(cur)
         return cur
+
+    def _tap(self, cur: PlayingItem) -> None:
+        """Hand the tap what it has not seen of the item: a recording holds what played, and what a pause
+        held back only once it resumes (an interrupted answer ends where it was paused)."""
+        if self.tap is not None and cur.tapped < len(cur.pcm):
+            self.tap(bytes(cur.pcm[cur.tapped :]))
+        cur.tapped = len(cur.pcm)
 
     def orphan(self) -> None:
         """The connection dropped: what arrived keeps playing, but its item is no longer the server's."""
@@ -72,38 +103,71 @@ class OutputAudio:
         cur = self.current
         if cur is not None and cur.item_id == item_id and not cur.complete:
             cur.complete = True
-            self.sink.end_utterance()
+            if not self.paused:
+                self.sink.end_utterance()
 
     def heard_ms(self) -> float:
         cur = self.current
-        return min(cur.utterance.heard_ms, cur.received_ms) if cur else 0.0
+        return cur.heard_ms() if cur else 0.0
 
     @property
     def playing(self) -> bool:
-        """Audio of the current item is still to be heard (or more of it is still to come)."""
+        """Audio of the current item is still to be heard (or more of it is still to come); a paused
+        item is still playing."""
         cur = self.current
         if cur is None:
             return False
-        return not cur.complete or cur.utterance.heard_ms < cur.received_ms - 1.0
+        return not cur.complete or cur.heard_ms() < cur.received_ms - 1.0
+
+    def pause(self) -> bool:
+        """Silence the answer within one block, keeping the rest to resume. False when already paused."""
+        if self.paused:
+            return False
+        self.paused_at = time.perf_counter()
+        cur = self.current
+        if cur is not None and cur.utterance is not None:
+            self.sink.flush()
+            handed = cur.handed_ms()  # by the flush: the part inside the device's latency still comes out
+            cur.offset_ms, cur.utterance = handed, None
+        return True
+
+    def resume(self) -> float:
+        """Play on where the pause stopped (and what arrived meanwhile); returns how long it was paused."""
+        if self.paused_at is None:
+            return 0.0
+        paused_ms = (time.perf_counter() - self.paused_at) * 1000
+        self.paused_at = None
+        cur = self.current
+        if cur is not None and cur.utterance is None:
+            cur.utterance = self.sink.begin_utterance(cur.item_id)
+            rest = cur.pcm[int(cur.offset_ms * BYTES_PER_MS) // 2 * 2 :]
+            if rest:
+                self.sink.write(bytes(rest))
+            self._tap(cur)
+            if cur.complete:
+                self.sink.end_utterance()
+        return paused_ms
 
     def cut(self) -> Cut | None:
         """Barge-in: silence output within one block. None when playback had already finished.
 
         What the user hears of the item is what the player handed to the device by the flush: the part
         still inside the device's output latency comes out of the speaker all the same."""
+        self.paused_at = None
         cur = self.current
         if cur is None or not self.playing:
             return None
-        self.sink.flush()
+        if cur.utterance is not None:
+            self.sink.flush()
+        heard = cur.handed_ms()
         self.current = None
-        heard = min(cur.utterance.handed_ms, cur.received_ms)
         return Cut(cur.item_id, cur.response_id, heard, cur.received_ms, cur.stale)
 
     async def wait_heard(self, poll_s: float = 0.02, limit_s: float = 600.0) -> None:
-        """Until the current item has been heard to its end (bounded)."""
+        """Until the current item has been heard to its end (bounded; a pause extends the bound)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + limit_s
-        while self.playing and loop.time() < deadline:
+        while self.playing and (self.paused or loop.time() < deadline):
             await asyncio.sleep(poll_s)
 
 

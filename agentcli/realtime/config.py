@@ -24,7 +24,9 @@ def turn_detection(td: TurnDetection, *, ptt: bool = False) -> dict[str, Any] | 
     elif td.eagerness is not None:
         out["eagerness"] = td.eagerness
     out["create_response"] = td.create_response
-    out["interrupt_response"] = td.interrupt_response
+    # the client decides what is an interruption (agentcli/realtime/interrupting.py): the server's VAD
+    # would cancel the answer on a cough or on the answer's own echo
+    out["interrupt_response"] = False
     return out
 
 
@@ -85,5 +87,6 @@ def session_config(
 
 
 def server_cancels_on_speech(rt: RealtimeSettings, ptt: bool) -> bool:
-    """Whether the server cancels a response by itself when the user starts talking."""
-    return not ptt and rt.turn_detection.type != "none" and rt.turn_detection.interrupt_response
+    """Whether the server cancels a response by itself when the user starts talking: never, the client
+    decides (`interrupt_response` in the spec says whether speech may interrupt an answer at all)."""
+    return False

@@ -39,6 +39,8 @@ VOICED_RMS = 500.0  # int16 RMS (~ -36 dBFS): where speech lies in what we sent,
 
 
 class GeminiRealtime(GeminiReading, RealtimeModel):
+    client_interrupts = False  # the Live API drops its generation itself when it hears the user
+
     def __init__(
         self,
         url: str,

@@ -9,13 +9,17 @@ from collections.abc import Callable
 
 from agentcli import events as ev
 from agentcli.realtime.answers import Answers
+from agentcli.realtime.interrupting import Interruptions
 from agentcli.realtime.reconnect import new_item_id
 from agentcli.realtime.server_events import InputTimeout, ItemAdded, SpeechStarted, SpeechStopped, UserTranscriptDone
 from agentcli.realtime.state import History, Link
 from agentcli.realtime.turns import Turns
 from agentcli.spec.model import RealtimeSettings
+from agentcli.voice.turns import echo_of
 
 MIN_PTT_MS = 100  # the API refuses to commit less
+RECENT_ANSWERS = 2  # the answers an echo may come from: the one heard last and the one before
+ECHO_TAIL_S = 1.0  # an answer's echo can still reach the microphone this long after its end (device latencies)
 
 
 class Hearing:
@@ -29,12 +33,19 @@ class Hearing:
         emit: Callable[[ev.Event], None],
         *,
         manual: bool,
+        min_speech_ms: int = 400,
     ):
         self.link, self.history, self.turns, self.answers = link, history, turns, answers
         self.settings = settings
         self.emit = emit
         self.manual = manual  # no server turn detection: the client commits each turn
         self.user = answers.user
+        self.interruptions = Interruptions(
+            answers, settings, emit, min_speech_ms=min_speech_ms, enabled=settings.turn_detection.interrupt_response
+        )
+        self.forgotten: set[str] = set()  # dropped user items whose transcripts may still come
+        self.over_playback = False  # the speech in progress began while an answer was heard
+        self.echo_candidates: set[str] = set()  # user items whose speech did: checked for echo when transcribed
 
     # --- what the user sends ------------------------------------------------------------------------------
 
@@ -103,16 +114,30 @@ class Hearing:
         u.speaking = True
         u.audio_span = (e.audio_start_ms, 0)
         u.speech_from_ms = u.connection_ms + e.audio_start_ms
+        # only speech that begins while the assistant is heard (or just after) can be its echo
+        self.over_playback = self.interruptions.answering() or self.turns.answered_within(ECHO_TAIL_S)
         self.emit(ev.StateChanged(state="hearing"))
-        if self.settings.turn_detection.interrupt_response:
-            await self.answers.barge_in(local=False)
+        await self.interruptions.speech_started(e)
 
-    def speech_stopped(self, e: SpeechStopped) -> None:
+    async def speech_stopped(self, e: SpeechStopped) -> None:
         u = self.user
         u.speaking = False
-        u.speech_stopped_at = time.perf_counter()
+        start_ms = u.speech_from_ms
+        if await self.interruptions.speech_stopped(e):  # short speech over the answer: forgotten, it plays on
+            u.speech_from_ms = None
+            self.emit(ev.StateChanged(state="speaking"))
+            return
+        known = time.perf_counter()  # the end of the turn is known now, a silence window after the speech
+        end_ms = u.connection_ms + e.audio_end_ms
+        ended = min(known, u.sent_audio.local_time(end_ms) or known)
+        began = ended
+        if start_ms is not None:  # the server's start includes the padding it keeps from before the speech
+            pad = self.settings.turn_detection.prefix_padding_ms
+            began = min(ended, u.sent_audio.local_time(start_ms + (300 if pad is None else pad)) or ended)
+        u.speech_stopped_at = ended  # latency counts from the end of the speech, as in the cascade
+        u.speech_times = (began, ended, known)
         u.audio_span = (u.audio_span[0], e.audio_end_ms)
-        u.speech_ended(u.connection_ms + e.audio_end_ms)
+        u.speech_ended(end_ms)
         if self.settings.turn_detection.create_response:
             u.awaiting_reply = True
         self.emit(ev.StateChanged(state="thinking"))
@@ -127,29 +152,57 @@ class Hearing:
             self.emit(ev.Notice(message=f"no speech for {ms / 1000:g} s; the assistant carries on"))
             self.emit(ev.StateChanged(state="thinking"))
 
-    def item_added(self, e: ItemAdded) -> None:
+    async def item_added(self, e: ItemAdded) -> None:
+        if e.kind == "message" and e.role == "user" and self.interruptions.drops(e.item_id):
+            self.history.own_ids.add(e.item_id)  # a cough over the answer: not a turn, not in the history
+            self.forgotten.add(e.item_id)
+            self.user.speech = None
+            await self.link.soft(lambda m: m.delete_item(e.item_id))
+            return
         if self.history.known(e.item_id) or e.kind != "message":
             return
         if e.role == "user":
             u = self.user
             u.committed_ts = ev.now()
             u.unanswered_speech = None
-            if u.speech is not None:  # the speech this item was made of, just before its turn
+            speech = None
+            if u.speech is not None:  # the speech this item was made of: told just before its turn
                 start, end = u.speech
-                self.emit(ev.UserSpeech(start_ms=round(start, 1), end_ms=round(end, 1)))
-                u.speech = None
+                speech = ev.UserSpeech(start_ms=round(start, 1), end_ms=round(end, 1))
+                if u.speech_times is not None:
+                    speech.started, speech.ended, speech.detected = (_wall(t) for t in u.speech_times)
+                u.speech, u.speech_times = None, None
+                if self.over_playback:
+                    self.echo_candidates.add(e.item_id)
+                self.over_playback = False
                 pad = self.settings.turn_detection.prefix_padding_ms or 300
                 u.unanswered_speech = (start - pad, end)
-            u.unanswered = self.turns.start(e.item_id, "", base=u.speech_stopped_at or time.perf_counter())
+            base = u.speech_stopped_at or time.perf_counter()
+            u.unanswered = self.turns.start(e.item_id, "", base=base, speech=speech)
+            if speech is not None and speech.detected is not None and speech.ended is not None:
+                self.turns.mark("end_of_turn", base + (speech.detected - speech.ended))
         elif e.role == "assistant":
-            self.answers.assistant_item(e.item_id)
+            await self.answers.assistant_item(e.item_id)
 
-    def user_transcript(self, e: UserTranscriptDone) -> None:
+    def forgets(self, item_id: str) -> bool:
+        """Whether the item is user speech that was dropped (its transcript is no news)."""
+        return item_id in self.forgotten
+
+    async def user_transcript(self, e: UserTranscriptDone) -> None:
+        if e.item_id in self.forgotten:
+            self.forgotten.discard(e.item_id)
+            return
         text = e.transcript.strip()
         entry = self.history.by_id.get(e.item_id)
+        candidate = e.item_id in self.echo_candidates
+        self.echo_candidates.discard(e.item_id)
+        t = self.turns.current
+        open_turn = t is not None and t.item_id == e.item_id  # once answered and heard, it is too late
+        if entry is not None and candidate and open_turn and echo_of(text, self._assistant_recent(entry)):
+            await self._drop_echo(e.item_id, entry, text)
+            return
         if entry is not None:
             entry["content"] = text
-        t = self.turns.current
         if t is not None and entry is not None and t.index == self.history.conversation.turns and not t.input:
             t.input = text
             self.turns.announce()
@@ -159,3 +212,52 @@ class Hearing:
         heard_ms = float(max(0, end - start))
         started = self.user.committed_ts
         self.emit(ev.TranscriptDone(role="user", text=text, model=model, audio_ms=heard_ms, started=started))
+
+    # --- never talking to itself --------------------------------------------------------------------------
+    # The last line of defence (an echo canceller can diverge, a speaker be turned up): a user turn whose
+    # speech began while an answer was heard, or just after, and whose words are mostly what the assistant
+    # said before it, in order (agentcli/voice/turns.echo_of, the cascade's test), is its own voice.
+    # Only answers before the item count: the answer to it may quote the question.
+
+    def _assistant_recent(self, entry: dict[str, object]) -> list[str]:
+        """What the assistant said before the user's item: what its echo can be. Never the answer to this
+        very item (it came after, and may well quote the question)."""
+        items = self.history.conversation.items
+        before = items[: items.index(entry)] if entry in items else items
+        said = [
+            str(i.get("content") or "")
+            for i in before[-8:]
+            if i.get("role") == "assistant" and i.get("type", "message") == "message"
+        ]
+        return said[-RECENT_ANSWERS:]
+
+    async def _drop_echo(self, item_id: str, entry: dict[str, object], text: str) -> None:
+        """The user's turn is the assistant's own voice come back through the microphone (echo the front
+        end let through): it leaves the history and the server, and an answer made to it is cancelled."""
+        self.emit(ev.Notice(message=f"ignored: that was my own voice ({short(text)})", level="warning"))
+        items = self.history.conversation.items
+        if entry in items:
+            items.remove(entry)
+        self.history.by_id.pop(item_id, None)
+        self.history.own_ids.add(item_id)
+        await self.link.soft(lambda m: m.delete_item(item_id))
+        t = self.turns.current
+        state = self.answers.responding.current
+        if t is not None and state is not None and state.turn == t.index and not state.cancelled:
+            await self.answers.drop_response(state)
+        elif self.user.awaiting_reply:  # the server's answer to it has not come yet: cancel it then
+            self.answers.responding.ignore_auto = True
+        self.user.awaiting_reply = False
+        self.user.unanswered = None
+        self.turns.abandon()
+
+
+def _wall(perf: float) -> float:
+    """A perf_counter time on the events' clock."""
+    return ev.now() - (time.perf_counter() - perf)
+
+
+def short(text: str, limit: int = 60) -> str:
+    """One line of a transcript for a notice: no control characters (it is the server's text)."""
+    flat = "".join(ch for ch in " ".join(text.split()) if ch.isprintable())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -32,6 +32,11 @@ class SessionSetup:
 class RealtimeModel(ABC):
     """One connection. Sends raise agentcli.realtime.connection.ConnectionLost once the socket is gone."""
 
+    # The server leaves interruptions to the client (OpenAI: `interrupt_response: false`): speech over an
+    # answer pauses it, and only speech long enough cancels it (agentcli/realtime/interrupting.py). False:
+    # the server cuts its answer itself when it hears speech, and the client stops playback there.
+    client_interrupts: bool = True
+
     restores_context = False  # a resumed server session (Gemini's resumption handle): nothing to replay
 
     @abstractmethod

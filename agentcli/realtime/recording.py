@@ -3,7 +3,9 @@
 - user.wav: the microphone (or the --input file) exactly as sent to the server, one file for the whole
   session since a realtime conversation is continuous; 24 kHz pcm16, appended block by block (a crash keeps
   what was sent; the header is fixed on close);
-- turn-NNN-assistant.wav: the answer audio received in each turn (an interrupted answer ends at the cut);
+- turn-NNN-assistant.wav: the answer audio of each turn as played: an interrupted answer holds the part
+  the user heard (`assistant_ms` = `heard_ms`; `received_ms` says how much had arrived), an answer that
+  paused for a cough and resumed is whole;
 - turns.json, rewritten atomically after each turn: per turn the user's words, the answer, the status
   (ok, interrupted, error, guardrail), what was heard of an interrupted answer, where the user's speech
   sits in user.wav, the answer's length and the latency marks.
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from agentcli import events as ev
-from agentcli.audio.wavfile import WavWriter
+from agentcli.audio.wavfile import WavWriter, load_wav, write_wav
 from agentcli.errors import AudioError
 from agentcli.realtime.config import RATE
 from agentcli.storage.files import make_private
@@ -178,9 +180,23 @@ class RealtimeRecording:
             answer.close()
             turn["assistant_wav"] = Path(answer.path).name
             turn["assistant_ms"] = round(answer.duration_ms, 1)
+            if status == "interrupted" and self._cut is not None:
+                turn["received_ms"] = turn["assistant_ms"]
+                turn["assistant_ms"] = self._keep_heard(Path(answer.path), self._cut.heard_ms, answer.duration_ms)
         self.meta["turns"].append(turn)
         self._turn, self._deltas, self._cut = None, [], None
         self._write_json()
+
+    @staticmethod
+    def _keep_heard(path: Path, heard_ms: float, total_ms: float) -> float:
+        """An interrupted answer's WAV ends where the user stopped hearing it (audio that arrived beyond
+        that was never played); returns its length."""
+        if heard_ms >= total_ms - 1.0:
+            return round(total_ms, 1)
+        samples, _ = load_wav(path)
+        write_wav(path, samples[: _samples(heard_ms)], RATE)
+        make_private(path)
+        return _ms(min(samples.shape[0], _samples(heard_ms)))
 
     def close(self, status: str = "ok") -> None:
         """The session ended: a turn still in progress is written as cut short, user.wav is closed."""

@@ -118,7 +118,8 @@ class RealtimeSession:
             self.link, self.history, self.user, self.turns, self.tools, emit, server_cancels=self.server_cancels
         )
         self.hearing = Hearing(
-            self.link, self.history, self.turns, self.answers, self.settings, emit, manual=self.manual
+            self.link, self.history, self.turns, self.answers, self.settings, emit, manual=self.manual,
+            min_speech_ms=spec.entry_agent.voice.interruption.min_speech_ms,
         )
         if sink is not None:
             self.answers.output = OutputAudio(sink)
@@ -216,6 +217,7 @@ class RealtimeSession:
         self.link.replayed = []  # those items were on the server session that is gone
         self.emit(ev.Notice(message="the realtime connection dropped; reconnecting…", level="warning"))
         asked = self.user.awaiting_reply or self.answers.responding.busy()
+        self.hearing.interruptions.reset()  # speech the old server heard is judged no more
         silent = self.answers.dropped()  # the response in flight had said nothing yet
         self.user.speaking = self.user.talking = False
         turn = self.turns.current
@@ -233,6 +235,7 @@ class RealtimeSession:
     async def close(self) -> None:
         self.link.closing = True
         self.answers.cancel_side_tasks()
+        self.hearing.interruptions.reset(resume=False)
         if self.link.model is not None:
             await self.link.model.close()
 
@@ -271,22 +274,22 @@ class RealtimeSession:
             case FunctionCallDone():  # response.function_call_arguments.done
                 a.function_call(event)
             case ResponseCreated():  # response.created
-                a.created(event)
+                await a.created(event)
             case ResponseDone():  # response.done
                 await a.done(event)
             case ItemAdded():  # conversation.item.added
-                h.item_added(event)
+                await h.item_added(event)
             case SpeechStarted():  # input_audio_buffer.speech_started
                 await h.speech_started(event)
             case SpeechStopped():  # input_audio_buffer.speech_stopped
-                h.speech_stopped(event)
+                await h.speech_stopped(event)
             case InputTimeout():  # input_audio_buffer.timeout_triggered
                 h.input_timeout(event)
             case UserTranscriptDelta():  # conversation.item.input_audio_transcription.delta
-                if event.delta:
+                if event.delta and not h.forgets(event.item_id):
                     self.emit(ev.TranscriptDelta(role="user", delta=event.delta))
             case UserTranscriptDone():  # conversation.item.input_audio_transcription.completed
-                h.user_transcript(event)
+                await h.user_transcript(event)
             case UserTranscriptFailed():  # conversation.item.input_audio_transcription.failed
                 self.emit(ev.Notice(message=f"could not transcribe what you said: {event.message}", level="warning"))
             case SessionCreated():  # session.created

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -53,13 +54,29 @@ class SentAudio:
     def __init__(self, keep_ms: float = 30_000.0):
         self.keep_ms = keep_ms
         self.blocks: deque[tuple[float, bytes]] = deque()  # (where the block begins in ms, pcm)
+        self.sent_at: deque[tuple[float, float]] = deque()  # (where each block ends in ms, perf_counter sent)
         self.end_ms = 0.0
 
-    def add(self, pcm: bytes) -> None:
+    def add(self, pcm: bytes, at: float | None = None) -> None:
         self.blocks.append((self.end_ms, pcm))
         self.end_ms += len(pcm) / BYTES_PER_MS
+        self.sent_at.append((self.end_ms, time.perf_counter() if at is None else at))
         while self.blocks and self.blocks[0][0] < self.end_ms - self.keep_ms:
             self.blocks.popleft()
+            self.sent_at.popleft()
+
+    def local_time(self, ms: float) -> float | None:
+        """When the sample at `ms` of the sent audio was captured, on the local perf_counter clock: a
+        block is sent as soon as it is read, so its last sample is about as old as its sending. None when
+        that audio is older than what is kept."""
+        if not self.sent_at or ms < self.blocks[0][0]:
+            return None
+        end_ms, at = self.sent_at[-1]
+        for block_end, block_at in reversed(self.sent_at):  # speech ends in the newest blocks
+            if block_end < ms:
+                break
+            end_ms, at = block_end, block_at
+        return at - (end_ms - ms) / 1000
 
     def between(self, start_ms: float, end_ms: float) -> bytes:
         out = bytearray()
@@ -90,6 +107,8 @@ class UserInput:
     connection_ms: float = 0.0  # sent_ms when this connection began: the server counts from there
     speech_from_ms: float | None = None  # where the speech in progress began, on sent_ms's timeline
     speech: tuple[float, float] | None = None  # finished speech waiting for the item it makes
+    # the same speech on the local perf_counter clock: began, ended, and when the end of turn was known
+    speech_times: tuple[float, float, float] | None = None
 
     def unanswered_audio(self) -> bytes:
         span = self.unanswered_speech
@@ -110,6 +129,8 @@ class ResponseState:
     item_id: str | None = None  # its assistant message
     calls: list[ModelToolCall] = field(default_factory=list)
     cancelled: bool = False  # cut off by us: its late deltas are ignored
+    ignored: bool = False  # an answer to dropped input: cancelled at once, its item kept out of the history
+    turn: int | None = None  # the turn it answers
     guard: OutputGuard | None = None
 
 
@@ -122,6 +143,9 @@ class Responding:
     create_pending: bool = False  # response.create sent, response.created not yet seen
     want_response: bool = False  # a response.create waits for the active response to end
     tool_task: asyncio.Task[None] | None = None
+    # the server may answer speech the client dropped (a cough, an echo): the next response it makes on
+    # its own is cancelled unheard (cleared when the user speaks again)
+    ignore_auto: bool = False
 
     def busy(self) -> bool:
         return self.current is not None or self.create_pending or self.want_response or self.tool_task is not None
@@ -138,6 +162,8 @@ class TurnState:
     marks: dict[str, float] = field(default_factory=dict)
     output: str = ""
     utterance: Any = None  # the answer's audio, for the first-sample-played mark
+    item_id: str | None = None  # the user's item
+    speech: ev.UserSpeech | None = None  # where the user's speech was: emitted just before TurnStarted
     closer: asyncio.Task[None] | None = None
 
 

@@ -30,12 +30,14 @@ class Turns:
         self.save = save
         self.current: TurnState | None = None
         self.finished = 0  # turns ended this session (in any status)
+        self.answered_at: float | None = None  # perf_counter when the last answer was over (heard or cut)
 
-    def start(self, item_id: str, text: str, base: float) -> dict[str, object]:
+    def start(self, item_id: str, text: str, base: float, speech: ev.UserSpeech | None = None) -> dict[str, object]:
         """A user item reached the conversation: it opens a turn (ending one still open)."""
         if self.current is not None:
             self.finish("ok")
         t = self.open(base, text)
+        t.item_id, t.speech = item_id, speech
         entry = self.history.add({"type": "message", "role": "user", "content": text, "_id": item_id})
         if text:
             self.announce(t)
@@ -54,7 +56,29 @@ class Turns:
         t = t or self.current
         if t is not None and not t.announced:
             t.announced = True
+            if t.speech is not None:
+                self.emit(t.speech)
             self.emit(ev.TurnStarted(turn=t.index, input=t.input, agent=self.agent_name(), ts=t.started))
+
+    def answered_within(self, seconds: float) -> bool:
+        return self.answered_at is not None and time.perf_counter() - self.answered_at < seconds
+
+    def abandon(self) -> TurnState | None:
+        """Forget the current turn (its input was dropped): unannounced, it leaves no trace; announced,
+        it ends as `ignored`."""
+        t = self.current
+        if t is None:
+            return None
+        if t.announced:
+            self.finish("ignored")
+            return t
+        self.current = None
+        if t.closer is not None and t.closer is not asyncio.current_task():
+            t.closer.cancel()
+        if t.index == self.history.conversation.turns:
+            self.history.conversation.turns -= 1
+        self.emit(ev.StateChanged(state="listening"))
+        return t
 
     def mark(self, name: str, at: float | None = None) -> None:
         t = self.current
@@ -66,6 +90,8 @@ class Turns:
         if t is None:
             return
         self.finished += 1
+        if t.output:
+            self.answered_at = time.perf_counter()
         if t.closer is not None and t.closer is not asyncio.current_task():
             t.closer.cancel()
         self.announce(t)
@@ -73,7 +99,7 @@ class Turns:
         if first is not None:
             t.marks.setdefault("first_sample_played", round((first - t.base) * 1000, 1))
         if t.marks:
-            self.emit(ev.TurnLatency(marks={"speech_stopped": 0.0, **t.marks}))
+            self.emit(ev.TurnLatency(marks={"end_of_speech": 0.0, **t.marks}))
         self.emit(
             ev.TurnDone(
                 turn=t.index,

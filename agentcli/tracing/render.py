@@ -15,7 +15,8 @@ Line = list[Segment]
 KIND_STYLE = {
     "turn": "bold", "agent": "cyan", "generation": "magenta", "function": "yellow", "handoff": "blue",
     "guardrail": "green", "transcription": "bright_blue", "speech": "bright_cyan",
-    "realtime_response": "magenta", "interruption": "bright_red",
+    "realtime_response": "magenta", "interruption": "bright_red", "user_speech": "bright_green",
+    "end_of_turn": "dim",
 }
 STATUS_STYLE = {"ok": "green", "error": "bold red", "unfinished": "yellow", "running": "cyan",
                 "interrupted": "yellow"}

@@ -1,7 +1,8 @@
 """Turn a run's event stream into spans: pure bookkeeping, no I/O. A SpanSink receives each span as it ends.
 
 Nesting: turn > agent > generation | function | handoff; input guardrails under the turn, output guardrails
-under the agent; transcription, speech, realtime_response and interruption under the turn. Events that
+under the agent; user_speech, end_of_turn (the wait from the end of the user's speech until the turn was
+known to be over), transcription, speech, realtime_response and interruption under the turn. Events that
 come with no open turn (realtime sessions, a runtime that emits no turns) attach to the trace root, except:
 - a user transcription with no open turn waits for the next event that is not a delta, state change,
   notice or latency mark: a TurnStarted adopts it (the turn then starts when the transcription began),
@@ -63,6 +64,7 @@ class SpanTree:
         self._generations: dict[str, SpanRecord] = {}  # by agent name
         self._calls: dict[str, SpanRecord] = {}  # by call_id
         self._pending_transcripts: list[SpanRecord] = []
+        self._pending_speech: list[SpanRecord] = []  # the user's speech and end-of-turn wait, before their turn
         self._held_transfer: SpanRecord | None = None
         self._children: dict[str, SpanTree] = {}  # by call_id: agent tools' sub-runs
 
@@ -84,6 +86,7 @@ class SpanTree:
         self._children.clear()
         self._release_transfer()
         self._flush_transcripts()
+        self._flush_speech()
         for span in reversed(list(self._open.values())):
             if status != "ok":
                 span.fail(f"not finished: the run ended ({status})")
@@ -146,6 +149,11 @@ class SpanTree:
         for span in pending:
             self.sink.span_ended(span)
 
+    def _flush_speech(self) -> None:
+        pending, self._pending_speech = self._pending_speech, []
+        for span in pending:
+            self.sink.span_ended(span)
+
     def _innermost(self) -> SpanRecord | None:
         return next(reversed(self._open.values())) if self._open else None
 
@@ -165,9 +173,10 @@ class SpanTree:
         number = _turn_number(ev)
         data = {"turn": number, "input": ev.input, "agent": ev.agent}
         turn = self._turn = self._open_span("turn", f"turn {number}", ev.ts, None, data)
-        for span in self._pending_transcripts:
+        for span in [*self._pending_speech, *self._pending_transcripts]:
             span.parent_id = turn.span_id
             turn.start = min(turn.start, span.start)
+        self._flush_speech()
         self._flush_transcripts()
 
     def _on_turn_done(self, ev: Any) -> None:
@@ -300,6 +309,22 @@ class SpanTree:
             self._pending_transcripts.append(span)
         else:
             self._instant("transcription", ev.model or "transcription", start, ev.ts, self._turn, data)
+
+    def _on_user_speech(self, ev: Any) -> None:
+        """The user's speech, then the wait until the end of the turn was known: spans of the turn that
+        starts next (a turn can start after other events, e.g. realtime's answer); a speech that makes no
+        turn stays at the root."""
+        if ev.started is None or ev.ended is None:
+            return
+        self._flush_speech()
+        data = {"audio_ms": round(max(0.0, ev.end_ms - ev.start_ms), 1)}
+        spoken = SpanRecord("user_speech", "user", min(ev.started, ev.ended), None, data)
+        spoken.end = ev.ended
+        self._pending_speech.append(spoken)
+        if ev.detected is not None:
+            wait = SpanRecord("end_of_turn", "wait", ev.ended, None, {})
+            wait.end = max(ev.ended, ev.detected)
+            self._pending_speech.append(wait)
 
     def _on_speech_done(self, ev: Any) -> None:
         start = ev.started if ev.started is not None else ev.ts

@@ -60,6 +60,7 @@ class TurnInput:
     text: str | None = None
     end_of_speech: float = field(default_factory=time.perf_counter)  # perf_counter of the last voiced frame
     over_playback: bool = False  # the speech began while the assistant was playing: it may be its echo
+    speech_ms: float | None = None  # how long the user spoke (the VAD's SpeechEnd.speech_ms); else the audio's
 
 
 @dataclass
@@ -136,6 +137,8 @@ class VoiceTurn:
         self._mark("end_of_turn")
         held, self._held = self._held, []
         for event in held:
+            if isinstance(event, ev.UserSpeech):  # the end of the turn is known now, not when it was prepared
+                event.detected = ev.now()
             self.emit(event)
         if self._state is not None:
             self.ctx.set_state(self._state)
@@ -183,6 +186,7 @@ class VoiceTurn:
         self._set_state("thinking")
         text = self.input.text
         if text is None:
+            self._spoken()
             text = await self._transcribe()
             if text is None:
                 await self._gate.wait()
@@ -212,6 +216,16 @@ class VoiceTurn:
         self.result.marks = dict(self.marks)
         ctx.save()
         return self.result
+
+    def _spoken(self) -> None:
+        """The user's speech and the end-of-turn wait, for the trace's spans: the turn starts when the end of
+        the turn is known, `end_of_speech` is the last voiced frame."""
+        known, end, audio = time.perf_counter(), self.input.end_of_speech, self.input.audio
+        rate_ms = audio.shape[0] * 1000.0 / self.input.rate if audio is not None else 0.0
+        spoken = self.input.speech_ms if self.input.speech_ms is not None else rate_ms
+        wall = ev.now() - known  # perf_counter -> the events' clock
+        self.emit(ev.UserSpeech(start_ms=0.0, end_ms=round(spoken, 1), started=wall + end - spoken / 1000,
+                                ended=wall + end, detected=wall + known))
 
     async def _transcribe(self) -> str | None:
         ctx, audio = self.ctx, self.input.audio

@@ -53,8 +53,8 @@ class ClockSink:
         self.utterances: list[Utterance] = []
         self.flushes: list[tuple[str, float]] = []  # (utterance id, heard ms at the flush)
         self._current: Utterance | None = None
-        self._t0: dict[str, float] = {}
-        self._stopped: dict[str, float] = {}
+        self._t0: dict[int, float] = {}  # by utterance object: a resumed item is a new utterance, same id
+        self._stopped: dict[int, float] = {}
 
     @property
     def energy(self) -> float:
@@ -65,10 +65,10 @@ class ClockSink:
         return True
 
     def heard(self, utt: Utterance) -> float:
-        t0 = self._t0.get(utt.id)
+        t0 = self._t0.get(id(utt))
         if t0 is None:
             return 0.0
-        end = self._stopped.get(utt.id, time.perf_counter())
+        end = self._stopped.get(id(utt), time.perf_counter())
         return min(utt.queued * 1000 / RATE, (end - t0) * 1000)
 
     def start(self) -> None:
@@ -94,9 +94,9 @@ class ClockSink:
 
     def write(self, audio: bytes) -> float:
         utt = self._current or self.begin_utterance()
-        if utt.id not in self._t0:
-            self._t0[utt.id] = time.perf_counter()
-            utt.first_sample_time = self._t0[utt.id]
+        if id(utt) not in self._t0:
+            self._t0[id(utt)] = time.perf_counter()
+            utt.first_sample_time = self._t0[id(utt)]
         n = len(audio) // 2
         utt.queued += n
         return n * 1000 / RATE
@@ -106,7 +106,7 @@ class ClockSink:
         if utt is not None:
             heard = self.heard(utt)
             self.flushes.append((utt.id, heard))
-            self._stopped[utt.id] = time.perf_counter()
+            self._stopped[id(utt)] = time.perf_counter()
             utt.handed = int(heard * RATE / 1000)  # what the "device" got before the flush
             utt.ended = True
         self._current = None

@@ -152,7 +152,12 @@ def test_file_mode_is_traced(tmp_path: Path, question_wav: Path) -> None:
     spans = trace["spans"]
     turn = next(s for s in spans if s["kind"] == "turn")
     children = sorted(s["kind"] for s in spans if s["parent_id"] == turn["span_id"])
-    assert children == ["function", "guardrail", "realtime_response", "realtime_response", "transcription"]
+    assert children == ["end_of_turn", "function", "guardrail", "realtime_response", "realtime_response",
+                        "transcription", "user_speech"]
+    speech = next(s for s in spans if s["kind"] == "user_speech")
+    wait = next(s for s in spans if s["kind"] == "end_of_turn")
+    assert speech["end"] == wait["start"] and turn["start"] <= speech["start"]
+    assert wait["duration_ms"] >= 300  # the spec's 350 ms silence window, and the file is paced in real time
     response = next(s for s in spans if s["kind"] == "realtime_response")
     assert response["data"]["input_tokens"] > 0 and response["data"]["outcome"] == "completed"
 

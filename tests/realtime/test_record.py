@@ -180,7 +180,10 @@ def test_turns_from_events(tmp_path: Path) -> None:
     assert (second["heard_text"], second["heard_ms"]) == ("It will be a", 150.0)
     assert second["answer"] == "It will be a long story about"  # what arrived, more than was heard
     assert (second["user_start_ms"], second["user_end_ms"]) == (1200.0, 1600.0)
-    assert (second["assistant_wav"], second["assistant_ms"]) == ("turn-002-assistant.wav", 200.0)
+    # the WAV holds what was heard; what had arrived is told beside it
+    assert (second["assistant_wav"], second["assistant_ms"], second["received_ms"]) == (
+        "turn-002-assistant.wav", 150.0, 200.0)
+    assert load_wav(rec.dir / "turn-002-assistant.wav")[0].size == 24000 * 150 // 1000
 
     # turn 3: a typed line (no speech) while the speech of turn 4 is still going on
     feed(rec, ev.TurnStarted(turn=3, input="typed"), ev.TurnDone(turn=3, output="ok then", status="ok"))
