@@ -153,7 +153,9 @@ class HandsFree:
         self.pending_after = previous
         self.pending, self.pending_task = self.live.prepare(
             TurnInput(audio=audio, rate=self.rate, end_of_speech=event.last_voiced_time,
-                      over_playback=self.over_playback), previous)
+                      over_playback=self.over_playback,
+                      # the VAD's own measure for one stretch; merged fragments: the audio's length
+                      speech_ms=event.speech_ms if len(self.fragments) == 1 else None), previous)
         self.quiet_ms = float(self.prepare_ms)
         if event.forced:  # too long to wait, or the end of input
             self.commit()
