@@ -129,7 +129,10 @@ def test_a_real_barge_in_interrupts_and_the_recording_tells_what_was_heard(pulse
         assert voice.quit() == 0, voice.stderr
     finally:
         voice.kill()
-    assert voice.of("playback_paused") and not voice.of("playback_resumed")
+    # paused at once, then interrupted; under a starved CPU a gap between words may resume it in between,
+    # but the interruption always follows a pause
+    kinds = [e["type"] for e in voice.events if e["type"] in ("playback_paused", "playback_resumed", "interrupted")]
+    assert kinds[0] == "playback_paused" and kinds[kinds.index("interrupted") - 1] == "playback_paused", kinds
     turns = json.loads((rec / "cut" / "turns.json").read_text())["turns"]
     first = turns[0]
     assert first["status"] == "interrupted" and first["heard_text"] == interrupted["heard_text"]
