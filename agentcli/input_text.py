@@ -49,3 +49,17 @@ def read_stdin_text(stdin: TextIO | None = None, *, err: TextIO | None = None) -
     except UnicodeDecodeError:
         print(NOTICE, file=err or sys.stderr, flush=True)
         return data.decode("utf-8", "replace")
+
+def stdin_empty_from_start() -> bool:
+    """Whether stdin holds nothing from the start: /dev/null (nohup, a service manager), an empty file, or
+    none. A pipe cannot tell before it ends, so it is not: its end ends the session as before."""
+    import os
+    import stat
+
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):
+        return True  # no usable stdin at all
+    if stat.S_ISCHR(mode):
+        return not sys.stdin.isatty()
+    return stat.S_ISREG(mode) and os.fstat(sys.stdin.fileno()).st_size == 0

@@ -19,6 +19,7 @@ import threading
 from typing import Any
 
 from agentcli.app.approval import TypedAnswer
+from agentcli.input_text import stdin_empty_from_start
 
 MIN_INPUT_MS = 100  # the API commits no less
 SILENCE_DBFS = -60.0  # a file whose loudest 10 ms stays below this has no speech in it
@@ -145,18 +146,3 @@ def _stdin_lines() -> asyncio.Queue[str | None]:
     else:
         threading.Thread(target=read, name="stdin-lines", daemon=True).start()
     return queue
-
-
-def stdin_empty_from_start() -> bool:
-    """Whether stdin holds nothing from the start: /dev/null (nohup, a service manager), an empty file, or
-    none. A pipe cannot tell before it ends, so it is not: its end ends the session as before."""
-    import os
-    import stat
-
-    try:
-        mode = os.fstat(sys.stdin.fileno()).st_mode
-    except (AttributeError, OSError, ValueError):
-        return True  # no usable stdin at all
-    if stat.S_ISCHR(mode):
-        return not sys.stdin.isatty()
-    return stat.S_ISREG(mode) and os.fstat(sys.stdin.fileno()).st_size == 0

@@ -24,6 +24,7 @@ from agentcli import events as ev
 from agentcli.app.approval import Asker, TypedAnswer
 from agentcli.app.consumers import Renderer, RendererBase
 from agentcli.errors import error_kind
+from agentcli.input_text import stdin_empty_from_start
 from agentcli.spec.model import InterruptionSettings, TurnSettings, VadSettings
 from agentcli.voice.options import VoiceOptions
 from agentcli.voice.pipeline import TurnInput, VoiceContext, VoiceTurn
@@ -253,19 +254,6 @@ class LiveSession:
         self._quit.set()  # Ctrl-D on a terminal, or the end of a pipe
 
 
-def stdin_empty_from_start() -> bool:
-    """Whether stdin holds nothing from the start: /dev/null (nohup, a service manager), an empty file, or
-    none. A pipe cannot tell before it ends, so it is not: its end ends the session as before."""
-    import os
-    import stat
-
-    try:
-        mode = os.fstat(sys.stdin.fileno()).st_mode
-    except (AttributeError, OSError, ValueError):
-        return True  # no usable stdin at all
-    if stat.S_ISCHR(mode):
-        return not sys.stdin.isatty()
-    return stat.S_ISREG(mode) and os.fstat(sys.stdin.fileno()).st_size == 0
 
 
 def _heard_ms(turn: VoiceTurn) -> float | None:
