@@ -56,7 +56,7 @@ def voice(
     if vad and ptt:
         fail("--vad and --ptt go one at a time", 2)
     if input_wav is not None and not input_wav.is_file():
-        fail(f"--input {input_wav}: no such file", 2)
+        fail(f"--input {input_wav}: {_not_a_file(input_wav)}", 2)
     if not realtime and (ptt or text_only or fast):
         used = ", ".join(f for f, on in (("--ptt", ptt), ("--text-only", text_only), ("--fast", fast)) if on)
         fail(f"{used} only apply with --realtime", 2)
@@ -78,3 +78,12 @@ def voice(
     from agentcli.voice.run import run_voice
 
     run_async(run_voice(loaded, opts, renderer))
+
+
+def _not_a_file(path: Path) -> str:
+    """Why `path` is no WAV file to read: missing, a folder, or not a regular file (a FIFO would block)."""
+    if path.is_dir():
+        return "is a folder, not a WAV file"
+    if path.exists():
+        return "is not a regular file (a pipe or a device): give a WAV file"
+    return "no such file"

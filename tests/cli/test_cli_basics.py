@@ -92,3 +92,20 @@ def test_spec_validate_through_the_real_command():
     r = run_agent("spec", "validate", *specs)
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("ok") >= 3
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_voice_input_that_is_not_a_file_says_what_it_is(tmp_path, kind: str) -> None:
+    import os
+
+    from tests.conftest import run_agent
+
+    target = tmp_path / "in"
+    if kind == "folder":
+        target.mkdir()
+    else:
+        os.mkfifo(target)
+    for extra in ([], ["--realtime"]):
+        r = run_agent("voice", "--sim", "--input", str(target), *extra)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+        assert ("is a folder" if kind == "folder" else "not a regular file") in r.stderr
