@@ -12,6 +12,7 @@ from agentcli.sim.planner import (
     count_tokens,
     json_pieces,
     plan_reply,
+    plan_response,
     text_pieces,
 )
 from agentcli.sim.realtime.items import item_text, planner_item
@@ -40,6 +41,10 @@ def _script_place(script: Any, name: str) -> str:
     return "a reply"
 
 
+class _Ended(Exception):
+    """The response ends here (a scripted failure): response.done follows."""
+
+
 class ResponseWriter:
     """One response: created -> output items (a message, or function calls) -> done.
 
@@ -66,14 +71,24 @@ class ResponseWriter:
             await self.send({"type": "rate_limits.updated", "rate_limits": self._rate_limits()})
             await asyncio.sleep(s.latency_s("first_token_ms"))
             conversation = [n for n in (planner_item(i) for i in s.items) if n is not None]
-            plan = plan_reply(s.script, conversation)
+            response = plan_response(s.script, conversation)
+            if response.failed is not None:  # script fault `failed:`: the response fails before any output
+                error = {"type": "server_error", "code": response.failed.get("code") or "server_error",
+                         "message": response.failed.get("message") or "The server had an error."}
+                status, details = "failed", {"type": "failed", "error": error}
+                raise _Ended
+            plan = plan_reply(s.script, conversation)  # a refusal is said as text: realtime has no refusal part
             self._check_tools(plan)
             for planned in plan:
                 if isinstance(planned, PlannedText):
-                    await self._message(planned.text)
+                    await self._message(planned.text, incomplete=response.incomplete is not None)
                 else:
                     for call in planned.calls:
                         await self._function_call(call)
+            if response.incomplete is not None:  # script fault `incomplete: {reason}`: cut short, calls kept
+                status, details = "incomplete", {"type": "incomplete", "reason": response.incomplete}
+        except _Ended:
+            pass
         except ConnectionError:  # the connection is gone: nobody to tell
             return
         except UndeclaredTool as e:  # a script error, told the way the API tells a failed response
@@ -142,8 +157,8 @@ class ResponseWriter:
         )
         return {"response_id": self.rid, "item_id": item["id"], "output_index": len(self.output) - 1}
 
-    async def _finish_output(self, item: dict[str, Any]) -> None:
-        item["status"] = "completed"
+    async def _finish_output(self, item: dict[str, Any], status: str = "completed") -> None:
+        item["status"] = status
         await self.send(
             {
                 "type": "response.output_item.done",
@@ -154,7 +169,7 @@ class ResponseWriter:
         )
         await self.send({"type": "conversation.item.done", "item": item})
 
-    async def _message(self, text: str) -> None:
+    async def _message(self, text: str, *, incomplete: bool = False) -> None:
         audio = "audio" in self.modalities
         item = {
             "id": self.session.new_id("item"),
@@ -185,7 +200,7 @@ class ResponseWriter:
             await self.send({"type": "response.output_text.done", **where, "text": text})
             wire = {"type": "text", "text": text}
         await self.send({"type": "response.content_part.done", **where, "part": wire})
-        await self._finish_output(item)
+        await self._finish_output(item, status="incomplete" if incomplete else "completed")
 
     async def _speak(self, text: str, words: list[str], where: dict[str, Any], part: dict[str, Any]) -> None:
         s = self.session
