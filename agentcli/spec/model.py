@@ -175,9 +175,6 @@ class Guardrail(Strict):
         )
 
 
-        return self.turn_detection.type == "none"
-
-
 class McpToolFilter(Strict):
     allow: list[str] | None = None  # only these of the server's tools (default: all)
     deny: list[str] = Field(default_factory=list)

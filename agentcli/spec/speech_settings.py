@@ -152,3 +152,4 @@ class RealtimeSettings(Strict):
         """No server turn detection: the client commits (or marks) each turn."""
         if self.provider == "gemini" and self.gemini is not None:
             return self.gemini.activity_detection.disabled
+        return self.turn_detection.type == "none"
