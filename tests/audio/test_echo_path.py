@@ -217,7 +217,8 @@ def test_a_user_talking_over_the_answer_is_heard_through_the_echo(
     mic stays quiet; the user's voice played into the mic over it starts a turn soon after it begins."""
     answer = read_wav(speech_wav("Let me tell you a long story about the history of the bicycle. " * 3), PLAY_RATE)
     user = speech_wav("Sorry to interrupt, but what time is it?")
-    user_onset_s = _onset_s(read_wav(user, RATE))
+    user_audio = read_wav(user, RATE)
+    user_onset_s, user_end_s = _onset_s(user_audio), _end_s(user_audio)
 
     async def run() -> tuple[list[tuple[float, VadEvent]], float]:
         async with Player(rate=PLAY_RATE) as player:
@@ -244,10 +245,19 @@ def test_a_user_talking_over_the_answer_is_heard_through_the_echo(
     starts = [(t, e) for t, e in events if isinstance(e, SpeechStart)]
     assert starts, "the user's voice was never heard over the answer"
     assert starts[0][0] > talk_at  # nothing before the user spoke: our own voice never started a turn
+    # heard while the user is still talking (how soon is bench/frontend_bench.py's and voice_bench's measure)
     delay = starts[0][0] - (talk_at + user_onset_s)  # paplay's start-up and the VAD's decision (~150 ms here)
-    assert delay < 0.5, f"the user's voice was heard {delay * 1000:.0f} ms after it began"
+    assert starts[0][0] < talk_at + user_end_s, f"the user's voice was heard {delay * 1000:.0f} ms after it began"
+
+
+def _loud(x: np.ndarray) -> np.ndarray:
+    level = np.convolve(np.abs(x), np.ones(160) / 160, mode="same")
+    return np.nonzero(level > 0.01)[0]
 
 
 def _onset_s(x: np.ndarray) -> float:
-    level = np.convolve(np.abs(x), np.ones(160) / 160, mode="same")
-    return float(np.nonzero(level > 0.01)[0][0] / RATE)
+    return float(_loud(x)[0] / RATE)
+
+
+def _end_s(x: np.ndarray) -> float:
+    return float(_loud(x)[-1] / RATE)

@@ -181,7 +181,9 @@ def test_front_end_gets_each_block_with_its_time_counting_dropped_blocks(pulse_r
             before = rec.dropped_blocks
             t = time.perf_counter()
             rec.start()
-            for _ in range(5):
+            await rec.read()
+            first_read = time.perf_counter() - t
+            for _ in range(4):
                 await rec.read()
             await asyncio.sleep(0.4)  # ~20 blocks arrive, 5 fit: the oldest are dropped
             while rec.queued_blocks:
@@ -189,12 +191,15 @@ def test_front_end_gets_each_block_with_its_time_counting_dropped_blocks(pulse_r
             rec.stop()
             runs.append([x - t for x in front.times])
             drops.append(rec.dropped_blocks - before)
+            reads.append(first_read)
         return runs, drops
 
+    reads: list[float] = []
     runs, drops = asyncio.run(run())
-    for times, dropped in zip(runs, drops, strict=True):
+    for times, dropped, first_read in zip(runs, drops, reads, strict=True):
         assert dropped >= 5
         steps = np.round(np.diff(times) / 0.02).astype(int)
         assert list(steps[:4]) == [1, 1, 1, 1]
         assert sorted(steps[4:]) == [1] * (len(steps) - 5) + [dropped + 1]  # one jump over the lost blocks
-        assert -0.05 < times[0] < 0.5  # on the perf_counter clock, from this run's first callback
+        # on the perf_counter clock, from this run's first callback: after the start, before it was read
+        assert -0.05 < times[0] <= first_read
