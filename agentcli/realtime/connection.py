@@ -101,34 +101,8 @@ class RealtimeConnection:
         api_key_env: str = "OPENAI_API_KEY",
     ) -> RealtimeConnection:
         """Connect; failures become one-line ModelErrors (never naming the key)."""
-        from websockets.asyncio.client import connect
-        from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
-
-        shown = url.split("?", 1)[0]
-        try:
-            ws = await connect(
-                url,
-                additional_headers={"Authorization": f"Bearer {api_key}"},
-                open_timeout=OPEN_TIMEOUT_S,
-                max_size=None,  # audio deltas can be large
-                compression=None,  # base64 audio does not compress; spare the CPU
-                ping_interval=20,
-                ping_timeout=20,
-            )
-        except InvalidStatus as e:
-            status = e.response.status_code
-            if status == 401:
-                message = f"{shown} rejected the API key: set {api_key_env} to a valid key"
-                raise HandshakeRefused(message, status) from None
-            raise HandshakeRefused(f"{shown} refused the realtime connection: HTTP {status}", status) from None
-        except InvalidURI:
-            raise ModelError(f"{shown} is not a valid websocket URL") from None
-        except (OSError, TimeoutError, InvalidHandshake) as e:
-            reason = " ".join(str(e).split()) or type(e).__name__
-            raise ModelError(f"cannot reach {shown}: {reason}") from None
-        if log:
-            log.write("meta", {"type": "connected", "url": shown})
-        return cls(ws, url, log, validate)
+        return await open_websocket(url, {"Authorization": f"Bearer {api_key}"}, log=log, validate=validate,
+                                    api_key_env=api_key_env)
 
     async def send(self, event: dict[str, Any]) -> None:
         if self.validate is not None:
@@ -168,3 +142,44 @@ class RealtimeConnection:
             await self.ws.close()
         except Exception:  # noqa: BLE001 - closing a broken socket must not raise
             pass
+
+
+async def open_websocket(
+    url: str,
+    headers: dict[str, str],
+    *,
+    log: Any = None,
+    validate: Validator | None = None,
+    api_key_env: str,
+    key_statuses: tuple[int, ...] = (401,),
+) -> RealtimeConnection:
+    """A realtime websocket, for any provider (`headers` carry its key); handshake failures become one-line
+    errors that never name the key: a status in `key_statuses` is a rejected key, others a refusal
+    (HandshakeRefused, retried when transient), a bad URL or an unreachable host a ModelError."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
+
+    shown = url.split("?", 1)[0]
+    try:
+        ws = await connect(
+            url,
+            additional_headers=headers,
+            open_timeout=OPEN_TIMEOUT_S,
+            max_size=None,  # audio deltas can be large
+            compression=None,  # base64 audio does not compress; spare the CPU
+            ping_interval=20,
+            ping_timeout=20,
+        )
+    except InvalidStatus as e:
+        status = e.response.status_code
+        if status in key_statuses:
+            raise HandshakeRefused(f"{shown} rejected the API key: set {api_key_env} to a valid key", status) from None
+        raise HandshakeRefused(f"{shown} refused the realtime connection: HTTP {status}", status) from None
+    except InvalidURI:
+        raise ModelError(f"{shown} is not a valid websocket URL") from None
+    except (OSError, TimeoutError, InvalidHandshake) as e:
+        reason = " ".join(str(e).split()) or type(e).__name__
+        raise ModelError(f"cannot reach {shown}: {reason}") from None
+    if log:
+        log.write("meta", {"type": "connected", "url": shown})
+    return RealtimeConnection(ws, url, log, validate)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from agentcli.errors import ModelError
 from agentcli.models.base import ToolSchema
-from agentcli.realtime.connection import OPEN_TIMEOUT_S, EventLog, HandshakeRefused, RealtimeConnection, Validator
+from agentcli.realtime.connection import EventLog, RealtimeConnection, Validator, open_websocket
 from agentcli.realtime.model import SessionSetup
 from agentcli.spec.model import GeminiSettings
 
@@ -178,35 +178,10 @@ async def open_socket(
     url: str, api_key: str, *, log: EventLog | None = None, validate: Validator | None = None,
     api_key_env: str = "GEMINI_API_KEY",
 ) -> RealtimeConnection:  # fmt: skip
-    """Connect; failures become one-line ModelErrors (never naming the key)."""
-    from websockets.asyncio.client import connect
-    from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
-
-    shown = url.split("?", 1)[0]
-    try:
-        ws = await connect(
-            url,
-            additional_headers={KEY_HEADER: api_key},
-            open_timeout=OPEN_TIMEOUT_S,
-            max_size=None,
-            compression=None,
-            ping_interval=20,
-            ping_timeout=20,
-        )
-    except InvalidStatus as e:
-        status = e.response.status_code
-        if status in (401, 403):
-            raise HandshakeRefused(f"{shown} rejected the API key: set {api_key_env} to a valid key", status) from None
-        raise HandshakeRefused(f"{shown} refused the realtime connection: HTTP {status}", status) from None
-    except InvalidURI:
-        raise ModelError(f"{shown} is not a valid websocket URL") from None
-    except (OSError, TimeoutError, InvalidHandshake) as e:
-        reason = " ".join(str(e).split()) or type(e).__name__
-        raise ModelError(f"cannot reach {shown}: {reason}") from None
+    """Connect; failures become one-line ModelErrors (never naming the key; a 403 is a rejected key too)."""
     wire_log: Any = ElidingLog(log) if log is not None else None
-    if wire_log:
-        wire_log.write("meta", {"type": "connected", "url": shown})
-    return RealtimeConnection(ws, url, wire_log, validate)
+    return await open_websocket(url, {KEY_HEADER: api_key}, log=wire_log, validate=validate,
+                                api_key_env=api_key_env, key_statuses=(401, 403))
 
 
 # --- validation against google-genai's types (tests; AGENT_REALTIME_VALIDATE=1) -------------------------
