@@ -4,7 +4,6 @@ checked against google-genai's types."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -12,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from agentcli.app.endpoint import Endpoint
-from agentcli.audio.sink import FileSink
-from agentcli.realtime.audio_io import OutputAudio
 from agentcli.realtime.connection import EventLog
 from agentcli.realtime.gemini_wire import validate_message
 from agentcli.realtime.providers import gemini_connect
@@ -22,7 +19,7 @@ from agentcli.runtime.conversation import Conversation
 from agentcli.sim.script import parse_script
 from agentcli.sim.server import SimServer
 from agentcli.spec.loader import load_spec
-from tests.realtime.harness import RATE, SPECS, Harness
+from tests.realtime.harness import SPECS, Harness, running
 
 GEMINI_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 
@@ -72,23 +69,5 @@ async def gemini_harness(
             loaded, conv, url=url, api_key="", emit=events.append, options=options or SessionOptions(), log=log,
             connect=connect,
         )  # fmt: skip
-        h = GeminiHarness(sim, session, log_path, events)
-        session.save = lambda c: h.saved.append(len(c.items))
-        if sink == "file":
-            sink = FileSink(tmp_path / "out.wav", rate=RATE)
-        if sink is not None:
-            sink.start()
-            session.output = OutputAudio(sink)
-        runner = h.runner = asyncio.ensure_future(session.run())
-        try:
-            await h.wait_for(lambda: session.ready.is_set() or runner.done())
-            if runner.done():
-                runner.result()
+        async with running(GeminiHarness(sim, session, log_path, events), sink, tmp_path, log) as h:
             yield h
-        finally:
-            await session.close()
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(runner, 2)
-            if sink is not None:
-                sink.stop()
-            log.close()

@@ -203,23 +203,31 @@ async def harness(
             validate=validate_client_event,
             **(session_kwargs(sim) if session_kwargs is not None else {}),
         )
-        h = Harness(sim, session, log_path, h_events)
-        session.save = lambda c: h.saved.append(len(c.items))
-        if sink == "file":
-            sink = FileSink(tmp_path / "out.wav", rate=RATE)
-        if sink is not None:
-            sink.start()
-            session.output = OutputAudio(sink)
-        runner = h.runner = asyncio.ensure_future(session.run())
-        try:
-            await h.wait_for(lambda: session.ready.is_set() or runner.done())
-            if runner.done():
-                runner.result()
+        async with running(Harness(sim, session, log_path, h_events), sink, tmp_path, log) as h:
             yield h
-        finally:
-            await session.close()
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(runner, 2)
-            if sink is not None:
-                sink.stop()
-            log.close()
+
+
+@contextlib.asynccontextmanager
+async def running(h: Any, sink: Any, tmp_path: Path, log: EventLog) -> AsyncIterator[Any]:
+    """Run the harness's session until it is ready (saves counted, output to `sink`, "file" for a WAV
+    in tmp_path); on the way out close it, its runner, the sink and the wire log."""
+    session = h.session
+    session.save = lambda c: h.saved.append(len(c.items))
+    if sink == "file":
+        sink = FileSink(tmp_path / "out.wav", rate=RATE)
+    if sink is not None:
+        sink.start()
+        session.output = OutputAudio(sink)
+    runner = h.runner = asyncio.ensure_future(session.run())
+    try:
+        await h.wait_for(lambda: session.ready.is_set() or runner.done())
+        if runner.done():
+            runner.result()
+        yield h
+    finally:
+        await session.close()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(runner, 2)
+        if sink is not None:
+            sink.stop()
+        log.close()
