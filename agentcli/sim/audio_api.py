@@ -59,13 +59,7 @@ async def handle_transcription(sim: SimServer, request: Request, responder: Resp
         raise _missing("model")
     response_format = body.get("response_format", "json")
     if response_format not in TRANSCRIPT_FORMATS:
-        raise HttpError(
-            400,
-            f"Invalid value for 'response_format': '{response_format}'. Supported values are: "
-            + ", ".join(f"'{f}'" for f in TRANSCRIPT_FORMATS) + ".",
-            param="response_format",
-            code="invalid_value",
-        )
+        raise _invalid_format(response_format, TRANSCRIPT_FORMATS)
     if response_format in ("verbose_json", "srt", "vtt") and model != "whisper-1":
         raise HttpError(
             400,
@@ -187,13 +181,7 @@ def _speech_params(body: dict[str, Any]) -> tuple[str, str, float, str]:
         raise HttpError(400, "Invalid 'speed': expected a number from 0.25 to 4.0.", param="speed")
     response_format = body.get("response_format", "mp3")
     if response_format not in SPEECH_TYPES:
-        raise HttpError(
-            400,
-            f"Invalid value for 'response_format': '{response_format}'. Supported values are: "
-            + ", ".join(f"'{f}'" for f in SPEECH_TYPES) + ".",
-            param="response_format",
-            code="invalid_value",
-        )
+        raise _invalid_format(response_format, SPEECH_TYPES)
     if response_format == "aac":
         raise HttpError(
             400,
@@ -298,3 +286,14 @@ async def _speech_sse(responder: Responder, pcm: bytes, response_format: str, te
     usage = {"input_tokens": tokens_in, "output_tokens": tokens_out, "total_tokens": tokens_in + tokens_out}
     await responder.sse({"type": "speech.audio.done", "usage": usage})
     await responder.end()
+
+
+def _invalid_format(value: Any, allowed: Any) -> HttpError:
+    """The API's answer to a response_format it does not take, listing those it does."""
+    return HttpError(
+        400,
+        f"Invalid value for 'response_format': '{value}'. Supported values are: "
+        + ", ".join(f"'{f}'" for f in allowed) + ".",
+        param="response_format",
+        code="invalid_value",
+    )
