@@ -149,14 +149,18 @@ class VoiceTurn:
         """The pause has lasted: worth running the agent even if the transcript reads unfinished."""
         self._go.set()
 
-    async def discard(self) -> None:
-        """The user went on talking before this answer was committed: drop it (no history, no audio)."""
-        self._held = []
+    async def _stop(self) -> None:
+        """Silence the speaker and end the turn's task (its generation, speech)."""
         await self.speaker.cancel()
         if self._task is not None and not self._task.done():
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
+
+    async def discard(self) -> None:
+        """The user went on talking before this answer was committed: drop it (no history, no audio)."""
+        self._held = []
+        await self._stop()
         conv = self.ctx.conversation
         if self._ran:  # what the runner saved of this turn goes again
             if len(conv.items) > self._start_len:
@@ -299,11 +303,7 @@ class VoiceTurn:
         return self._interruption
 
     async def _interrupt(self) -> ev.Interrupted:
-        await self.speaker.cancel()
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await self._stop()
         spoken = self.speaker.spoken
         self.result.status = "interrupted"
         event = ev.Interrupted(heard_ms=round(heard_ms(spoken), 1))
