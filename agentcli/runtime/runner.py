@@ -9,7 +9,6 @@ exactly what it was before (no dangling function_call, and the user can simply r
 from __future__ import annotations
 
 import contextvars
-import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -42,8 +41,8 @@ from agentcli.models.base import (
     ModelToolCall,
 )
 from agentcli.runtime.conversation import Conversation
+from agentcli.runtime.final_answer import final_answer
 from agentcli.runtime.guardrails import Guardrails, Verdict, build_guardrails, run_checks
-from agentcli.runtime.schema_check import validate
 from agentcli.runtime.tool_calls import run_tool_calls, serialized, stop_output_of, tool_events
 from agentcli.runtime.tools import ToolFailed, ToolResult, Toolset, build_tools
 from agentcli.runtime.tools.agent_tool import AgentAsTool, bind_toolsets
@@ -69,10 +68,6 @@ class RunConfig:
     api_key: str | None = None
     model_factory: Callable[[AgentSpec], Model] | None = None  # tests may inject one
     accept_incomplete: bool = False  # an answer cut short (max_output_tokens ...) is the turn's answer, with a notice
-
-
-class TurnFailed(AgentCliError):
-    """The final answer broke the agent's output_type."""
 
 
 @dataclass
@@ -295,7 +290,7 @@ class Runner:
                     key, agent = handoff_to, new_agent
                     yield AgentStarted(agent=agent.name)
 
-            answer, output = await self._finish(key, agent, generation.text)
+            answer, output = await final_answer(self._guardrails[key].output, agent, generation.text)
             for event in answer.events:
                 yield event
             new_items.append(_assistant(answer.text, agent.name))
@@ -365,35 +360,6 @@ class Runner:
         yield GenerationDone(
             agent=agent.name, model=model_name, usage=out.usage, ttft_ms=ttft_ms, output=out.text
         )
-
-    async def _finish(self, key: str, agent: AgentSpec, text: str) -> tuple[_Answer, Any]:
-        """Output guardrails, then output_type parsing and validation. Returns (answer, output)."""
-        answer = _Answer(text)
-        verdicts: list[Verdict] = []
-        async for event in run_checks(self._guardrails[key].output, text, agent.name, verdicts):
-            answer.events.append(event)
-        if verdicts:
-            answer.text = verdicts[0].message or ""
-            return answer, answer.text
-        if agent.output_type is None:
-            return answer, text
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise TurnFailed(
-                f"the answer is not JSON as output_type requires: {e.msg} at char {e.pos}"
-            ) from None
-        problems = validate(parsed, agent.output_type)
-        if problems:
-            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-            raise TurnFailed("the answer does not match output_type: " + "; ".join(problems[:3]) + more)
-        return answer, parsed
-
-
-@dataclass
-class _Answer:
-    text: str
-    events: list[Event] = field(default_factory=list)  # the output guardrail checks
 
 
 def _assistant(text: str, agent: str) -> dict[str, Any]:
