@@ -90,11 +90,6 @@ class EventFanout:
         for consume in self.consumers:
             consume(event)
 
-    @property
-    def turn_id(self) -> str | None:
-        """The turn in progress, if any."""
-        return self._current
-
 
 class CallbackRenderer(RendererBase):
     """A plain event callback (a test's or a benchmark's list.append) used as a renderer."""
