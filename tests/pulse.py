@@ -414,9 +414,12 @@ def get_rig() -> PulseRig:
 
 
 @contextmanager
-def rig_lock(timeout: float = 120.0) -> Iterator[None]:
+def rig_lock(timeout: float | None = None) -> Iterator[None]:
     """Hold the virtual devices exclusively (across processes): tests, benches and demos that play or
-    record on vmic/vspk take it so their audio does not mix. TimeoutError if held longer than `timeout`."""
+    record on vmic/vspk take it so their audio does not mix. TimeoutError if held longer than `timeout`
+    (default 120 s, or $AGENT_RIG_LOCK_TIMEOUT where several suites share one machine)."""
+    if timeout is None:
+        timeout = float(os.environ.get("AGENT_RIG_LOCK_TIMEOUT", "120"))
     with open(_LOCK_PATH, "a+") as lock:
         deadline = time.monotonic() + timeout
         while True:
