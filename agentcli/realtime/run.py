@@ -209,7 +209,7 @@ async def _pump(
 def _recording(opts: VoiceOptions, session: str, spec: Spec) -> Any:
     if opts.record_dir is None:
         return None
-    from agentcli.realtime.recording import RealtimeRecording
+    from agentcli.recording.realtime import RealtimeRecording
 
     return RealtimeRecording(opts.record_dir, session, agent=spec.entry_agent.name)
 

@@ -34,7 +34,7 @@ BLOCK_MS = 20  # mic blocks of one default VAD frame: 10 ms blocks cost ~1.5 % m
 
 
 class LiveSession:
-    def __init__(self, ctx: VoiceContext, opts: VoiceOptions, vad: VadSettings, recording: Any = None,
+    def __init__(self, ctx: VoiceContext, opts: VoiceOptions, vad: VadSettings,
                  renderer: Renderer | None = None, asker: Asker | None = None,
                  turn: TurnSettings | None = None, interruption: InterruptionSettings | None = None) -> None:
         from agentcli.audio.frontend import FrontEnd
@@ -44,7 +44,6 @@ class LiveSession:
         self.ctx = ctx
         self.opts = opts
         self.vad = vad
-        self.recording = recording
         self.renderer: Renderer = renderer or RendererBase()
         self.asker = asker  # approval questions are answered by the next typed line, not a second reader
         self.answers = TypedAnswer()  # a tool approval is answered by the next typed line
@@ -168,7 +167,7 @@ class LiveSession:
 
     async def _run_turn(self, turn: VoiceTurn, previous: asyncio.Future[Any] | None) -> None:
         if previous is not None and not previous.done():
-            await asyncio.wait([previous])  # its bookkeeping (recording) first, in order; not cancelled with us
+            await asyncio.wait([previous])  # its events first, in order; not cancelled with us
         task = turn.start()
         try:
             result = await task
@@ -183,11 +182,6 @@ class LiveSession:
             result.status = "error"
             await turn.speaker.cancel()
             self.ctx.sink.flush()
-        if self.recording is not None and turn.committed:
-            self.recording.add_turn(
-                user_audio=turn.input.audio, assistant_pcm=result.assistant_audio, user_text=result.user_text,
-                answer=result.answer, status=result.status, heard=result.heard, marks=result.marks,
-                heard_ms=_heard_ms(turn))
         if self.turn is turn and self.ctx.state != "hearing":
             self.ctx.set_state("listening")
 
@@ -253,12 +247,3 @@ class LiveSession:
             self.ctx.emit(ev.Notice(message="end of the piped input: ending the session after its answer"))
         self._quit.set()  # Ctrl-D on a terminal, or the end of a pipe
 
-
-
-
-def _heard_ms(turn: VoiceTurn) -> float | None:
-    if turn.result.heard is None:
-        return None
-    from agentcli.voice.history import heard_ms
-
-    return round(heard_ms(turn.speaker.spoken), 1)

@@ -44,6 +44,10 @@ class VoiceContext:
     hold_speech: bool = False  # the answer may be replaced at the end (output guardrails/type): speak it then
     state: str = "idle"
     said: deque[str] = field(default_factory=lambda: deque(maxlen=12))  # sentences lately played (echo check)
+    # taps (--record): a committed turn's audio as sent to STT, handed over just before its UserSpeech goes
+    # out; each chunk of answer audio the speaker writes to the sink
+    user_audio_tap: Callable[[np.ndarray, int], None] | None = None
+    answer_audio_tap: Callable[[bytes], None] | None = None
 
     def set_state(self, state: str) -> None:
         if state != self.state:
@@ -71,7 +75,6 @@ class TurnResult:
     heard: str | None = None  # after a barge-in: what stayed in the history
     marks: dict[str, float] = field(default_factory=dict)
     error: str | None = None
-    assistant_audio: list[bytes] = field(default_factory=list)
 
 
 class VoiceTurn:
@@ -91,7 +94,7 @@ class VoiceTurn:
         self._held: list[ev.Event] = []  # events of a turn not committed yet
         self._state: str | None = None  # the state it would have set
         self.speaker = Speaker(ctx.tts, ctx.sink, self.emit, on_audio=self._first_audio,
-                               record=self.result.assistant_audio.append, gate=self._gate,
+                               record=ctx.answer_audio_tap, gate=self._gate,
                                on_sentence=ctx.said.append)
         self._items: TurnItems | None = None
         self._start_len = len(ctx.conversation.items)
@@ -108,6 +111,9 @@ class VoiceTurn:
             return
         if event.turn_id is None:
             event.turn_id = self.turn_id
+        tap = self.ctx.user_audio_tap
+        if isinstance(event, ev.UserSpeech) and tap is not None and self.input.audio is not None:
+            tap(self.input.audio, self.input.rate)
         self.ctx.emit(event)
         if isinstance(event, ev.TurnStarted):
             self.turn_id = event.turn_id
@@ -201,6 +207,7 @@ class VoiceTurn:
                 self.reads = "complete"  # nothing to wait for
                 self.emit(ev.Notice(message=f"ignored: that was my own voice ({_short(text)})", level="warning"))
                 self.result.status = "echo"
+                self.emit(ev.TurnLatency(marks=dict(self.marks)))  # every finished turn ends with one
                 await self._gate.wait()
                 return self.result
         if self.reads == "unfinished":

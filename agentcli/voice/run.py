@@ -34,6 +34,7 @@ async def run_voice(spec: Spec, opts: VoiceOptions, renderer: Renderer | Consume
     async with Run(spec, options, as_renderer(renderer)) as run:
         runner = run.make_runner(opts.max_turns)
         await runner.start_mcp()  # a server that cannot start is one line and exit 1, before any audio
+        recording = _recording(opts, run, spec)  # a folder that cannot be made: one line, before any audio
         run.start(run.conversation.agent,
                   trace={"model": opts.model or agent.model, "stt": agent.voice.stt.model,
                          "tts": agent.voice.tts.model},
@@ -48,16 +49,17 @@ async def run_voice(spec: Spec, opts: VoiceOptions, renderer: Renderer | Consume
         from agentcli.voice.pipeline import VoiceContext
 
         ctx = VoiceContext(runner=runner, conversation=run.conversation, stt=stt, tts=tts, sink=sink,
-                           emit=run.emit, save=run.save, hold_speech=holds_answer(spec))
-        recording = _recording(opts, run.conversation, spec, tts.rate)
+                           emit=run.emit, save=run.save, hold_speech=holds_answer(spec),
+                           user_audio_tap=recording.user_audio if recording is not None else None,
+                           answer_audio_tap=recording.assistant_audio if recording is not None else None)
         if user_audio is not None:
-            code = await _file_turn(ctx, user_audio, recording)
+            code = await _file_turn(ctx, user_audio)
             if code != 0:
                 run.finish("error")
             return code
         from agentcli.voice.live import LiveSession
 
-        live = LiveSession(ctx, opts, agent.voice.vad, recording, run.renderer, asker=run.asker,
+        live = LiveSession(ctx, opts, agent.voice.vad, run.renderer, asker=run.asker,
                            turn=agent.voice.turn, interruption=agent.voice.interruption)
         if on_live is not None:
             on_live(live)
@@ -124,23 +126,23 @@ def _sink(opts: VoiceOptions) -> Any:
     return Player(opts.output_device, rate=PCM_RATE)
 
 
-def _recording(opts: VoiceOptions, conversation: Any, spec: Spec, assistant_rate: int) -> Any:
+def _recording(opts: VoiceOptions, run: Any, spec: Spec) -> Any:
+    """--record: a consumer of the run's events; the VoiceContext hands it the audio (its taps)."""
     if opts.record_dir is None:
         return None
-    from agentcli.voice.recording import SessionRecording
+    from agentcli.recording.cascade import CascadeRecording
+    from agentcli.voice.tts import PCM_RATE
 
-    return SessionRecording(opts.record_dir, conversation.name, user_rate=STT_RATE,
-                            assistant_rate=assistant_rate, agent=spec.entry)
+    recording = CascadeRecording(opts.record_dir, run.conversation.name, agent=spec.entry, assistant_rate=PCM_RATE)
+    run.add_consumer(recording.on_event)  # SessionEnded closes it
+    return recording
 
 
-async def _file_turn(ctx: Any, audio: Any, recording: Any) -> int:
+async def _file_turn(ctx: Any, audio: Any) -> int:
     """--input: one turn from the file; the end of the file is the end of speech."""
     from agentcli.voice.pipeline import TurnInput, VoiceTurn
 
     turn = VoiceTurn(ctx, TurnInput(audio=audio, rate=STT_RATE, end_of_speech=time.perf_counter()))
     result = await turn.run()
     ctx.set_state("idle")
-    if recording is not None:
-        recording.add_turn(user_audio=audio, assistant_pcm=result.assistant_audio, user_text=result.user_text,
-                           answer=result.answer, status=result.status, heard=None, marks=result.marks)
     return 0 if result.status in ("ok", "guardrail") else 1

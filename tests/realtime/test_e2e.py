@@ -251,7 +251,7 @@ def test_text_only_with_output_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_record_saves_the_session(tmp_path: Path) -> None:
-    """--record works with --realtime (tests/realtime/test_record.py checks what it writes in detail)."""
+    """--record works with --realtime (tests/recording/test_realtime.py checks what it writes in detail)."""
     r = run_agent("voice", str(SPEC), "--realtime", "--text-only", "--sim", "--record", str(tmp_path),
                   "--session", "rec", input="hi\n", timeout=60)
     assert r.returncode == 0, r.stderr

@@ -15,9 +15,9 @@ import pytest
 
 from agentcli import events as ev
 from agentcli.realtime.connection import EventLog
-from agentcli.realtime.recording import RealtimeRecording
+from agentcli.recording.cascade import CascadeRecording
+from agentcli.recording.realtime import RealtimeRecording
 from agentcli.redact import REDACTED, redact_text
-from agentcli.voice.recording import SessionRecording
 from tests.conftest import ROOT, agent_env
 
 KEY = "sk-secret-test-0123456789abcdef"
@@ -39,9 +39,14 @@ def assert_private(folder: Path) -> None:
 
 def test_voice_recording_is_private_and_redacted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    rec = SessionRecording(tmp_path / "rec", "s", user_rate=16000, assistant_rate=24000, agent="a")
-    rec.add_turn(user_audio=np.zeros(1600, np.float32), assistant_pcm=[b"\x01\x00" * 2400],
-                 user_text=f"my key is {KEY}", answer=f"you said {KEY}", status="ok", heard=None, marks={})
+    rec = CascadeRecording(tmp_path / "rec", "s", agent="a", assistant_rate=24000)
+    rec.user_audio(np.zeros(1600, np.float32), 16000)
+    rec.on_event(ev.UserSpeech(end_ms=100.0))
+    rec.on_event(ev.TurnStarted(turn=1, input=f"my key is {KEY}"))
+    rec.on_event(ev.TextDelta(delta=f"you said {KEY}"))
+    rec.assistant_audio(b"\x01\x00" * 2400)
+    rec.on_event(ev.TurnDone(turn=1, output=f"you said {KEY}"))
+    rec.on_event(ev.TurnLatency(marks={}))
     assert_private(rec.dir)
     assert mode(tmp_path / "rec") == 0o700
     turn = json.loads((rec.dir / "turns.json").read_text())["turns"][0]

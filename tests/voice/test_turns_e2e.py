@@ -1,7 +1,7 @@
 """Turn taking of the real `agent voice --vad` on the PulseAudio virtual devices, against the simulator:
 a 200 ms sound during an answer pauses it and the answer resumes and finishes; speech with ~1 s thinking
 pauses (JFK, or generated phrases) is one turn and no answer plays before it ends; a real barge-in with
---record keeps the heard length in turns.json."""
+--record keeps the part heard (its WAV and length) in turns.json."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from agentcli.audio.wavfile import load_wav
 from agentcli.runtime.conversations import SessionStore
 from tests.pulse import PulseRig
 from tests.voice.e2e import JFK, VoiceProcess, burst_wav, espeak_wav, phrases_wav, sound_span, write_script
@@ -137,5 +138,9 @@ def test_a_real_barge_in_interrupts_and_the_recording_tells_what_was_heard(pulse
     first = turns[0]
     assert first["status"] == "interrupted" and first["heard_text"] == interrupted["heard_text"]
     assert first["heard_ms"] == pytest.approx(interrupted["heard_ms"], abs=1.0)
-    assert 1000 < first["heard_ms"] < first["assistant_ms"]  # the WAV holds the full answer; heard_ms the part
+    # the WAV holds the part heard; received_ms is what had been synthesized and given to the speaker
+    assert 1000 < first["heard_ms"] < first["received_ms"]
+    assert first["assistant_ms"] == pytest.approx(first["heard_ms"], abs=1.0)
+    samples, fmt = load_wav(rec / "cut" / first["assistant_wav"])
+    assert samples.shape[0] * 1000 / fmt.rate == pytest.approx(first["assistant_ms"], abs=1.0)
     assert [t["user_text"] for t in turns] == [QUESTION + "?", "stop please."]

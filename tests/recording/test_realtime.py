@@ -17,7 +17,7 @@ import pytest
 
 from agentcli import events as ev
 from agentcli.audio.wavfile import load_wav, write_wav
-from agentcli.realtime.recording import RealtimeRecording
+from agentcli.recording.realtime import RealtimeRecording
 from agentcli.sim.speech import synthesize_pcm
 from tests.conftest import run_agent
 from tests.realtime.harness import pcm16, tone
