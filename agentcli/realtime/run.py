@@ -211,7 +211,7 @@ def _recording(opts: VoiceOptions, session: str, spec: Spec) -> Any:
         return None
     from agentcli.recording.realtime import RealtimeRecording
 
-    return RealtimeRecording(opts.record_dir, session, agent=spec.entry_agent.name)
+    return RealtimeRecording(opts.record_dir, session, agent=spec.entry_agent.name, rate=RATE)
 
 
 def _file_source(opts: VoiceOptions) -> Any:

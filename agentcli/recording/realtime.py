@@ -26,7 +26,6 @@ from typing import Any
 from agentcli import events as ev
 from agentcli.audio.wavfile import WavWriter
 from agentcli.errors import AudioError
-from agentcli.realtime.config import RATE
 from agentcli.recording.base import ENDED, Recording, ms_of
 from agentcli.storage.files import make_private
 
@@ -34,19 +33,13 @@ USER_WAV = "user.wav"
 Send = Callable[[bytes], Awaitable[None]]
 
 
-def _samples(ms: float) -> int:
-    return round(ms * RATE / 1000)
-
-
-def _ms(samples: int) -> float:
-    return ms_of(samples, RATE)
-
-
 class RealtimeRecording(Recording):
-    def __init__(self, root: Path, session: str, *, agent: str) -> None:
+    def __init__(self, root: Path, session: str, *, agent: str, rate: int = 24000) -> None:
+        """`rate`: the wire's pcm16 rate, both ways (realtime.config.RATE)."""
+        self.rate = rate
         self._frames = 0  # samples in user.wav
         super().__init__(root, session, {"agent": agent, "model": None, "user_wav": None, "user_ms": 0.0},
-                         assistant_rate=RATE)
+                         assistant_rate=rate)
         self._user: WavWriter | None = None
         self._spans: deque[tuple[int, int]] = deque()  # finished speech not yet given to a turn
         self._awaiting: deque[dict[str, Any]] = deque()  # spoken turns whose transcript has not come yet
@@ -72,7 +65,7 @@ class RealtimeRecording(Recording):
             return
         try:
             if self._user is None:
-                self._user = WavWriter(self.dir / USER_WAV, RATE)
+                self._user = WavWriter(self.dir / USER_WAV, self.rate)
                 make_private(self.dir / USER_WAV)
                 self.meta["user_wav"] = USER_WAV
             self._user.write(pcm)
@@ -87,7 +80,7 @@ class RealtimeRecording(Recording):
             self.meta["agent"] = event.agent or self.meta["agent"]
             self.meta["model"] = event.metadata.get("model")
         elif isinstance(event, ev.UserSpeech):
-            self._spans.append((_samples(event.start_ms), _samples(event.end_ms)))
+            self._spans.append((self._samples(event.start_ms), self._samples(event.end_ms)))
         elif isinstance(event, ev.TurnStarted):
             turn = self._current()
             turn["user_text"] = turn["user_text"] or event.input
@@ -115,7 +108,8 @@ class RealtimeRecording(Recording):
             return False
         start, end = self._spans.popleft()
         # the silence the client sends after an --input file is not the user's audio and is not in user.wav
-        turn["user_start_ms"], turn["user_end_ms"] = _ms(min(start, self._frames)), _ms(min(end, self._frames))
+        turn["user_start_ms"] = self._ms(min(start, self._frames))
+        turn["user_end_ms"] = self._ms(min(end, self._frames))
         return True
 
     def _transcript(self, text: str) -> None:
@@ -155,7 +149,13 @@ class RealtimeRecording(Recording):
             self._user.close()
 
     def _refresh_meta(self) -> None:
-        self.meta["user_ms"] = _ms(self._frames)
+        self.meta["user_ms"] = self._ms(self._frames)
 
     def _writers(self) -> list[WavWriter | None]:
         return [self._user, self._answer]
+
+    def _samples(self, ms: float) -> int:
+        return round(ms * self.rate / 1000)
+
+    def _ms(self, samples: int) -> float:
+        return ms_of(samples, self.rate)
