@@ -39,7 +39,9 @@ class Resumption:
     # content sent since that handle (clientContent turns, toolResponse): a resumed session has not seen
     # it, so it goes again
     unconsumed: list[dict[str, Any]] = field(default_factory=list)
-
+    # the item and response ids we make up: unique across connections, since the session's history maps
+    # them to its entries (a new connection counting from 1 again would write into old answers)
+    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
 
 class GeminiReading:
@@ -48,7 +50,7 @@ class GeminiReading:
     def __init__(self, resumption: Resumption, text_only: bool = False):
         self.resumption = resumption
         self._queue: deque[ServerEvent] = deque()
-        self._ids = itertools.count(1)
+        self._ids = resumption.ids
         # the generation in progress
         self._rid: str | None = None
         self._aid = ""

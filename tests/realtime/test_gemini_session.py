@@ -155,6 +155,11 @@ async def test_reconnect_resumes_with_the_handle(tmp_path: Path, fault: str) -> 
         if fault == "disconnect_after_events":  # lost with the socket: sent again after the resumption
             expected.append("and tomorrow")
         assert questions == expected
+        # the new connection's items are new entries (its made-up ids do not collide with the first's)
+        assert [(i["role"], i["content"]) for i in h.session.conversation.items] == [
+            ("user", "what is the weather"), ("assistant", "It is sunny today."),
+            ("user", "and tomorrow"), ("assistant", "Turn 2: and tomorrow"),
+        ]  # fmt: skip
         h.validate_wire()
 
 
