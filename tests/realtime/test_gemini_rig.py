@@ -6,12 +6,14 @@ ways validates against google-genai's types (tests/realtime/test_gemini_e2e.py h
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from agentcli.runtime.conversations import SessionStore
@@ -25,6 +27,10 @@ from tests.voice.e2e import VoiceProcess, espeak_wav
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
 
 VOICE = "Kore"  # the spec's Gemini voice: the sim speaks with it
+# a vowel held without a pause (where the speaker goes silent is where playback was cut), then a second
+# word: the sim spreads the words' transcription over the audio, so the first word's text is out by the
+# middle of the answer (one word alone would come with the last chunk)
+HELD = LONG_AH + " oh"
 
 
 @pytest.fixture
@@ -79,14 +85,14 @@ def test_barge_in_keeps_what_the_speaker_played(
     monkeypatch.setenv("AGENT_SIM_REALTIME_PACE", "1")  # the answer is still coming when the user talks
     question = espeak_wav(tmp_path / "q.wav", QUESTION)
     stop_wav = espeak_wav(tmp_path / "stop.wav", "stop please")
-    script = {"hear": [QUESTION, "stop please"], "turns": [{"match": "stop", "reply": ["Okay."]}, {"reply": [LONG_AH]}]}
+    script = {"hear": [QUESTION, "stop please"], "turns": [{"match": "stop", "reply": ["Okay."]}, {"reply": [HELD]}]}
     # --headphones: the virtual devices have no acoustic echo, and the echo guard would (rightly) take a
     # voice as loud as the playback for the playback itself
     live = Live(pulse_rig, tmp_path, script, "--session", "gbarge", "--headphones")
     try:
         live.say(question)
         live.proc.wait_event("state", state="speaking", timeout=30)
-        time.sleep(1.0)  # let part of the answer play
+        time.sleep(2.5)  # let part of the answer play (its first word's transcription is out at ~2 s)
         live.say(stop_wav)
         interrupted = live.proc.wait_event("interrupted", timeout=30)
         second = live.proc.wait_event("turn_done", status="ok", timeout=30)
@@ -99,7 +105,7 @@ def test_barge_in_keeps_what_the_speaker_played(
     assert second["output"] == "Okay."
     sent, received = check_wire(wire_log)
     assert [m for m in received if m.get("serverContent", {}).get("interrupted")]
-    played_ms = played_until_cut(speaker, LONG_AH, VOICE)
+    played_ms = played_until_cut(speaker, HELD, VOICE)
     print(f"interrupted heard_ms={interrupted['heard_ms']} speaker played {played_ms:.1f} ms")
     assert played_ms > 300, played_ms  # part played, then cut where the session says it was:
     assert abs(interrupted["heard_ms"] - played_ms) <= 10, (interrupted["heard_ms"], played_ms)
@@ -211,3 +217,38 @@ def test_text_only_reconnect_resumes_with_the_handle(tmp_path: Path, wire_log: P
     assert [(i["role"], i["content"]) for i in conv.items] == [
         ("user", "hello"), ("assistant", "Turn 1: hello"), ("user", "again"), ("assistant", "Turn 2: again")
     ]  # fmt: skip
+
+
+def test_speech_over_a_running_tool_takes_the_call_back(tmp_path: Path, wire_log: Path) -> None:
+    """File mode, paced in real time: the second question comes while the first one's slow tool runs.
+    The server takes the call back (toolCallCancellation): the call shows and is traced as cancelled,
+    no toolResponse goes, the first turn ends interrupted, and the second question is answered."""
+    from agentcli.audio.wavfile import load_wav, write_wav
+
+    first = load_wav(espeak_wav(tmp_path / "a.wav", "search the archive"))[0]
+    second = load_wav(espeak_wav(tmp_path / "b.wav", "never mind"))[0]
+    both = tmp_path / "both.wav"
+    write_wav(both, np.concatenate([first.reshape(-1), np.zeros(2 * 22050, np.float32), second.reshape(-1)]), 22050)
+    script = write_script(tmp_path / "s.yaml", {
+        "hear": ["search the archive", "never mind"],
+        "turns": [
+            {"match": "archive", "reply": [{"tool_call": {"name": "slow_lookup", "arguments": {"topic": "x"}}},
+                                           "Found it."]},
+            {"reply": ["Okay, {input}."]},
+        ],
+    })  # fmt: skip
+    r = run_agent("voice", str(SPEC), "--realtime", "--sim-script", str(script), "--input", str(both),
+                  "--output", str(tmp_path / "out.wav"), "--jsonl", timeout=90)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    events = [json.loads(line) for line in r.stdout.splitlines()]
+    done = [e for e in events if e["type"] == "turn_done"]
+    assert [(d["status"], d["output"]) for d in done] == [("interrupted", ""), ("ok", "Okay, never mind.")]
+    finished = [e for e in events if e["type"] == "tool_call_finished"]
+    assert [(f["name"], f["cancelled"], f["output"]) for f in finished] == [("slow_lookup", True, "")]
+    sent, received = check_wire(wire_log)
+    call_id = finished[0]["call_id"]
+    assert [m["toolCallCancellation"] for m in received if "toolCallCancellation" in m] == [{"ids": [call_id]}]
+    assert not [m for m in sent if "toolResponse" in m]
+    trace = json.loads(run_agent("trace", "show", "latest", "--json").stdout)
+    span = next(s for s in trace["spans"] if s["kind"] == "function")
+    assert (span["name"], span["status"]) == ("slow_lookup", "interrupted") and "cancelled" in span["error"]
