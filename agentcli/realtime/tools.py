@@ -53,7 +53,9 @@ class CallRun:
         return watched
 
     def cancel(self, call_ids: list[str], emit: Callable[[Event], None]) -> bool:
-        """Take back those of `call_ids` still running; True when none of this run is left running."""
+        """Take back those of `call_ids` still running; True when every call of the run is taken back
+        (then nothing of it is to be sent: its task can go). A call that finished first keeps its result,
+        which goes back with the others' once they end."""
         for call_id in call_ids:
             call = self.calls.get(call_id)
             if call is None or call_id in self.finished or call_id in self.cancelled:
@@ -61,7 +63,7 @@ class CallRun:
             self.cancelled.add(call_id)
             emit(ToolCallFinished(agent=self.agent, call_id=call_id, name=call.name, error=CANCELLED,
                                   cancelled=True))  # fmt: skip
-        return bool(self.cancelled) and set(self.calls) <= self.finished | self.cancelled
+        return set(self.calls) <= self.cancelled
 
 
 @dataclass
