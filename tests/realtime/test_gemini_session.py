@@ -271,3 +271,15 @@ def test_a_call_run_takes_back_only_calls_still_running() -> None:
     emit(ev.ToolCallFinished(call_id="b", name="slow_lookup", output="late"))
     assert [(e.call_id, e.cancelled, e.output) for e in shown] == [("a", False, "sunny"), ("b", True, "")]
     assert run.cancelled == {"b"} and CallRun([ModelToolCall("c", "x", "{}")], "front", 1).cancel(["c"], shown.append)
+
+
+async def test_parallel_calls_each_get_their_response(tmp_path: Path) -> None:
+    calls = [{"name": "get_weather", "arguments": {"city": city}} for city in ("Paris", "Oslo")]
+    script = {"turns": [{"reply": [{"tool_calls": calls}, "Both: {tool_output}"]}]}
+    async with gemini_harness(tmp_path, script, sink=None, options=SessionOptions(text_only=True)) as h:
+        await h.session.send_text("two cities")
+        assert (await h.turn_done(1)).output == "Both: Oslo: sunny, 21°C"
+        ids = [r["functionResponses"][0]["id"] for r in h.messages("sent", "toolResponse")]
+        assert ids == ["call_t1r0c0", "call_t1r0c1"] and not h.messages("received", "toolCallCancellation")
+        assert [f.cancelled for f in h.of(ev.ToolCallFinished)] == [False, False]
+        h.validate_wire()

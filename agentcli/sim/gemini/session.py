@@ -116,7 +116,8 @@ class GeminiSimSession:
                 if isinstance(response, dict):
                     self.items.append(function_output(response))
                     self.open_calls = [c for c in self.open_calls if c != str(response.get("id") or "")]
-            await self._answer()
+            if not self.open_calls:  # the model goes on once every call of its toolCall has its response
+                await self._answer()
         else:
             what = "setup may only be the first message" if "setup" in message else "unknown message"
             await self.conn.close(1007, f"Request contains an invalid argument: {what}.")
