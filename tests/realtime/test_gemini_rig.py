@@ -1,6 +1,7 @@
 """The real `agent voice SPEC --realtime` command with a Gemini spec, against the simulator's Gemini Live
-endpoint: barge-in, a goAway resumed with the session's handle, push-to-talk through a pty (live, on the
-PulseAudio virtual devices), and the same goAway with typed lines (no devices). Every logged message both
+endpoint: barge-in, a goAway resumed with the session's handle, push-to-talk through a pty, speech over a
+running tool (the server takes the call back) live on the PulseAudio virtual devices; with no devices, a
+goAway and a drop with typed lines, and speech over a running tool in file mode. Every logged message both
 ways validates against google-genai's types (tests/realtime/test_gemini_e2e.py has file mode, a tool call,
 --text-only and a spoken turn)."""
 
@@ -190,6 +191,42 @@ def test_push_to_talk_through_a_pty(pulse_rig: Any, tmp_path: Path, wire_log: Pa
     conv = SessionStore().load("gptt")
     assert conv is not None
     assert [i["content"] for i in conv.items if i.get("role") == "user"] == [QUESTION, "typed words"]
+
+
+@pytest.mark.audio
+def test_speech_over_a_running_tool_on_the_virtual_devices(pulse_rig: Any, tmp_path: Path, wire_log: Path) -> None:
+    """Spoken over a slow tool: the server takes the call back, the tool stops (shown cancelled, no
+    toolResponse), the first turn ends interrupted and the spoken correction is answered."""
+    question = espeak_wav(tmp_path / "q.wav", "search the archive")
+    never = espeak_wav(tmp_path / "n.wav", "never mind")
+    script = {
+        "hear": ["search the archive", "never mind"],
+        "turns": [
+            {"match": "archive", "reply": [{"tool_call": {"name": "slow_lookup", "arguments": {"topic": "x"}}},
+                                           "Found it."]},
+            {"reply": ["Okay, {input}."]},
+        ],
+    }  # fmt: skip
+    live = Live(pulse_rig, tmp_path, script)
+    try:
+        live.say(question)
+        live.proc.wait_event("tool_call_started", timeout=30)
+        live.say(never)
+        done = live.proc.wait_event("turn_done", turn=2, timeout=30)
+        code, _ = live.stop()
+    finally:
+        live.close()
+    assert code == 0, live.proc.stderr
+    first = live.proc.of("turn_done")[0]
+    assert (first["status"], first["interrupted"]) == ("interrupted", True)
+    assert (done["status"], done["output"]) == ("ok", "Okay, never mind.")
+    finished = live.proc.of("tool_call_finished")
+    assert [(f["name"], f["cancelled"]) for f in finished] == [("slow_lookup", True)]
+    sent, received = check_wire(wire_log)
+    assert [m["toolCallCancellation"] for m in received if "toolCallCancellation" in m] == [
+        {"ids": [finished[0]["call_id"]]}
+    ]
+    assert not [m for m in sent if "toolResponse" in m]
 
 
 # --- no devices ----------------------------------------------------------------------------------------
