@@ -166,6 +166,7 @@ class ToolCallFinished(Event):
     output: str = ""  # what the model is given back (an error string when the tool failed)
     error: str | None = None
     approved: bool | None = None  # None when the tool needs no approval
+    cancelled: bool = False  # the model took the call back while it ran (Gemini Live): nothing went back
 
 
 @dataclass(slots=True, kw_only=True)

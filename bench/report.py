@@ -137,7 +137,9 @@ ROW_MEANINGS = [
     "devices; barge-in to faded output).",
     "9. bench/mcp_bench.py: a spec with one stdio MCP server (the Python demo server of tests/mcp) against none; "
     "one `add` call through the toolset.",
-    "10. bench/realtime_bench.py --provider gemini: rows 5 and 6 over the simulator's Gemini Live endpoint.",
+    "10. bench/realtime_bench.py --provider gemini: rows 5 and 6 over the simulator's Gemini Live endpoint; "
+    "`--only cpu --cpu-seconds 20` with each provider: CPU of the real `agent voice --realtime` on the virtual "
+    "devices.",
 ]
 
 

@@ -4,7 +4,8 @@
    front end on a recorded echo path, end of a spoken question to the first reply sample heard, barge-in,
    CPU of the live path;
 9. MCP (bench/mcp_bench.py): start to first answer byte with one stdio server, and a call's overhead;
-10. Gemini Live (bench/realtime_bench.py --provider gemini): the realtime rows on the second provider.
+10. Gemini Live (bench/realtime_bench.py --provider gemini): the realtime rows on the second provider, and
+    the realtime CPU of the real command on both providers.
 """
 
 from __future__ import annotations
@@ -55,11 +56,31 @@ def mcp(ctx: Ctx) -> list[Row]:
     ]  # fmt: skip
 
 
+CPU_SECONDS = 20  # the real command's session, three spoken turns in it
+CPU_RUNS = 3
+
+
+def realtime_cpu(ctx: Ctx) -> dict[str, c.Stats | None]:
+    """CPU of the real `agent voice --realtime` on the virtual devices, per provider: the same session,
+    the providers alternating so that both see the machine's load alike."""
+    values: dict[str, list[float]] = {"openai": [], "gemini": []}
+    for _ in range(CPU_RUNS):
+        for provider, got in values.items():
+            args = ["realtime_bench.py", "--provider", provider, "--only", "cpu", "--cpu-seconds", str(CPU_SECONDS)]
+            data = c.bench_json([*args, "--json"], ctx.env(f"cpu-{provider}"))
+            if data.get("device_measures_error"):
+                ctx.notes.append(f"Row 10, realtime CPU ({provider}): not measured: {data['device_measures_error']}")
+            elif isinstance(data.get("cpu_percent"), int | float):
+                got.append(float(data["cpu_percent"]))
+    return {p: c.Stats.of(v) if v else None for p, v in values.items()}
+
+
 def gemini(ctx: Ctx) -> list[Row]:
     env = ctx.env("gemini")
     runs = str(ctx.plan.device_runs)
     ours = c.bench_json(["realtime_bench.py", "--provider", "gemini", "--only", "barge", "--runs", runs, "--json"], env)
     ours.update(c.bench_json(["realtime_bench.py", "--provider", "gemini", "--only", "rss", "--json"], env))
+    cpu = realtime_cpu(ctx)
     return [
         Row("10", "Gemini Live: first audio delta received to first sample handed to the output", "ms",
             report.pick(ours, "first", "audio", unit="ms"), target=Target(abs=60)),
@@ -67,6 +88,10 @@ def gemini(ctx: Ctx) -> list[Row]:
             report.pick(ours, "barge", unit="ms"), target=Target(abs=30)),
         Row("10", "Gemini Live: RSS after a 30-minute fast-forwarded session minus after 1 minute", "MB",
             report.pick(ours, "rss_growth", unit="MB"), target=Target(abs=10)),
+        Row("10", f"Realtime: CPU of the real command over a {CPU_SECONDS} s session with three spoken turns, OpenAI's "
+            "protocol", "%", cpu["openai"], target=Target(abs=5)),
+        Row("10", "  the same over Gemini Live (the microphone resampled 24→16 kHz)", "%", cpu["gemini"],
+            target=Target(abs=5)),
     ]  # fmt: skip
 
 

@@ -40,7 +40,8 @@ _WHAT = {
     "text_delta": "A piece of the answer as it streams",
     "generation_done": "A model call ended: its text, usage and time to first token",
     "tool_call_started": "The model called a tool",
-    "tool_call_finished": "The tool's result (or error, or refused approval)",
+    "tool_call_finished": "The tool's result (or error, or refused approval); `cancelled` when the model took the "
+                          "call back while it ran (Gemini Live, on a barge-in): stopped, nothing sent back",
     "handoff": "One agent handed the conversation to another",
     "guardrail_checked": "An input or output guardrail ran; `tripped` when it stopped or replaced something",
     "error": "Something failed; `fatal` when it ended the run",

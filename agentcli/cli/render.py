@@ -26,6 +26,8 @@ def status_line(event: ev.Event) -> str | None:
     if isinstance(event, ev.ToolCallFinished):
         if event.approved is False:
             return f"· {event.name}: not approved"
+        if event.cancelled:
+            return f"· {event.name}: {shorten(event.error or 'cancelled', 100)}"
         if event.error:
             return f"· {event.name} failed: {shorten(event.error, 100)}"
         return None

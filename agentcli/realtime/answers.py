@@ -17,13 +17,14 @@ from agentcli.realtime.server_events import (
     AudioDelta,
     AudioDone,
     FunctionCallDone,
+    FunctionCallsCancelled,
     ResponseCreated,
     ResponseDone,
     TextDelta,
     TextDone,
 )
 from agentcli.realtime.state import History, Link, Responding, ResponseState, UserInput, heard_part
-from agentcli.realtime.tools import AgentTools
+from agentcli.realtime.tools import AgentTools, CallRun
 from agentcli.realtime.turns import Turns
 from agentcli.runtime.guardrails import Verdict
 
@@ -45,6 +46,7 @@ class Answers:
         self.server_cancels = server_cancels  # the server cancels a response itself when the user talks
         self.responding = Responding()
         self.output: OutputAudio | None = None
+        self.calls: CallRun | None = None  # the function calls running now (responding.tool_task's)
 
     @property
     def agent(self) -> str:
@@ -228,10 +230,13 @@ class Answers:
         self.turns.finish(status, error=error)
 
     async def _run_tools(self, state: ResponseState) -> None:
+        run = self.calls = CallRun(state.calls, self.tools.agent(self.agent).name, state.turn)
         try:
             self.turns.announce()
-            outcome = await self.tools.run(self.agent, state.calls, self.emit)
+            outcome = await self.tools.run(self.agent, state.calls, run.watch(self.emit))
             for call in state.calls:
+                if call.call_id in run.cancelled:  # taken back by the model: no output, none sent
+                    continue
                 output = outcome.outputs.get(call.call_id, "error: no output")
                 item_id = new_item_id()
                 self.history.own_ids.add(item_id)
@@ -241,8 +246,26 @@ class Answers:
             if outcome.handoff_to is not None:
                 await self.switch_agent(outcome.handoff_to)
         finally:
-            self.responding.tool_task = None
+            if self.responding.tool_task is asyncio.current_task():
+                self.responding.tool_task = None
+            if self.calls is run:
+                self.calls = None
         await self.request()
+
+    async def calls_cancelled(self, e: FunctionCallsCancelled) -> None:
+        """The model took back function calls (Gemini Live, when the user interrupts): the running ones
+        show as cancelled and send nothing back; when none is left running, the calls' task is cancelled,
+        their turn ends as interrupted, and an answer asked for meanwhile (a typed line) is asked now."""
+        run, task = self.calls, self.responding.tool_task
+        if run is None or task is None or not run.cancel(e.call_ids, self.emit):
+            return
+        task.cancel()
+        self.responding.tool_task, self.calls = None, None
+        turn = self.turns.current
+        if turn is not None and turn.index == run.turn:
+            self.turns.finish("interrupted", interrupted=True)
+        if self.responding.want_response:
+            await self.request()
 
     async def switch_agent(self, key: str) -> None:
         """Make `key` the session's agent (its instructions and tools; the voice stays)."""

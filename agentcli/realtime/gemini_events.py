@@ -15,7 +15,7 @@ from agentcli.realtime.server_events import (
     AudioDelta,
     AudioDone,
     FunctionCallDone,
-    Ignored,
+    FunctionCallsCancelled,
     ItemAdded,
     ResponseCreated,
     ResponseDone,
@@ -39,7 +39,9 @@ class Resumption:
     # content sent since that handle (clientContent turns, toolResponse): a resumed session has not seen
     # it, so it goes again
     unconsumed: list[dict[str, Any]] = field(default_factory=list)
-
+    # the item and response ids we make up: unique across connections, since the session's history maps
+    # them to its entries (a new connection counting from 1 again would write into old answers)
+    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
 
 class GeminiReading:
@@ -48,7 +50,7 @@ class GeminiReading:
     def __init__(self, resumption: Resumption, text_only: bool = False):
         self.resumption = resumption
         self._queue: deque[ServerEvent] = deque()
-        self._ids = itertools.count(1)
+        self._ids = resumption.ids
         # the generation in progress
         self._rid: str | None = None
         self._aid = ""
@@ -71,6 +73,7 @@ class GeminiReading:
         self._answered = False  # a generation ended since the last input
         self._call_names: dict[str, str] = {}  # call id -> function name, for functionResponse
         self._open_calls: set[str] = set()  # this connection's toolCall ids awaiting their toolResponse
+        self._cancelled_calls: set[str] = set()  # toolCall ids the server took back (toolCallCancellation)
         self._go_away = False
         self._cut_by_content = False  # our own content reached the server during a generation
         self._text_only = text_only
@@ -115,8 +118,12 @@ class GeminiReading:
                 self._calls.append(FunctionCallDone(self._rid or "", f"item_g{next(self._ids)}", call_id, name, args))
             q.extend(self._calls)
             self._end("completed")  # the model waits for the toolResponse: this response is over
-        if "toolCallCancellation" in msg:
-            q.append(Ignored("toolCallCancellation"))
+        cancelled = msg.get("toolCallCancellation")
+        if isinstance(cancelled, dict):
+            ids = [str(i) for i in cancelled.get("ids") or []]
+            self._open_calls.difference_update(ids)  # no toolResponse goes for them
+            self._cancelled_calls.update(ids)
+            q.append(FunctionCallsCancelled(ids))
         if "goAway" in msg:
             self._go_away = True
         update = msg.get("sessionResumptionUpdate")

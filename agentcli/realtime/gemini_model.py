@@ -12,6 +12,8 @@ makes the events the session expects from what the wire says:
 - create_response sends `turnComplete` only when content is waiting; audio turns (server activity
   detection, activityEnd) and tool responses are answered by the server on its own.
 Audio: 24 kHz from the session, resampled to 16 kHz here (the audio layer's resampler); 24 kHz back.
+A `toolCallCancellation` (the server takes calls back when the user cuts in while they run) is
+FunctionCallsCancelled: the session stops those calls, and no toolResponse goes for them.
 Handoffs reconnect: the Live API fixes instructions and tools at `setup`, so a handoff opens a new
 connection with the new agent's setup and replays the history as text. A `goAway` reconnects with the
 last `sessionResumptionUpdate` handle once the answer in progress is over (the server keeps the context).
@@ -217,6 +219,8 @@ class GeminiRealtime(GeminiReading, RealtimeModel):
         if previous_item_id is not None:  # Gemini cannot place content mid-conversation: no rewrites
             return False
         call_id = str(entry.get("call_id", ""))
+        if entry.get("type") == "function_call_output" and call_id in self._cancelled_calls:
+            return False  # the server took the call back: it wants no response for it
         if entry.get("type") == "function_call_output" and call_id in self._open_calls:
             self._open_calls.discard(call_id)
             name = self._call_names[call_id]

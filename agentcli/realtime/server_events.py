@@ -114,6 +114,14 @@ class FunctionCallDone:
 
 
 @dataclass(slots=True)
+class FunctionCallsCancelled:
+    """The model takes back function calls it made (Gemini Live's toolCallCancellation, when the user
+    interrupts): those still running stop, and their results are not sent."""
+
+    call_ids: list[str]
+
+
+@dataclass(slots=True)
 class ResponseDone:
     response_id: str
     status: str  # completed | cancelled | incomplete | failed
@@ -147,6 +155,7 @@ ServerEvent = (
     | TextDelta
     | TextDone
     | FunctionCallDone
+    | FunctionCallsCancelled
     | ResponseDone
     | Ignored
 )

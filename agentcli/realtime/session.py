@@ -27,6 +27,7 @@ from agentcli.realtime.server_events import (
     AudioDelta,
     AudioDone,
     FunctionCallDone,
+    FunctionCallsCancelled,
     Ignored,
     InputTimeout,
     ItemAdded,
@@ -273,6 +274,8 @@ class RealtimeSession:
                 a.audio_done(event)
             case FunctionCallDone():  # response.function_call_arguments.done
                 a.function_call(event)
+            case FunctionCallsCancelled():  # Gemini Live's toolCallCancellation
+                await a.calls_cancelled(event)
             case ResponseCreated():  # response.created
                 await a.created(event)
             case ResponseDone():  # response.done

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from agentcli.events import Event
+from agentcli.events import Event, ToolCallFinished
 from agentcli.models.base import ModelToolCall, ToolSchema
 from agentcli.runtime.guardrails import GuardrailCheck, build_guardrails
 from agentcli.runtime.tool_calls import run_tool_calls, serialized
@@ -24,6 +24,46 @@ if TYPE_CHECKING:
     from agentcli.runtime.runner import Runner
 
 ONE_HANDOFF = "error: only one handoff per answer; this one was ignored"
+
+
+CANCELLED = "cancelled by the model (the user interrupted)"
+
+
+class CallRun:
+    """One response's function calls while they run: which have finished, which the model took back
+    (Gemini Live's toolCallCancellation). A taken-back call shows as a ToolCallFinished with
+    `cancelled=True` at once; its own result, if it still comes, is neither shown nor sent."""
+
+    def __init__(self, calls: list[ModelToolCall], agent: str, turn: int | None):
+        self.calls = {c.call_id: c for c in calls}
+        self.agent, self.turn = agent, turn
+        self.finished: set[str] = set()
+        self.cancelled: set[str] = set()
+
+    def watch(self, emit: Callable[[Event], None]) -> Callable[[Event], None]:
+        """`emit`, noting each call's end and holding back the end of a cancelled one."""
+
+        def watched(event: Event) -> None:
+            if isinstance(event, ToolCallFinished):
+                self.finished.add(event.call_id)
+                if event.call_id in self.cancelled:
+                    return
+            emit(event)
+
+        return watched
+
+    def cancel(self, call_ids: list[str], emit: Callable[[Event], None]) -> bool:
+        """Take back those of `call_ids` still running; True when every call of the run is taken back
+        (then nothing of it is to be sent: its task can go). A call that finished first keeps its result,
+        which goes back with the others' once they end."""
+        for call_id in call_ids:
+            call = self.calls.get(call_id)
+            if call is None or call_id in self.finished or call_id in self.cancelled:
+                continue
+            self.cancelled.add(call_id)
+            emit(ToolCallFinished(agent=self.agent, call_id=call_id, name=call.name, error=CANCELLED,
+                                  cancelled=True))  # fmt: skip
+        return set(self.calls) <= self.cancelled
 
 
 @dataclass

@@ -243,7 +243,9 @@ class SpanTree:
         child = self._children.pop(ev.call_id, None)
         if child is not None:
             child.finish(ev.ts, "ok")
-        self._end(span, ev.ts, ev.error, failed=bool(ev.error))
+        if getattr(ev, "cancelled", False):  # taken back by the model: stopped, not failed
+            span.interrupt(ev.error or "cancelled")
+        self._end(span, ev.ts, ev.error, failed=bool(ev.error) and span.status != "interrupted")
 
     def _on_sub_agent_event(self, ev: Any) -> None:
         child = self._children.get(ev.call_id)

@@ -53,13 +53,13 @@ def check_wire(log: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return sent, received
 
 
-def played_until_cut(recording: Path, answer: str) -> float:
+def played_until_cut(recording: Path, answer: str, voice: str = "cedar") -> float:
     """How many ms of the answer's audio the speaker played before it went silent. The answer is found
     in the recording by correlating with its audio (the sim's voice, made again here); being a vowel
     held without a pause, it only goes silent where playback was cut."""
     from agentcli.sim.speech import synthesize_pcm
 
-    ref = np.frombuffer(synthesize_pcm(answer, "cedar", 1.0), "<i2").astype(np.float32) / 32768
+    ref = np.frombuffer(synthesize_pcm(answer, voice, 1.0), "<i2").astype(np.float32) / 32768
     samples, fmt = load_wav(recording)
     assert fmt.rate == 24000
     rec = samples.reshape(-1).astype(np.float32)

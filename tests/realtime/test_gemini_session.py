@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from agentcli import events as ev
+from agentcli.cli.render import status_line
 from agentcli.errors import ModelError
 from agentcli.realtime.session import SessionOptions
 from tests.realtime.gemini_harness import gemini_harness
@@ -155,6 +156,11 @@ async def test_reconnect_resumes_with_the_handle(tmp_path: Path, fault: str) -> 
         if fault == "disconnect_after_events":  # lost with the socket: sent again after the resumption
             expected.append("and tomorrow")
         assert questions == expected
+        # the new connection's items are new entries (its made-up ids do not collide with the first's)
+        assert [(i["role"], i["content"]) for i in h.session.conversation.items] == [
+            ("user", "what is the weather"), ("assistant", "It is sunny today."),
+            ("user", "and tomorrow"), ("assistant", "Turn 2: and tomorrow"),
+        ]  # fmt: skip
         h.validate_wire()
 
 
@@ -201,3 +207,79 @@ async def test_a_refused_setup_is_one_clear_error(tmp_path: Path) -> None:
     message = str(info.value)
     assert message.startswith("the Gemini Live server refused the session:")
     assert "models/nope is not found" in message and "\n" not in message
+
+
+async def test_tool_call_cancellation_stops_the_call(tmp_path: Path) -> None:
+    """A line typed while a slow tool runs: the server takes the call back (toolCallCancellation), the
+    call's task is cancelled, it shows as cancelled, no toolResponse goes, and the new line is answered.
+    (The typed line itself ended the tool's turn; speech over the call ends it as interrupted: the
+    real command's test in test_gemini_rig.py.)"""
+    import sys
+
+    script = {
+        "turns": [
+            {"match": "archive", "reply": [{"tool_call": {"name": "slow_lookup", "arguments": {"topic": "{input}"}}},
+                                           "Found it."]},
+            {"reply": ["Turn {turn}: {input}"]},
+        ],
+    }  # fmt: skip
+    async with gemini_harness(tmp_path, script, sink=None, options=SessionOptions(text_only=True)) as h:
+        tools = sys.modules["rt_tools"]  # the spec's tool module, as the toolset imported it
+        tools.CANCELLED.clear()
+        await h.session.send_text("search the archive")
+        started = await h.wait_for(lambda: h.of(ev.ToolCallStarted))
+        await h.session.send_text("never mind")
+        assert (await h.turn_done(2)).output == "Turn 2: never mind"
+        finished = h.of(ev.ToolCallFinished)
+        assert [(f.call_id, f.cancelled, f.output) for f in finished] == [(started[0].call_id, True, "")]
+        assert status_line(finished[0]) == "· slow_lookup: cancelled by the model (the user interrupted)"
+        assert tools.CANCELLED == ["search the archive"]  # the tool's own task was cancelled
+        cancellations = h.messages("received", "toolCallCancellation")
+        assert cancellations == [{"ids": [started[0].call_id]}]
+        assert not h.messages("sent", "toolResponse")
+        kinds = [(i.get("type", "message"), i.get("role")) for i in h.session.conversation.items]
+        # the call stays in the history without an output (a replay leaves it out)
+        assert kinds == [("message", "user"), ("function_call", None), ("message", "user"), ("message", "assistant")]
+        h.validate_wire()
+
+
+async def test_a_cancelled_call_that_finished_already_is_left_alone(tmp_path: Path) -> None:
+    """A toolCallCancellation for a call whose result went back already changes nothing."""
+    from agentcli.realtime.server_events import FunctionCallsCancelled
+
+    script = {"turns": [{"reply": [{"tool_call": {"name": "get_weather", "arguments": {"city": "Paris"}}},
+                                   "Here: {tool_output}"]}]}  # fmt: skip
+    async with gemini_harness(tmp_path, script, sink=None, options=SessionOptions(text_only=True)) as h:
+        await h.session.send_text("weather")
+        assert (await h.turn_done(1)).output == "Here: Paris: sunny, 21°C"
+        await h.session.handle(FunctionCallsCancelled(["call_t1r0c0"]))
+        assert [f.cancelled for f in h.of(ev.ToolCallFinished)] == [False]
+        assert h.session.turn is None and h.session.answers.calls is None
+
+
+def test_a_call_run_takes_back_only_calls_still_running() -> None:
+    """Two calls, one finished before the cancellation: only the other shows as cancelled, its own late
+    end is held back, and the run goes on (the finished call's result is still to be sent)."""
+    from agentcli.models.base import ModelToolCall
+    from agentcli.realtime.tools import CallRun
+
+    shown: list[ev.Event] = []
+    run = CallRun([ModelToolCall("a", "get_weather", "{}"), ModelToolCall("b", "slow_lookup", "{}")], "front", 1)
+    emit = run.watch(shown.append)
+    emit(ev.ToolCallFinished(call_id="a", name="get_weather", output="sunny"))
+    assert run.cancel(["a", "b"], shown.append) is False
+    emit(ev.ToolCallFinished(call_id="b", name="slow_lookup", output="late"))
+    assert [(e.call_id, e.cancelled, e.output) for e in shown] == [("a", False, "sunny"), ("b", True, "")]
+    assert run.cancelled == {"b"} and CallRun([ModelToolCall("c", "x", "{}")], "front", 1).cancel(["c"], shown.append)
+
+
+async def test_parallel_calls_each_get_their_response(tmp_path: Path) -> None:
+    calls = [{"name": "get_weather", "arguments": {"city": city}} for city in ("Paris", "Oslo")]
+    script = {"turns": [{"reply": [{"tool_calls": calls}, "Both: {tool_output}"]}]}
+    async with gemini_harness(tmp_path, script, sink=None, options=SessionOptions(text_only=True)) as h:
+        await h.session.send_text("two cities")
+        assert (await h.turn_done(1)).output == "Both: Oslo: sunny, 21°C"
+        ids = [r["functionResponses"][0]["id"] for r in h.messages("sent", "toolResponse")]
+        assert ids == ["call_t1r0c0", "call_t1r0c1"] and not h.messages("received", "toolCallCancellation")
+        assert [f.cancelled for f in h.of(ev.ToolCallFinished)] == [False, False]
+        h.validate_wire()

@@ -74,3 +74,65 @@ async def test_first_message_must_be_setup_and_the_key_is_checked() -> None:
                 await ws.recv()
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1007
             assert "the first message must be setup" in closed.value.rcvd.reason
+
+
+@pytest.mark.parametrize("cut_in", ["client_content", "activity_start"])
+async def test_cutting_in_takes_the_tool_call_back(cut_in: str) -> None:
+    """New content or an activityStart before a toolCall's response: `toolCallCancellation` with its ids
+    (as the API does on a barge-in); the call leaves the conversation, and the next turn is answered."""
+    from websockets.asyncio.client import connect
+
+    script = parse_script({"turns": [
+        {"match": "archive", "reply": [{"tool_call": {"name": "lookup", "arguments": {"q": "x"}}}, "Found."]},
+        {"reply": ["Turn {turn}: {input} ({tool_output})"]},
+    ]})  # fmt: skip
+    async with SimServer(script) as sim:
+        async with connect(gemini_url(sim.base_url), additional_headers={"x-goog-api-key": "sim"}) as ws:
+            tools = [{"function_declarations": [{"name": "lookup", "parameters_json_schema": {"type": "object"}}]}]
+            setup = {"model": "models/m", "generation_config": {"response_modalities": ["TEXT"]}, "tools": tools,
+                     "realtime_input_config": {"automatic_activity_detection": {"disabled": True}}}  # fmt: skip
+            await ws.send(json.dumps({"setup": setup}))
+            assert json.loads(await ws.recv()) == {"setupComplete": {}}
+            turn = {"role": "user", "parts": [{"text": "search the archive"}]}
+            await ws.send(json.dumps({"client_content": {"turns": [turn], "turn_complete": True}}))
+            call = (await _until(ws, "toolCall"))[-1]["toolCall"]["functionCalls"][0]
+            if cut_in == "client_content":
+                turn = {"role": "user", "parts": [{"text": "never mind"}]}
+                await ws.send(json.dumps({"client_content": {"turns": [turn], "turn_complete": True}}))
+            else:
+                await ws.send(json.dumps({"realtime_input": {"activity_start": {}}}))
+            got = await _until(ws, "toolCallCancellation")
+            assert got[-1] == {"toolCallCancellation": {"ids": [call["id"]]}}
+            if cut_in == "activity_start":
+                await ws.send(json.dumps({"realtime_input": {"activity_end": {}}}))
+            got = await _until(ws, "turnComplete")
+            turns = [m["serverContent"]["modelTurn"] for m in got if "modelTurn" in m.get("serverContent", {})]
+            text = "".join(p["text"] for t in turns for p in t["parts"])
+            heard = "never mind" if cut_in == "client_content" else "audio of 0.0 s"
+            assert text == f"Turn 2: {heard} ()"  # no tool output: the call is out of the conversation
+            assert not [m for m in got if "toolCallCancellation" in m]  # once only
+
+
+async def test_parallel_calls_are_answered_once_every_response_is_in() -> None:
+    """Two calls in one toolCall, their responses in two messages: one answer, after the second (no call
+    is taken back by the first response)."""
+    from websockets.asyncio.client import connect
+
+    calls = [{"name": "lookup", "arguments": {"q": "a"}}, {"name": "lookup", "arguments": {"q": "b"}}]
+    script = parse_script({"turns": [{"reply": [{"tool_calls": calls}, "Both: {tool_output}"]}]})
+    async with SimServer(script) as sim:
+        async with connect(gemini_url(sim.base_url), additional_headers={"x-goog-api-key": "sim"}) as ws:
+            tools = [{"function_declarations": [{"name": "lookup", "parameters_json_schema": {"type": "object"}}]}]
+            setup = {"model": "models/m", "generation_config": {"response_modalities": ["TEXT"]}, "tools": tools}
+            await ws.send(json.dumps({"setup": setup}))
+            assert json.loads(await ws.recv()) == {"setupComplete": {}}
+            turn = {"role": "user", "parts": [{"text": "both"}]}
+            await ws.send(json.dumps({"client_content": {"turns": [turn], "turn_complete": True}}))
+            made = (await _until(ws, "toolCall"))[-1]["toolCall"]["functionCalls"]
+            for call, out in zip(made, ["A", "B"], strict=True):
+                response = {"id": call["id"], "name": "lookup", "response": {"output": out}}
+                await ws.send(json.dumps({"tool_response": {"function_responses": [response]}}))
+            got = await _until(ws, "turnComplete")
+            assert not [m for m in got if "toolCallCancellation" in m or m.get("serverContent", {}).get("interrupted")]
+            turns = [m["serverContent"]["modelTurn"] for m in got if "modelTurn" in m.get("serverContent", {})]
+            assert "".join(p["text"] for t in turns for p in t["parts"]) == "Both: B"

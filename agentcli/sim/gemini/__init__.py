@@ -10,8 +10,10 @@ automaticActivityDetection silenceDurationMs / prefixPaddingMs) or, when that is
 `outputTranscription`, or text parts (responseModalities TEXT), or a `toolCall` answered by the client's
 `toolResponse`; then `generationComplete`, `turnComplete` with `usageMetadata`, and (when the setup asks
 for session resumption) a `sessionResumptionUpdate` whose handle restores the conversation on a later
-setup. Speech or an `activityStart` during an answer interrupts it (`interrupted`); so does new
-`clientContent`. Keys are read in camelCase or in the snake_case google-genai sends (`client_content`).
+setup. Speech, an `activityStart` or new content before a `toolCall`'s response takes its calls back:
+`toolCallCancellation` with their ids (they leave the conversation), as the API does on a barge-in.
+Speech or an `activityStart` during an answer interrupts it (`interrupted`); so does new `clientContent`.
+Keys are read in camelCase or in the snake_case google-genai sends (`client_content`).
 
 Faults (agentcli/sim/script.py): `disconnect_after_events: N` drops the socket after N server messages
 (`setupComplete` is the first); `go_away_after_events: N` sends `goAway` after N, and closes a second later.

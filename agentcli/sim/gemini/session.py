@@ -35,6 +35,7 @@ class GeminiSimSession:
         self.turn_samples = 0  # 16 kHz samples of the user's turn in progress
         self.activity = False  # between activityStart and activityEnd
         self.generation: asyncio.Task[None] | None = None
+        self.open_calls: list[str] = []  # toolCall ids sent whose toolResponse has not come
         self.sent = 0
         self.go_away_after = go_away_after
         self.pace = float(os.environ.get("AGENT_SIM_REALTIME_PACE") or 0)
@@ -114,7 +115,9 @@ class GeminiSimSession:
             for response in message["toolResponse"].get("functionResponses") or []:
                 if isinstance(response, dict):
                     self.items.append(function_output(response))
-            await self._answer()
+                    self.open_calls = [c for c in self.open_calls if c != str(response.get("id") or "")]
+            if not self.open_calls:  # the model goes on once every call of its toolCall has its response
+                await self._answer()
         else:
             what = "setup may only be the first message" if "setup" in message else "unknown message"
             await self.conn.close(1007, f"Request contains an invalid argument: {what}.")
@@ -186,6 +189,10 @@ class GeminiSimSession:
     # --- the model's side ----------------------------------------------------------------------------------
 
     async def _interrupt(self) -> None:
+        if self.open_calls:  # the user cut in while the client runs our calls: they are taken back
+            ids, self.open_calls = self.open_calls, []
+            self.items = [i for i in self.items if not (i.get("type") == "function_call" and i.get("call_id") in ids)]
+            await self.send({"toolCallCancellation": {"ids": ids}})
         task, self.generation = self.generation, None
         if task is None or task.done():
             return
@@ -211,6 +218,7 @@ class GeminiSimSession:
                     self.items.append({"type": "function_call", "call_id": call.call_id, "name": call.name,
                                        "arguments": call.arguments})  # fmt: skip
                     calls.append({"id": call.call_id, "name": call.name, "args": json.loads(call.arguments or "{}")})
+                self.open_calls = [c["id"] for c in calls]
                 await self.send({"toolCall": {"functionCalls": calls}})
                 return  # the model waits for the toolResponse
             await self.send({"serverContent": {"generationComplete": True}})

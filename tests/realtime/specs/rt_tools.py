@@ -15,3 +15,22 @@ def get_weather(city: str) -> str:
 def secret_code() -> str:
     """A secret code (for approval tests)."""
     return "code 1234"
+
+
+CANCELLED: list[str] = []  # slow_lookup calls cancelled before they finished (in-process tests read it)
+
+
+async def slow_lookup(topic: str) -> str:
+    """Look a topic up in the slow archive (a minute; for the tests of calls taken back).
+
+    Args:
+        topic: What to look up.
+    """
+    import asyncio
+
+    try:
+        await asyncio.sleep(60)
+    except asyncio.CancelledError:
+        CANCELLED.append(topic)
+        raise
+    return f"{topic}: found"
