@@ -90,20 +90,61 @@ def _seconds(timeout: Any) -> float | None:
 
 async def _idle_bounded(wire: Any, url: str, timeout: float | None) -> AsyncIterator[Any]:
     """The wire's events, failing when none arrives for `timeout` seconds: a server that keeps the stream
-    open with SSE comments (or nothing) resets the socket's read timeout forever but sends no event."""
+    open with SSE comments (or nothing) resets the socket's read timeout forever but sends no event.
+
+    One timer per stream, not one per event (an `asyncio.timeout` around each read was ~6 % of a turn):
+    each read notes when it began, and the timer, when due, cancels the read only if that read has been
+    waiting for `timeout`; otherwise it re-arms for the current read's deadline. Between reads (the
+    consumer's time) nothing is armed, so an abandoned stream leaves no timer behind."""
     iterator = wire.__aiter__()
-    while True:
-        try:
-            if timeout is None:
+    if timeout is None:
+        while True:
+            try:
                 event = await iterator.__anext__()
-            else:
-                async with asyncio.timeout(timeout):  # no task per event, unlike wait_for
-                    event = await iterator.__anext__()
-        except StopAsyncIteration:
-            return
-        except TimeoutError:
-            raise StreamDropped(f"{url} sent nothing for {timeout:g} s mid-answer (provider.timeout)") from None
-        yield event
+            except StopAsyncIteration:
+                return
+            yield event
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    reading_since: float | None = None
+    timer: asyncio.TimerHandle | None = None
+    fired = False
+
+    def due() -> None:
+        nonlocal timer, fired
+        timer = None
+        if reading_since is None or task is None:
+            return  # between reads: the next read arms it again
+        deadline = reading_since + timeout
+        if loop.time() >= deadline:
+            fired = True
+            task.cancel()
+        else:
+            timer = loop.call_at(deadline, due)
+
+    try:
+        while True:
+            task = asyncio.current_task()  # the task iterating now is the one to interrupt
+            cancelling = task.cancelling() if task is not None else 0
+            reading_since = loop.time()
+            if timer is None:
+                timer = loop.call_at(reading_since + timeout, due)
+            try:
+                event = await iterator.__anext__()
+            except StopAsyncIteration:
+                return
+            except asyncio.CancelledError:
+                # ours only when no one else cancelled the task too (what asyncio.timeout does)
+                if fired and task is not None and task.uncancel() <= cancelling:
+                    raise StreamDropped(f"{url} sent nothing for {timeout:g} s mid-answer (provider.timeout)") \
+                        from None
+                raise
+            finally:
+                reading_since = None
+            yield event
+    finally:
+        if timer is not None:
+            timer.cancel()
 
 
 def _retryable(err: BaseException) -> bool:
