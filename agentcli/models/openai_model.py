@@ -98,12 +98,17 @@ async def _idle_bounded(wire: Any, url: str, timeout: float | None) -> AsyncIter
     consumer's time) nothing is armed, so an abandoned stream leaves no timer behind."""
     iterator = wire.__aiter__()
     if timeout is None:
-        while True:
-            try:
-                event = await iterator.__anext__()
-            except StopAsyncIteration:
-                return
-            yield event
+        try:
+            while True:
+                try:
+                    event = await iterator.__anext__()
+                except StopAsyncIteration:
+                    return
+                yield event
+        finally:
+            if (aclose := getattr(iterator, "aclose", None)) is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     reading_since: float | None = None
@@ -145,6 +150,9 @@ async def _idle_bounded(wire: Any, url: str, timeout: float | None) -> AsyncIter
     finally:
         if timer is not None:
             timer.cancel()
+        if (aclose := getattr(iterator, "aclose", None)) is not None:  # the wire's generator, if we stop early
+            with contextlib.suppress(Exception):
+                await aclose()
 
 
 def _retryable(err: BaseException) -> bool:
@@ -239,13 +247,17 @@ class OpenAIModel(Model):
                 failed += 1
                 yield ModelRetrying(attempt=failed, reason=reason)
             shown = False
+            # closed explicitly below: a generator left suspended is closed by the loop's finalizer hook, a
+            # thread-safe wake-up and a task each, several per turn
+            reads: Any = _idle_bounded(wire, self.url, idle)
+            events: Any = self._events(reads)
             try:
                 if (problem := not_the_api(getattr(wire, "response", None), self.url)) is not None:
                     raise ModelError(problem)
-                async for event in self._events(_idle_bounded(wire, self.url, idle)):
+                async for event in events:
                     shown = shown or isinstance(event, ModelTextDelta | ModelToolCall)
                     yield event
-                await _drain(wire)
+                await _drain(reads)
                 return
             except Exception as e:
                 error = self._error(e, mid_stream=True)
@@ -256,6 +268,9 @@ class OpenAIModel(Model):
                 stream_retries += 1
                 reason = str(error)
             finally:
+                for generator in (events, reads):
+                    with contextlib.suppress(Exception):
+                        await generator.aclose()
                 with contextlib.suppress(Exception):
                     await wire.close()
             await asyncio.sleep(_retry_delay(failed))
