@@ -110,28 +110,27 @@ async def _idle_bounded(wire: Any, url: str, timeout: float | None) -> AsyncIter
                 with contextlib.suppress(Exception):
                     await aclose()
     loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
+    now = loop.time
+    task = asyncio.current_task()  # the task that iterates the stream (async generators run in their caller's)
     reading_since: float | None = None
     timer: asyncio.TimerHandle | None = None
-    fired = False
+    cancelling: int | None = None  # the task's cancel count when the timer cancelled it; None: it did not
 
     def due() -> None:
-        nonlocal timer, fired
+        nonlocal timer, cancelling
         timer = None
         if reading_since is None or task is None:
             return  # between reads: the next read arms it again
         deadline = reading_since + timeout
-        if loop.time() >= deadline:
-            fired = True
+        if now() >= deadline:
+            cancelling = task.cancelling()
             task.cancel()
         else:
             timer = loop.call_at(deadline, due)
 
     try:
         while True:
-            task = asyncio.current_task()  # the task iterating now is the one to interrupt
-            cancelling = task.cancelling() if task is not None else 0
-            reading_since = loop.time()
+            reading_since = now()
             if timer is None:
                 timer = loop.call_at(reading_since + timeout, due)
             try:
@@ -140,7 +139,7 @@ async def _idle_bounded(wire: Any, url: str, timeout: float | None) -> AsyncIter
                 return
             except asyncio.CancelledError:
                 # ours only when no one else cancelled the task too (what asyncio.timeout does)
-                if fired and task is not None and task.uncancel() <= cancelling:
+                if cancelling is not None and task is not None and task.uncancel() <= cancelling:
                     raise StreamDropped(f"{url} sent nothing for {timeout:g} s mid-answer (provider.timeout)") \
                         from None
                 raise
