@@ -20,6 +20,7 @@ from agentcli.models.base import (
 )
 from agentcli.models.client import ATTEMPTS, model_error, not_the_api
 from agentcli.models.families import unsupported
+from agentcli.models.sse import can_read, sse_data
 
 
 class StreamDropped(ModelError):
@@ -248,7 +249,8 @@ class OpenAIModel(Model):
             shown = False
             # closed explicitly below: a generator left suspended is closed by the loop's finalizer hook, a
             # thread-safe wake-up and a task each, several per turn
-            reads: Any = _idle_bounded(wire, self.url, idle)
+            source = sse_data(wire.response) if can_read(wire) else wire  # the SDK's own reader: slower
+            reads: Any = _idle_bounded(source, self.url, idle)
             events: Any = self._events(reads)
             try:
                 if (problem := not_the_api(getattr(wire, "response", None), self.url)) is not None:
