@@ -14,6 +14,7 @@ import inspect
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,6 +97,7 @@ class Run:
         self._endpoint_scope: contextlib.AbstractAsyncContextManager[Endpoint] | None = None
         self._started = False
         self._stored = False
+        self._store_checked: Future[None] | None = None
 
     # -- set-up ------------------------------------------------------------------------------------------
     async def __aenter__(self) -> Run:
@@ -104,8 +106,11 @@ class Run:
         o = self.options
         try:
             self.store = SessionStore()
+            resumed = bool(o.session or o.resume_latest)  # a store to read now; a new conversation reads none
             self.conversation = self.store.open_or_start(self.spec, o.session, kind=o.kind,
-                                                         latest=o.resume_latest)
+                                                         latest=o.resume_latest, check=resumed)
+            if not resumed:  # checked while the run starts up; start() waits for it, before any turn
+                self._store_checked = self.store.check_in_background()
             scope = model_endpoint(o.sim, o.sim_script)
             self.endpoint = await scope.__aenter__()
         except BaseException:
@@ -138,7 +143,9 @@ class Run:
         self._closers.append(closer)
 
     def start(self, agent: str, *, trace: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None) -> None:
-        """Open the trace and announce the session. `trace` is metadata for the trace only."""
+        """Open the trace and announce the session. `trace` is metadata for the trace only. Raises
+        StoreError when the conversation store cannot be used."""
+        self._store_ready()
         o = self.options
         enabled, content = trace_settings(self.spec, o.no_trace, o.no_trace_content)
         self._recorder = open_trace(o.kind, self.spec, self.conversation.name, enabled, content,
@@ -153,10 +160,17 @@ class Run:
     def emit(self, event: ev.Event) -> None:
         self.fanout.emit(event)
 
+    def _store_ready(self) -> None:
+        """Wait for the store's check (once); raises its StoreError."""
+        checked, self._store_checked = self._store_checked, None
+        if checked is not None:
+            checked.result()
+
     def save(self) -> None:
         # a conversation that never got a turn in (a failed or aborted first turn) is not kept
         if not self.conversation.items and not self._stored:
             return
+        self._store_ready()
         from agentcli.runtime.conversations import spec_identity
 
         self.store.save(self.conversation)

@@ -1,24 +1,18 @@
 """The `agent` command. Sub-commands live in their own modules and import heavy things lazily:
-`agent --help` must not import openai, numpy or sounddevice."""
+`agent --help` must not import openai, numpy or sounddevice. A run of one command (`agent chat ...`)
+builds only that command: typer builds every registered command's options before it parses, and each
+command module costs its import."""
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
 from agentcli import __version__
-from agentcli.cli import chat_cmd, events_cmd, mcp_cmd, sessions_cmd, sim_cmd, spec_cmd, trace_cmd, voice_cmd
 
-app = typer.Typer(
-    name="agent",
-    help="Run YAML-defined agents from the terminal: text chat, voice and realtime, traced locally.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+COMMANDS = ("chat", "voice", "devices", "spec", "sim", "trace", "sessions", "events", "mcp")
 
 
 def _version(value: bool) -> None:
@@ -27,7 +21,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."
@@ -36,11 +29,6 @@ def _root(
     """agentcli: one YAML file describes an agent; `agent` chats, talks and traces with it."""
 
 
-app.command("chat", help=chat_cmd.HELP, no_args_is_help=False)(chat_cmd.chat)
-app.command("voice", help=voice_cmd.HELP)(voice_cmd.voice)
-
-
-@app.command("devices")
 def devices(json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """List audio input and output devices (ids, default marks, sample rates)."""
     from agentcli.cli.devices_cmd import devices as list_devices
@@ -48,12 +36,42 @@ def devices(json_out: bool = typer.Option(False, "--json", help="Machine-readabl
     list_devices(json_out)
 
 
-app.add_typer(spec_cmd.app, name="spec")
-app.add_typer(sim_cmd.app, name="sim")
-app.add_typer(trace_cmd.app, name="trace")
-app.add_typer(sessions_cmd.app, name="sessions")
-app.add_typer(events_cmd.app, name="events")
-app.add_typer(mcp_cmd.app, name="mcp")
+def build_app(only: str | None = None) -> typer.Typer:
+    """The `agent` app with every command, or with `only` that one (the same command, options and help)."""
+    app = typer.Typer(
+        name="agent",
+        help="Run YAML-defined agents from the terminal: text chat, voice and realtime, traced locally.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(_root)
+    for name in COMMANDS if only is None else (only,):
+        if name == "chat":
+            from agentcli.cli import chat_cmd
+
+            app.command("chat", help=chat_cmd.HELP, no_args_is_help=False)(chat_cmd.chat)
+        elif name == "voice":
+            from agentcli.cli import voice_cmd
+
+            app.command("voice", help=voice_cmd.HELP)(voice_cmd.voice)
+        elif name == "devices":
+            app.command("devices")(devices)
+        else:  # a command group of its own module
+            import importlib
+
+            app.add_typer(importlib.import_module(f"agentcli.cli.{name}_cmd").app, name=name)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    """`app`: the whole command, built on first use (tests and tools import it)."""
+    if name == "app":
+        app = globals()["app"] = build_app()
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # Options whose value may be left out, per command, and what it then is. Click can do this, but typer's
@@ -83,8 +101,10 @@ def fill_optional_values(argv: list[str]) -> list[str]:
 def main() -> None:
     from agentcli.errors import AgentCliError
 
+    argv = fill_optional_values(sys.argv[1:])
+    only = argv[0] if argv and argv[0] in COMMANDS else None  # anything else (--help, a typo): every command
     try:
-        app(args=fill_optional_values(sys.argv[1:]))
+        build_app(only)(args=argv)
     except AgentCliError as e:
         from agentcli.terminal_text import show_controls  # a server's or a tool's words may be in the message
 

@@ -54,6 +54,8 @@ def make_client(
     Retries (429, 5xx, connection; Retry-After honoured) are the SDK's own: provider.max_retries."""
     import openai
 
+    from agentcli.models.transport import http_client
+
     url = resolve_base_url(provider, base_url)
     key = resolve_api_key(provider, url, api_key)
     cache_key: _ClientKey = (url, key, provider.timeout, provider.max_retries)
@@ -68,9 +70,7 @@ def make_client(
             base_url=url,
             timeout=provider.timeout,
             max_retries=provider.max_retries,
-            http_client=openai.DefaultAsyncHttpxClient(
-                event_hooks={"request": [_attempt_started], "response": [_attempt_answered]}
-            ),
+            http_client=http_client(openai, url, {"request": [_attempt_started], "response": [_attempt_answered]}),
         )
         cache[cache_key] = client
     return client
@@ -181,10 +181,13 @@ def _reason(err: BaseException) -> str:
         chain.append(current)
         current = current.__cause__ or current.__context__
     import socket
+    import ssl
 
     for exc in chain:
         if isinstance(exc, socket.gaierror):
             return "cannot resolve host"
+        if isinstance(exc, ssl.SSLCertVerificationError):  # its errno (1) would read "Operation not permitted"
+            return f"certificate not trusted ({exc.verify_message or exc.reason})"
     for exc in reversed(chain):
         if isinstance(exc, OSError) and exc.errno:
             return os.strerror(exc.errno)

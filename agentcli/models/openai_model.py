@@ -20,6 +20,7 @@ from agentcli.models.base import (
 )
 from agentcli.models.client import ATTEMPTS, model_error, not_the_api
 from agentcli.models.families import unsupported
+from agentcli.models.sse import can_read, sse_data
 
 
 class StreamDropped(ModelError):
@@ -90,20 +91,68 @@ def _seconds(timeout: Any) -> float | None:
 
 async def _idle_bounded(wire: Any, url: str, timeout: float | None) -> AsyncIterator[Any]:
     """The wire's events, failing when none arrives for `timeout` seconds: a server that keeps the stream
-    open with SSE comments (or nothing) resets the socket's read timeout forever but sends no event."""
+    open with SSE comments (or nothing) resets the socket's read timeout forever but sends no event.
+
+    One timer per stream, not one per event (an `asyncio.timeout` around each read was ~6 % of a turn):
+    each read notes when it began, and the timer, when due, cancels the read only if that read has been
+    waiting for `timeout`; otherwise it re-arms for the current read's deadline. Between reads (the
+    consumer's time) nothing is armed, so an abandoned stream leaves no timer behind."""
     iterator = wire.__aiter__()
-    while True:
+    if timeout is None:
         try:
-            if timeout is None:
-                event = await iterator.__anext__()
-            else:
-                async with asyncio.timeout(timeout):  # no task per event, unlike wait_for
+            while True:
+                try:
                     event = await iterator.__anext__()
-        except StopAsyncIteration:
-            return
-        except TimeoutError:
-            raise StreamDropped(f"{url} sent nothing for {timeout:g} s mid-answer (provider.timeout)") from None
-        yield event
+                except StopAsyncIteration:
+                    return
+                yield event
+        finally:
+            if (aclose := getattr(iterator, "aclose", None)) is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
+    loop = asyncio.get_running_loop()
+    now = loop.time
+    task = asyncio.current_task()  # the task that iterates the stream (async generators run in their caller's)
+    reading_since: float | None = None
+    timer: asyncio.TimerHandle | None = None
+    cancelling: int | None = None  # the task's cancel count when the timer cancelled it; None: it did not
+
+    def due() -> None:
+        nonlocal timer, cancelling
+        timer = None
+        if reading_since is None or task is None:
+            return  # between reads: the next read arms it again
+        deadline = reading_since + timeout
+        if now() >= deadline:
+            cancelling = task.cancelling()
+            task.cancel()
+        else:
+            timer = loop.call_at(deadline, due)
+
+    try:
+        while True:
+            reading_since = now()
+            if timer is None:
+                timer = loop.call_at(reading_since + timeout, due)
+            try:
+                event = await iterator.__anext__()
+            except StopAsyncIteration:
+                return
+            except asyncio.CancelledError:
+                # ours only when no one else cancelled the task too (what asyncio.timeout does)
+                if cancelling is not None and task is not None and task.uncancel() <= cancelling:
+                    raise StreamDropped(f"{url} sent nothing for {timeout:g} s mid-answer (provider.timeout)") \
+                        from None
+                raise
+            finally:
+                reading_since = None
+            yield event
+    finally:
+        if timer is not None:
+            timer.cancel()
+        if (aclose := getattr(iterator, "aclose", None)) is not None:  # the wire's generator, if we stop early
+            with contextlib.suppress(Exception):
+                await aclose()
 
 
 def _retryable(err: BaseException) -> bool:
@@ -198,13 +247,18 @@ class OpenAIModel(Model):
                 failed += 1
                 yield ModelRetrying(attempt=failed, reason=reason)
             shown = False
+            # closed explicitly below: a generator left suspended is closed by the loop's finalizer hook, a
+            # thread-safe wake-up and a task each, several per turn
+            source = sse_data(wire.response) if can_read(wire) else wire  # the SDK's own reader: slower
+            reads: Any = _idle_bounded(source, self.url, idle)
+            events: Any = self._events(reads)
             try:
                 if (problem := not_the_api(getattr(wire, "response", None), self.url)) is not None:
                     raise ModelError(problem)
-                async for event in self._events(_idle_bounded(wire, self.url, idle)):
+                async for event in events:
                     shown = shown or isinstance(event, ModelTextDelta | ModelToolCall)
                     yield event
-                await _drain(wire)
+                await _drain(reads)
                 return
             except Exception as e:
                 error = self._error(e, mid_stream=True)
@@ -215,6 +269,9 @@ class OpenAIModel(Model):
                 stream_retries += 1
                 reason = str(error)
             finally:
+                for generator in (events, reads):
+                    with contextlib.suppress(Exception):
+                        await generator.aclose()
                 with contextlib.suppress(Exception):
                     await wire.close()
             await asyncio.sleep(_retry_delay(failed))

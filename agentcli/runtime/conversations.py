@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
+from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -133,11 +135,12 @@ class SessionStore:
     # --- conversations ------------------------------------------------------------------------------
 
     def open_or_start(self, spec: Spec, name: str | None = None, *, kind: str = "chat",
-                      latest: bool = False) -> Conversation:
+                      latest: bool = False, check: bool = True) -> Conversation:
         """The conversation saved as `name` (or the latest one), else a new one named `name` or an auto name
         of this kind. A resumed conversation whose agent the spec no longer has restarts from the entry.
-        Opening checks the store can be written, so a broken store fails before any turn is run; the
-        values of the env vars the spec names in `api_key_env` are redacted from then on."""
+        Opening checks the store can be written, so a broken store fails before any turn is run (with
+        `check=False` a new conversation leaves that to the caller: `check_in_background`); the values of
+        the env vars the spec names in `api_key_env` are redacted from then on."""
         add_spec_secrets(spec)
         if latest:
             conversation = self.latest()
@@ -146,11 +149,29 @@ class SessionStore:
         else:
             conversation = self.load(name) if name else None
         if conversation is None:
-            self._conn().close()
+            if check:
+                self._conn().close()
             return Conversation(items=[], agent=spec.entry, name=name or auto_session_name(kind=kind))
         if conversation.agent not in spec.agents:
             conversation.agent = spec.entry
         return conversation
+
+    def check_in_background(self) -> Future[None]:
+        """Open the store (creating or upgrading it) and check it can be written, in a thread of its own:
+        that is file I/O (a write, a checkpoint, fsyncs), which then overlaps the rest of a run's start-up.
+        The future holds the StoreError, if any."""
+        future: Future[None] = Future()
+
+        def check() -> None:
+            try:
+                self._conn().close()
+            except BaseException as e:  # noqa: BLE001 - handed to whoever waits on the future
+                future.set_exception(e)
+            else:
+                future.set_result(None)
+
+        threading.Thread(target=check, name="agent-session-store", daemon=True).start()
+        return future
 
     def save(self, conv: Conversation) -> str:
         """Append what `conv` gained since it was loaded or last saved (replacing only items this process

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+from collections import deque
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 from agentcli.events import Event, SubAgentEvent, ToolCallFinished, ToolCallStarted
 from agentcli.models.base import ModelToolCall
@@ -45,26 +45,33 @@ async def run_tool_calls(
         server = getattr(toolset.current().get(call.name), "server", None)
         yield ToolCallStarted(agent=agent, call_id=call.call_id, name=call.name, arguments=call.arguments,
                               server=server)
-    nested: asyncio.Queue[Event] = asyncio.Queue()
+    # one future wakes this loop, set by a call that ends or by a nested event: no task waiting on a queue
+    # and no asyncio.wait per round (both a measurable part of a chat turn)
+    loop = asyncio.get_running_loop()
+    nested: deque[Event] = deque()
+    wake: asyncio.Future[None] = loop.create_future()
+
+    def nudge(_: object = None) -> None:
+        if not wake.done():
+            wake.set_result(None)
+
     tasks: dict[asyncio.Task[ToolResult], ModelToolCall] = {}
     for call in calls:
         context = contextvars.copy_context()
-        context.run(tool_events.set, _nester(nested, call))
+        context.run(tool_events.set, _nester(nested, nudge, call))
         task = asyncio.create_task(toolset.call(call.name, call.arguments, approver), context=context)
+        task.add_done_callback(nudge)
         tasks[task] = call
-    pending: set[asyncio.Future[Any]] = set(tasks)
-    getter: asyncio.Future[Event] = asyncio.ensure_future(nested.get())
+    pending = dict(tasks)  # in call order
     try:
         while pending:
-            done, pending = await asyncio.wait(pending | {getter}, return_when=asyncio.FIRST_COMPLETED)
-            pending.discard(getter)
-            if getter in done:
-                yield getter.result()
-                getter = asyncio.ensure_future(nested.get())
-            while not nested.empty():  # a finished call's nested events come before its result
-                yield nested.get_nowait()
-            for task in sorted((t for t in done if t in tasks), key=lambda t: calls.index(tasks[t])):
-                call = tasks[task]
+            if not nested and not any(task.done() for task in pending):
+                await wake
+            wake = loop.create_future()  # what happens from here on wakes the next round
+            while nested:  # a finished call's nested events come before its result
+                yield nested.popleft()
+            for task in [t for t in pending if t.done()]:
+                call = pending.pop(task)
                 result = task.result()
                 results[call.call_id] = result
                 yield ToolCallFinished(
@@ -76,7 +83,6 @@ async def run_tool_calls(
                     approved=result.approved,
                 )
     finally:
-        getter.cancel()
         for task in pending:
             task.cancel()
         for task in pending:
@@ -84,11 +90,12 @@ async def run_tool_calls(
                 await task
 
 
-def _nester(queue: asyncio.Queue[Event], call: ModelToolCall) -> Callable[[Event], None]:
+def _nester(events: deque[Event], nudge: Callable[[], None], call: ModelToolCall) -> Callable[[Event], None]:
     def emit(event: Event) -> None:
         if event.parent_id is None:  # the innermost call it ran under; a deeper one set its own
             event.parent_id = call.call_id
-        queue.put_nowait(SubAgentEvent(call_id=call.call_id, tool=call.name, event=event, parent_id=call.call_id))
+        events.append(SubAgentEvent(call_id=call.call_id, tool=call.name, event=event, parent_id=call.call_id))
+        nudge()
 
     return emit
 

@@ -27,6 +27,17 @@ from agentcli.spec.strict import Strict
 _NAME = r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$"
 
 
+# Python functions as default factories (these, or lambdas for models): pydantic reads each factory's
+# signature while it builds a model, which for a builtin (list, dict) or a model class is slow (~2 ms of
+# every start-up over the spec's models).
+def _new_list() -> list[Any]:
+    return []
+
+
+def _new_dict() -> dict[str, Any]:
+    return {}
+
+
 class ModelSettings(Strict):
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, ge=0, le=1)
@@ -81,7 +92,7 @@ class ShellToolSpec(Strict):
     name: str = Field(pattern=_NAME)
     description: str = ""
     command: list[str] = Field(min_length=1)  # argv; "{param}" placeholders, never run through a shell
-    params: dict[str, ShellParam] = Field(default_factory=dict)
+    params: dict[str, ShellParam] = Field(default_factory=_new_dict)
     timeout: float = Field(30.0, gt=0)
     max_output_bytes: int = Field(64_000, gt=0)
     cwd: str | None = None
@@ -177,7 +188,7 @@ class Guardrail(Strict):
 
 class McpToolFilter(Strict):
     allow: list[str] | None = None  # only these of the server's tools (default: all)
-    deny: list[str] = Field(default_factory=list)
+    deny: list[str] = Field(default_factory=_new_list)
 
 
 class McpServer(Strict):
@@ -185,11 +196,11 @@ class McpServer(Strict):
 
     name: str = Field(pattern=_NAME)
     command: list[str] | None = Field(None, min_length=1)  # stdio: argv of the server process
-    env: dict[str, str] = Field(default_factory=dict)  # stdio: added to a minimal inherited environment
+    env: dict[str, str] = Field(default_factory=_new_dict)  # stdio: added to a minimal inherited environment
     cwd: str | None = None  # stdio: relative to the spec's folder
     url: str | None = None  # streamable HTTP endpoint, e.g. http://127.0.0.1:8000/mcp
-    headers: dict[str, str] = Field(default_factory=dict)  # HTTP: e.g. Authorization: "Bearer ${TOKEN}"
-    tools: McpToolFilter = Field(default_factory=McpToolFilter)
+    headers: dict[str, str] = Field(default_factory=_new_dict)  # HTTP: e.g. Authorization: "Bearer ${TOKEN}"
+    tools: McpToolFilter = Field(default_factory=lambda: McpToolFilter())
     approve: bool = False  # ask the user before each call
     timeout: float = Field(60.0, gt=0)  # per tool call
     start_timeout: float = Field(20.0, gt=0)  # connect, initialize and list tools
@@ -225,19 +236,19 @@ class AgentSpec(Strict):
     instructions: str = "You are a helpful assistant."
     handoff_description: str | None = None
     model: str = "gpt-4.1-mini"
-    model_settings: ModelSettings = Field(default_factory=ModelSettings)
-    provider: Provider = Field(default_factory=Provider)
-    tools: list[ToolEntry] = Field(default_factory=list)
-    handoffs: list[str] = Field(default_factory=list)  # agent names in this file, or paths to spec files
-    mcp_servers: list[McpServer] = Field(default_factory=list)
+    model_settings: ModelSettings = Field(default_factory=lambda: ModelSettings())
+    provider: Provider = Field(default_factory=lambda: Provider())
+    tools: list[ToolEntry] = Field(default_factory=_new_list)
+    handoffs: list[str] = Field(default_factory=_new_list)  # agent names in this file, or paths to spec files
+    mcp_servers: list[McpServer] = Field(default_factory=_new_list)
     tool_use_behavior: ToolUseBehavior = "run_llm_again"  # as openai-agents: stop at a tool's output?
-    input_guardrails: list[Guardrail] = Field(default_factory=list)
-    output_guardrails: list[Guardrail] = Field(default_factory=list)
+    input_guardrails: list[Guardrail] = Field(default_factory=_new_list)
+    output_guardrails: list[Guardrail] = Field(default_factory=_new_list)
     output_type: dict[str, Any] | None = None  # a JSON schema for structured output
     max_turns: int | None = Field(None, gt=0)
-    voice: VoiceSettings = Field(default_factory=VoiceSettings)
-    realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
-    tracing: TracingSettings = Field(default_factory=TracingSettings)
+    voice: VoiceSettings = Field(default_factory=lambda: VoiceSettings())
+    realtime: RealtimeSettings = Field(default_factory=lambda: RealtimeSettings())
+    tracing: TracingSettings = Field(default_factory=lambda: TracingSettings())
     entry: bool = False  # in a multi-agent file: this agent takes the first turn
     # Where the agent was written (an agentcli.spec.positions.Origin), set by the loader, so errors
     # found later (a tool that cannot be built) still point at their line: see `where()`.

@@ -67,11 +67,11 @@ class TurnSettings(Strict):
 
 
 class VoiceSettings(Strict):
-    stt: SttSettings = Field(default_factory=SttSettings)
-    tts: TtsSettings = Field(default_factory=TtsSettings)
-    vad: VadSettings = Field(default_factory=VadSettings)
-    interruption: InterruptionSettings = Field(default_factory=InterruptionSettings)
-    turn: TurnSettings = Field(default_factory=TurnSettings)
+    stt: SttSettings = Field(default_factory=lambda: SttSettings())
+    tts: TtsSettings = Field(default_factory=lambda: TtsSettings())
+    vad: VadSettings = Field(default_factory=lambda: VadSettings())
+    interruption: InterruptionSettings = Field(default_factory=lambda: InterruptionSettings())
+    turn: TurnSettings = Field(default_factory=lambda: TurnSettings())
 
 
 class TurnDetection(Strict):
@@ -110,7 +110,7 @@ class GeminiSettings(Strict):
     language_code: str | None = None  # e.g. en-US
     input_transcription: bool = True
     output_transcription: bool = True
-    activity_detection: GeminiActivityDetection = Field(default_factory=GeminiActivityDetection)
+    activity_detection: GeminiActivityDetection = Field(default_factory=lambda: GeminiActivityDetection())
     context_window_compression: GeminiCompression | None = None
     session_resumption: bool = True  # reconnect (drop, goAway) with the server's resumption handle
     api_version: Literal["v1alpha", "v1beta", "v1"] = "v1beta"
@@ -124,8 +124,8 @@ class RealtimeSettings(Strict):
     voice: str = "marin"
     speed: float = Field(1.0, ge=0.25, le=1.5)
     instructions: str | None = None  # default: the agent's instructions
-    turn_detection: TurnDetection = Field(default_factory=TurnDetection)
-    transcription: Transcription | None = Field(default_factory=Transcription)
+    turn_detection: TurnDetection = Field(default_factory=lambda: TurnDetection())
+    transcription: Transcription | None = Field(default_factory=lambda: Transcription())
     noise_reduction: Literal["near_field", "far_field"] | None = None
     output_modalities: list[Literal["audio", "text"]] = Field(default_factory=lambda: ["audio"])
     tool_choice: str | None = None

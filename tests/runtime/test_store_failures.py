@@ -11,13 +11,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from agentcli.runtime.conversations import SessionStore
 from tests.conftest import ROOT, agent_env
 
 
-def chat(home: Path, message: str = "hi", *, session: str = "s", prefix: list[str] | None = None,
+def chat(home: Path, message: str = "hi", *, session: str | None = "s", prefix: list[str] | None = None,
          **env: str) -> subprocess.CompletedProcess[str]:
-    cmd = [*(prefix or []), sys.executable, "-m", "agentcli", "chat", "--sim", "--session", session, "-m", message]
+    named = ["--session", session] if session else []  # without: a new conversation, its store checked in a thread
+    cmd = [*(prefix or []), sys.executable, "-m", "agentcli", "chat", "--sim", *named, "-m", message]
     return subprocess.run(cmd, cwd=ROOT, env=agent_env(AGENT_HOME=str(home), **env), capture_output=True,
                           text=True, timeout=60, stdin=subprocess.DEVNULL)
 
@@ -39,9 +42,10 @@ def test_agent_home_a_regular_file(tmp_path: Path) -> None:
     assert home.read_text() == "not a folder"
 
 
-def test_sessions_db_a_folder(tmp_path: Path) -> None:
+@pytest.mark.parametrize("session", ["s", None])
+def test_sessions_db_a_folder(tmp_path: Path, session: str | None) -> None:
     (tmp_path / "sessions.db").mkdir()
-    one_line_error(chat(tmp_path), "sessions.db", "it is a folder")
+    one_line_error(chat(tmp_path, session=session), "sessions.db", "it is a folder")
 
 
 def test_a_foreign_and_a_corrupt_sessions_db_are_left_alone(tmp_path: Path) -> None:
@@ -76,6 +80,7 @@ def test_read_only_home_and_a_home_under_a_read_only_parent(tmp_path: Path) -> N
     home.chmod(0o500)
     try:
         one_line_error(chat(home, "second", prefix=_without_root_powers()), "sessions.db", "read-only")
+        one_line_error(chat(home, "new", session=None, prefix=_without_root_powers()), "sessions.db", "read-only")
     finally:
         home.chmod(0o700)
     stored = SessionStore(home / "sessions.db").load("s")
@@ -136,6 +141,7 @@ def test_read_only_filesystem_and_full_disk_one_line_and_nothing_lost(tmp_path: 
     head -c 2000000 /dev/zero >"$MNT/fill" 2>/dev/null
     chat s third full
     chat new third fullnew
+    "$PY" -m agentcli chat --sim -m third >"$OUT/fullauto.out" 2>"$OUT/fullauto.err"; echo $? >"$OUT/fullauto.rc"
     rm "$MNT/fill"
     chat s fourth ok2
     "$PY" -c "
@@ -157,6 +163,7 @@ print(json.dumps([c.execute('PRAGMA integrity_check').fetchone()[0],
     one_line_error(result("rohome"), "AGENT_HOME", "read-only filesystem")
     one_line_error(result("full"), "disk full")
     one_line_error(result("fullnew"), "disk full")
+    one_line_error(result("fullauto"), "disk full")
     assert result("ok2").returncode == 0 and result("ok2").stdout.strip() == "You said: fourth"
     integrity, contents = json.loads((out / "check.json").read_text())
     assert integrity == "ok"

@@ -1,8 +1,9 @@
 """`python: module:function` tools: sync functions run in a daemon thread, async ones are awaited.
 
-A daemon thread, not asyncio's default executor: the executor's threads are joined when the loop and
-the interpreter shut down, so a tool abandoned at its `timeout:` (or on Ctrl-C) would hold the exit
-until it returned by itself. An abandoned daemon thread is simply left behind.
+Daemon threads, not asyncio's default executor: the executor's threads are joined when the loop and the
+interpreter shut down, so a tool abandoned at its `timeout:` (or on Ctrl-C) would hold the exit until it
+returned by itself. An abandoned daemon thread is simply left behind. The threads are kept for the next
+call (starting one per call was a measurable part of a turn); a hung one is never handed another call.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import contextvars
 import inspect
 import json
+import queue
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -34,8 +36,51 @@ def stringify(value: Any) -> str:
         return str(value)
 
 
+class DaemonWorkers:
+    """Daemon threads that run one call at a time and then wait for the next: a call goes to an idle
+    thread, or to a new one when all are busy (a tool that hangs keeps its thread, and only that one).
+    A thread idle for `idle_s` ends."""
+
+    def __init__(self, name: str = "agent-tool", idle_s: float = 60.0) -> None:
+        self._name, self._idle_s = name, idle_s
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0  # threads free for a job minus the jobs queued for them
+        self.threads = 0  # alive, busy or idle (for tests)
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            spawn = self._idle == 0
+            if spawn:
+                self.threads += 1
+            else:
+                self._idle -= 1
+        self._jobs.put(job)
+        if spawn:
+            threading.Thread(target=self._work, name=self._name, daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get(timeout=self._idle_s)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle > 0:  # nobody counts on this thread: it may go
+                        self._idle -= 1
+                        self.threads -= 1
+                        return
+                continue  # a job was queued for it meanwhile
+            job()
+            del job  # the finished call's frame and result are not kept alive while idle
+            with self._lock:
+                self._idle += 1
+
+
+_workers = DaemonWorkers()
+
+
 async def run_in_daemon_thread(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-    """`fn(*args, **kwargs)` in a new daemon thread, awaited; cancelling the await abandons the thread."""
+    """`fn(*args, **kwargs)` in a daemon thread, awaited; cancelling the await abandons the thread."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Any] = loop.create_future()
     context = contextvars.copy_context()
@@ -58,8 +103,7 @@ async def run_in_daemon_thread(fn: Callable[..., Any], /, *args: Any, **kwargs: 
         except RuntimeError:  # the loop is closed: nobody waits for this result any more
             pass
 
-    name = f"tool:{getattr(fn, '__name__', 'python')}"
-    threading.Thread(target=work, name=name, daemon=True).start()
+    _workers.submit(work)
     return await future
 
 
