@@ -156,6 +156,11 @@ class Harness:
             await self.session.send_audio(pcm16(audio[i : i + step]))
             await asyncio.sleep(0)
 
+    async def speaking(self, count: int = 1, timeout: float = 5.0) -> None:
+        """Until the `count`th answer has begun to play (the session says so: state `speaking`)."""
+        await self.wait_for(lambda: len([e for e in self.of(ev.StateChanged) if e.state == "speaking"]) >= count,
+                            timeout)
+
     async def turn_done(self, count: int, timeout: float = 5.0) -> ev.TurnDone:
         await self.wait_for(lambda: len(self.of(ev.TurnDone)) >= count, timeout)
         return self.of(ev.TurnDone)[count - 1]
