@@ -11,7 +11,15 @@ from agentcli import events as ev
 from agentcli.realtime.answers import Answers
 from agentcli.realtime.interrupting import Interruptions
 from agentcli.realtime.reconnect import new_item_id
-from agentcli.realtime.server_events import InputTimeout, ItemAdded, SpeechStarted, SpeechStopped, UserTranscriptDone
+from agentcli.realtime.server_events import (
+    InputTimeout,
+    ItemAdded,
+    SpeechStarted,
+    SpeechStopped,
+    UserTranscriptDelta,
+    UserTranscriptDone,
+    UserTranscriptFailed,
+)
 from agentcli.realtime.state import History, Link
 from agentcli.realtime.turns import Turns
 from agentcli.spec.model import RealtimeSettings
@@ -188,6 +196,14 @@ class Hearing:
     def forgets(self, item_id: str) -> bool:
         """Whether the item is user speech that was dropped (its transcript is no news)."""
         return item_id in self.forgotten
+
+    def transcript_delta(self, e: UserTranscriptDelta) -> None:
+        if e.delta and not self.forgets(e.item_id):
+            self.turns.tell(ev.TranscriptDelta(role="user", delta=e.delta), self.turns.id_of_item(e.item_id))
+
+    def transcript_failed(self, e: UserTranscriptFailed) -> None:
+        failed = ev.Notice(message=f"could not transcribe what you said: {e.message}", level="warning")
+        self.turns.tell(failed, self.turns.id_of_item(e.item_id))
 
     async def user_transcript(self, e: UserTranscriptDone) -> None:
         if e.item_id in self.forgotten:

@@ -288,14 +288,11 @@ class RealtimeSession:
             case InputTimeout():  # input_audio_buffer.timeout_triggered
                 h.input_timeout(event)
             case UserTranscriptDelta():  # conversation.item.input_audio_transcription.delta
-                if event.delta and not h.forgets(event.item_id):
-                    heard = ev.TranscriptDelta(role="user", delta=event.delta)
-                    self.turns.tell(heard, self.turns.id_of_item(event.item_id))
+                h.transcript_delta(event)
             case UserTranscriptDone():  # conversation.item.input_audio_transcription.completed
                 await h.user_transcript(event)
             case UserTranscriptFailed():  # conversation.item.input_audio_transcription.failed
-                failed = ev.Notice(message=f"could not transcribe what you said: {event.message}", level="warning")
-                self.turns.tell(failed, self.turns.id_of_item(event.item_id))
+                h.transcript_failed(event)
             case SessionCreated():  # session.created
                 await self._session_created()
             case ServerError():  # error
