@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 from agentcli import events as ev
-from agentcli.audio.sink import silenced
+from agentcli.audio.sink import silenced, silent_since
 from agentcli.models.base import ModelToolCall
 from agentcli.realtime.audio_io import OutputAudio
 from agentcli.realtime.guard import OutputGuard
@@ -264,7 +264,10 @@ class Answers:
     async def barge_in(self, *, local: bool, speech_at: float | None = None) -> None:
         """The user talks over the answer: silence it, cancel the response if the server will not, and
         truncate the item to what was heard (skipped when playback had already finished). `speech_at`:
-        perf_counter when the speech that interrupts was heard (default: now)."""
+        perf_counter when the server heard the speech that interrupts; then Interrupted waits (about an
+        audio block) to say when the output went silent. Without it (a key press, a typed line) nothing
+        waits: the user's input goes on at once."""
+        wait = speech_at is not None
         speech_at = time.perf_counter() if speech_at is None else speech_at
         cut = self.output.cut() if self.output is not None else None
         state = self.responding.current
@@ -286,7 +289,8 @@ class Answers:
                 entry["_interrupted"] = True
                 if cut.stale:  # replayed in full after a reconnect: the new server session gets the heard part
                     await self._rewrite_replayed(entry)
-            silent = await silenced(self.output.sink, speech_at) if self.output is not None else None
+            sink = self.output.sink if self.output is not None else None
+            silent = (await silenced(sink, speech_at)) if wait else silent_since(sink, speech_at)
             interrupted = ev.Interrupted(heard_ms=round(cut.heard_ms, 1), heard_text=heard_text, item_id=cut.item_id,
                                          speech_started=ev.from_perf(speech_at),
                                          silenced=ev.from_perf(silent) if silent is not None else None)
