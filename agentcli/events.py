@@ -277,12 +277,9 @@ class Interrupted(Event):
     heard_ms: float = 0.0
     heard_text: str = ""
     item_id: str | None = None  # realtime: the truncated item
-    # on the events' clock: when the speech that interrupted began (the cascade's first voiced frame,
-    # realtime's speech_started received; a key press, a typed line), and when the output went silent for
-    # it (the block that faded out on the pause, or the first silent block after the cut; None when the
-    # sink does not tell, or nothing was playing): their difference is the barge-in latency
-    speech_started: float | None = None
-    silenced: float | None = None
+    # their difference is the barge-in latency (both on the events' clock):
+    speech_started: float | None = None  # when the speech began (first voiced frame; realtime: speech_started came)
+    silenced: float | None = None  # when the output went silent for it (null: the sink cannot tell, or nothing played)
 
 
 @dataclass(slots=True, kw_only=True)
