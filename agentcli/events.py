@@ -20,6 +20,11 @@ def now() -> float:
     return _WALL0 + (time.perf_counter() - _MONO0)
 
 
+def from_perf(perf: float) -> float:
+    """A time.perf_counter() reading on the events' clock (exact: the clock is derived from it)."""
+    return _WALL0 + (perf - _MONO0)
+
+
 def output_text(output: Any) -> str:
     """A turn's output as text: structured output (an output_type) is shown as JSON."""
     if isinstance(output, str):
@@ -27,6 +32,20 @@ def output_text(output: Any) -> str:
     import json
 
     return json.dumps(output, indent=2, ensure_ascii=False)
+
+
+class TurnIds:
+    """A run's turn ids, "1", "2", ... in the order its turns begin; they never restart (a REPL /reset
+    restarts the conversation's turn numbers, not the run's). The run's fan-out holds one and gives an
+    unstamped TurnStarted the next id; a driver that knows a turn has begun before its TurnStarted (the
+    user started talking) takes the id then and stamps the turn's events itself."""
+
+    def __init__(self) -> None:
+        self.last = 0
+
+    def next(self) -> str:
+        self.last += 1
+        return str(self.last)
 
 
 @dataclass(slots=True)
@@ -43,7 +62,7 @@ class Usage:
 class Event:
     type: str = "event"
     ts: float = field(default_factory=now)
-    turn_id: str | None = None  # the run's turn this belongs to (stamped by the run layer's fan-out)
+    turn_id: str | None = None  # the run's turn this belongs to (stamped by its producer, else by the fan-out)
     parent_id: str | None = None  # the tool call it happened under (an agent used as a tool), if any
 
     def to_dict(self) -> dict[str, Any]:
@@ -259,6 +278,9 @@ class Interrupted(Event):
     heard_ms: float = 0.0
     heard_text: str = ""
     item_id: str | None = None  # realtime: the truncated item
+    # their difference is the barge-in latency (both on the events' clock):
+    speech_started: float | None = None  # when the speech began (first voiced frame; realtime: speech_started came)
+    silenced: float | None = None  # when the output went silent for it (null: the sink cannot tell, or nothing played)
 
 
 @dataclass(slots=True, kw_only=True)

@@ -3,8 +3,9 @@
 - barge-in: `input_audio_buffer.speech_started` received -> the first all-silent output block the player
   hands to the device after the flush (target <= 30 ms): the pause that suspected speech makes at once (a
   confirmed interruption then finds the output silent already); in process, the real Player on the
-  virtual speaker;
-- first audio delta received -> its first sample handed to the output device (target <= 60 ms), same set-up;
+  virtual speaker; read from the session's events only (`interrupted`: `speech_started`, `silenced`);
+- first audio delta received -> its first sample handed to the output device (target <= 60 ms), same set-up,
+  from each turn's `turn_latency` marks (`first_sample_played` - `first_audio_byte`);
 - CPU of the real `agent voice --realtime` during a 60 s session on the virtual microphone and speaker,
   three spoken questions answered aloud (target <= 5 % of one core);
 - RSS growth over a 30-minute fast-forwarded session (target <= 10 MB): the real client in process, a
@@ -112,7 +113,8 @@ def write_spec(path: Path, provider: str, sim: c.SimProcess) -> Path:
     return path
 
 
-def make_session(url: str, spec_path: Path, sink: Any, events: list[Any] | None = None) -> Any:
+def make_session(url: str, spec_path: Path, sink: Any, emit: Any = None) -> Any:
+    """The real client in process; `emit` gets its events (the bench reads nothing else of it)."""
     from agentcli.realtime.audio_io import OutputAudio
     from agentcli.realtime.session import RealtimeSession
     from agentcli.runtime.conversation import Conversation
@@ -135,7 +137,7 @@ def make_session(url: str, spec_path: Path, sink: Any, events: list[Any] | None 
         conversation,
         url=url,
         api_key="sim",
-        emit=events.append if events is not None else (lambda e: None),
+        emit=emit if emit is not None else (lambda e: None),
         save=store.save,
         connect=connect,
     )
@@ -165,56 +167,47 @@ async def wait_until(predicate: Any, timeout: float = 10.0) -> Any:
 
 async def latency_runs(url: str, spec_path: Path, runs: int) -> tuple[list[float], list[float]]:
     """Each answer: its first delta -> first sample played; then the user talks over it after 0.4 s:
-    speech_started received -> silent output. The interruption's own answer is the next run."""
+    speech_started received -> silent output. The interruption's own answer is the next run. Both come
+    from the session's events."""
+    from agentcli import events as ev
     from agentcli.audio.player import Player
 
     player = Player(None, rate=RATE)
     player.start()
-    session = make_session(url, spec_path, player)
-    marks: dict[str, float] = {}
-    handle = session.handle
+    events: list[Any] = []
+    session = make_session(url, spec_path, player, events.append)
 
-    async def timed(event: Any) -> None:  # when the audio delta / the speech start was received
-        from agentcli.realtime.server_events import AudioDelta, SpeechStarted
+    def of(kind: type) -> list[Any]:
+        return [e for e in events if isinstance(e, kind)]
 
-        if isinstance(event, AudioDelta):
-            marks.setdefault(f"delta:{event.item_id}", time.perf_counter())
-        elif isinstance(event, SpeechStarted):
-            marks["speech_started"] = time.perf_counter()
-        await handle(event)
+    def answers() -> int:  # the session says `speaking` when an answer's first audio is queued to play
+        return len([e for e in of(ev.StateChanged) if e.state == "speaking"])
 
-    session.handle = timed
     runner = asyncio.ensure_future(session.run())
-    firsts: list[float] = []
     barges: list[float] = []
     try:
         await wait_until(session.ready.is_set)
         await send_pcm(session, tone(0.4) + silence(0.4))
-        seen: set[str] = set()
-        for _ in range(runs + 1):  # the first answer is a warm-up
-
-            def new_answer() -> Any:  # not the answer just interrupted (it stays paused until the cut)
-                cur = session.output.current
-                return cur if cur is not None and cur.item_id not in seen and cur.utterance is not None else None
-
-            playing = await wait_until(new_answer)
-            seen.add(playing.item_id)
-            utt = playing.utterance
-            await wait_until(lambda u=utt: u.first_sample_time is not None)
-            firsts.append((utt.first_sample_time - marks[f"delta:{playing.item_id}"]) * 1000)
+        for k in range(runs + 1):  # the first answer is a warm-up
+            await wait_until(lambda n=k: answers() > n)
             await asyncio.sleep(0.4)
-            marks.pop("speech_started", None)
             await send_pcm(session, tone(0.6))  # past voice.interruption.min_speech_ms: a real interruption
-            await wait_until(lambda: "speech_started" in marks and player.last_silence_time is not None)
-            barges.append((player.last_silence_time - marks["speech_started"]) * 1000)
+            await wait_until(lambda n=k: len(of(ev.Interrupted)) > n)
+            cut = of(ev.Interrupted)[k]
+            if k and cut.silenced is not None and cut.speech_started is not None:
+                barges.append((cut.silenced - cut.speech_started) * 1000)
             await send_pcm(session, silence(0.45))
+        await wait_until(lambda: len(of(ev.TurnLatency)) > runs)
     finally:
         await session.close()
         runner.cancel()
         with contextlib.suppress(BaseException):
             await runner
         player.stop()
-    return firsts[1:], barges[1:]
+    marks = [e.marks for e in of(ev.TurnLatency)][: runs + 1]
+    firsts = [m["first_sample_played"] - m["first_audio_byte"] for m in marks
+              if "first_sample_played" in m and "first_audio_byte" in m]
+    return firsts[1:], barges
 
 
 # --- CPU of the real command ------------------------------------------------------------------------
@@ -269,8 +262,16 @@ def rss_mb() -> float:
 
 
 async def soak(url: str, spec_path: Path, minutes: float) -> dict[str, float]:
+    from agentcli import events as ev
+
     sink = NullSink()
-    session = make_session(url, spec_path, sink)
+    done = [0]  # turns over, counted from the events (not kept: the soak measures memory)
+
+    def count(event: Any) -> None:
+        if isinstance(event, ev.TurnDone):
+            done[0] += 1
+
+    session = make_session(url, spec_path, sink, count)
     runner = asyncio.ensure_future(session.run())
     said = tone(0.6) + silence(0.4)
     said_ms = len(said) / (RATE * 2) * 1000
@@ -281,9 +282,9 @@ async def soak(url: str, spec_path: Path, minutes: float) -> dict[str, float]:
     try:
         await wait_until(session.ready.is_set)
         while timeline_ms < minutes * 60_000:
-            before = session.conversation.turns
+            before = done[0]
             await send_pcm(session, said)
-            await wait_until(lambda n=before: session.conversation.turns > n, 10)
+            await wait_until(lambda n=before: done[0] > n, 10)
             await session.wait_turn_over()
             turns += 1
             timeline_ms = turns * said_ms + sink.written_ms  # the user talking, then the answer played

@@ -8,7 +8,7 @@
 - file mode: end of input -> first reply audio byte (target <= 100 ms), plus the process start time;
 - barge-in: the first voiced frame of the user's interruption -> the output block that fades out to silence
   (playback pauses on suspected speech; the interruption is confirmed later, the output already silent)
-  (target <= 60 ms);
+  (target <= 60 ms), both read from the `interrupted` event of the real command's --jsonl;
 - CPU while listening hands-free (target <= 5 % of one core).
 
 Run: python bench/voice_bench.py [--runs N] [--only ttfa|file|barge|cpu]. Needs PulseAudio + PortAudio (the
@@ -18,7 +18,6 @@ test rig) and espeak-ng; the measures on the virtual devices hold the rig lock (
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
@@ -214,60 +213,34 @@ def file_mode(tmp: Path, runs: int) -> tuple[list[float], list[float]]:
 
 
 def barge_in(rig: Any, tmp: Path, runs: int, spec_extra: str = "") -> list[float]:
-    """In process (to read the player's clock): first voiced frame of the interruption -> the first
-    all-silent output block after the flush."""
-    from agentcli import events as ev
-    from agentcli.cli.common import load_spec_arg
-    from agentcli.voice.options import VoiceOptions
-    from agentcli.voice.run import run_voice
-
+    """The real command (--jsonl): each `interrupted` event says when the interrupting speech began (its
+    first voiced frame) and when the output went silent for it (the block that faded out on the pause)."""
     speech = espeak_wav(tmp / "q.wav", QUESTION)
     stop = espeak_wav(tmp / "stop.wav", "stop please")
     hear = [QUESTION, "stop please"] * runs
     script = write_script(tmp / "sb.yaml", hear, [LONG, "Okay."], ["weather", "stop"])
-    os.environ.update(_env(str(tmp / "home_barge")))
-    spec = load_spec_arg(str(bench_spec(tmp, spec_extra)))
-    opts = VoiceOptions(vad=True, sim_script=script, no_trace=True, quiet=True, headphones=True)
+    env = _env(str(tmp / f"home_barge{abs(hash(spec_extra))}"))
+    proc = _voice([str(bench_spec(tmp, spec_extra)), "--sim-script", str(script), "--vad", "--headphones"], env)
+    events: list[dict[str, Any]] = []
+    _events(proc, events)
     results: list[float] = []
-    holder: dict[str, Any] = {}
-    seen: list[ev.Event] = []
-    r, w = os.pipe()
-    sys.stdin = os.fdopen(r)
-
-    async def drive() -> None:
-        loop = asyncio.get_running_loop()
-
-        async def wait_for(kind: type, n: int, **match: Any) -> None:
-            for _ in range(3000):
-                if len([e for e in seen if isinstance(e, kind)
-                        and all(getattr(e, k) == v for k, v in match.items())]) >= n:
-                    return
-                await asyncio.sleep(0.01)
-            raise SystemExit(f"barge-in bench: no {kind.__name__}")
-
-        def keep(live: Any) -> None:
-            holder["live"] = live
-
-        session = asyncio.create_task(run_voice(spec, opts, renderer=seen.append, on_live=keep))
-        await wait_for(ev.StateChanged, 1, state="listening")
+    try:
+        _wait(events, "state", state="listening")
         for i in range(runs):
-            await loop.run_in_executor(None, lambda: rig.speak_into_mic(speech).wait(timeout=30))
-            await wait_for(ev.StateChanged, i + 1, state="speaking")
-            await asyncio.sleep(1.0)
-            await loop.run_in_executor(None, lambda: rig.speak_into_mic(stop).wait(timeout=30))
-            await wait_for(ev.Interrupted, i + 1)
-            live = holder["live"]
-            await asyncio.sleep(0.1)
-            first_voiced, _flushed = live.barge_in_times[-1]
-            paused = live.ctx.sink.last_paused_time
-            if paused is not None and paused >= first_voiced:  # None: nothing was playing at that moment
-                results.append((paused - first_voiced) * 1000.0)
-            await wait_for(ev.TurnLatency, 2 * (i + 1))
-            await asyncio.sleep(0.5)
-        os.close(w)
-        await session
-
-    asyncio.run(drive())
+            rig.speak_into_mic(speech).wait(timeout=30)
+            _wait(events, "state", 2 * i + 1, state="speaking")  # each run: the long answer, then "Okay."
+            time.sleep(1.0)
+            rig.speak_into_mic(stop).wait(timeout=30)
+            _wait(events, "interrupted", i + 1)
+            cut = [e for e in events if e["type"] == "interrupted"][i]
+            if cut["silenced"] is not None and cut["speech_started"] is not None:  # None: nothing was playing
+                results.append((cut["silenced"] - cut["speech_started"]) * 1000.0)
+            _wait(events, "turn_latency", 2 * (i + 1))
+            time.sleep(0.5)
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=20)
     if not results:
         raise SystemExit("barge-in bench: no interruption landed while audio was playing")
     return results

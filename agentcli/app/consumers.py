@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from agentcli.events import Event, SessionStarted, TurnDone, TurnStarted
+from agentcli.events import Event, SessionEnded, SessionStarted, TurnDone, TurnIds, TurnStarted
 
 Meter = Callable[[], tuple[bool, float]]  # () -> (recording, input level in dBFS)
 
@@ -72,20 +72,23 @@ class RendererBase:
 @dataclass
 class EventFanout:
     """Hands every event to each consumer in order (renderer, --jsonl writer, trace recorder,
-    recording), after stamping it with the run's turn: `turn_id` counts the turns of this run and
-    never restarts (a REPL /reset restarts the conversation's turn numbers, not the run's)."""
+    recording), after stamping it with the run's turn. `ids` counts the turns of this run and never
+    restarts; an event its producer stamped keeps its turn (a voice or realtime turn's events, some of
+    which come before its TurnStarted or after its TurnDone); an unstamped TurnStarted takes the next id
+    and the events after it, until its TurnDone, take its id."""
 
     consumers: list[Consumer] = field(default_factory=list)
-    _turns: int = 0
+    ids: TurnIds = field(default_factory=TurnIds)
     _current: str | None = None
 
     def emit(self, event: Event) -> None:
         if isinstance(event, TurnStarted):
-            self._turns += 1
-            self._current = str(self._turns)
-        if event.turn_id is None and not isinstance(event, SessionStarted):
+            if event.turn_id is None:
+                event.turn_id = self.ids.next()
+            self._current = event.turn_id
+        elif event.turn_id is None and not isinstance(event, SessionStarted | SessionEnded):
             event.turn_id = self._current
-        if isinstance(event, TurnDone):
+        if isinstance(event, TurnDone) and event.turn_id == self._current:
             self._current = None
         for consume in self.consumers:
             consume(event)

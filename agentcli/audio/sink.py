@@ -172,3 +172,25 @@ class FileSink(StartStop):
     async def wait_drained(self) -> None:
         self.end_utterance()
 
+
+
+def silent_since(sink: object, since: float) -> float | None:
+    """perf_counter of the first output block at or after `since` that was silent for a pause or a flush
+    (the block that faded out, or the first all-silent one after the flush), when the sink tells (a Player
+    does); None when it does not, or not yet."""
+    times = (getattr(sink, "last_paused_time", None), getattr(sink, "last_silence_time", None))
+    return min((t for t in times if t is not None and t >= since), default=None)
+
+
+async def silenced(sink: object, since: float, limit_s: float = 0.2) -> float | None:
+    """`silent_since`, waiting (at most `limit_s`, about a block) for the silence of a flush since `since`
+    that dropped audio and whose silent block has not gone out yet."""
+    import asyncio
+
+    deadline = time.perf_counter() + limit_s
+    while (found := silent_since(sink, since)) is None:
+        flushed = getattr(sink, "last_flush_time", None)
+        if flushed is None or flushed < since or time.perf_counter() > deadline:
+            return None
+        await asyncio.sleep(0.002)
+    return found

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from agentcli import events as ev
+from agentcli.audio.sink import silenced, silent_since
 from agentcli.models.base import ModelToolCall
 from agentcli.realtime.audio_io import OutputAudio
 from agentcli.realtime.guard import OutputGuard
@@ -83,17 +84,18 @@ class Answers:
             await self.link.soft(lambda m: m.cancel_response())
             return
         self.user.awaiting_reply = False
+        turn = self.turns.current
+        if turn is None:  # a response the server started on its own
+            turn = self.turns.open(base=time.perf_counter())
+        state.turn, state.turn_id = turn.index, turn.turn_id
         checks = self.tools.output_guardrails.get(self.agent) or []
         if checks:
 
             async def tripped(name: str, verdict: Verdict) -> None:
                 await self._guard_tripped(state, name, verdict)
 
-            state.guard = OutputGuard(checks, self.tools.agent(self.agent).name, self.emit, tripped)
+            state.guard = OutputGuard(checks, self.tools.agent(self.agent).name, self._teller(state), tripped)
         self.responding.current = state
-        if self.turns.current is None:  # a response the server started on its own
-            self.turns.open(base=time.perf_counter())
-        state.turn = self.turns.current.index if self.turns.current is not None else None
         self.turns.mark("response_created")
 
     async def assistant_item(self, item_id: str) -> None:
@@ -113,6 +115,10 @@ class Answers:
         )
         if current is not None and current.item_id is None:
             current.item_id = item_id
+
+    def _teller(self, state: ResponseState) -> Callable[[ev.Event], None]:
+        """Emits events of the turn `state` answers."""
+        return lambda event: self.turns.tell(event, state.turn_id)
 
     def _live(self, response_id: str) -> ResponseState | None:
         """The response an event belongs to, or None when its deltas are to be ignored."""
@@ -137,9 +143,10 @@ class Answers:
         if first:
             self._first_delta(state, received)
             self.turns.mark("first_audio_byte", received)  # the first audio delta received
-            if self.turns.current is not None:
-                self.turns.current.utterance = playing.utterance
-            self.emit(ev.StateChanged(state="speaking"))
+            t = self.turns.current
+            if t is not None and t.utterance is None:  # the first sample played is the answer's first
+                t.utterance = playing.utterance
+            self.turns.tell(ev.StateChanged(state="speaking"), state.turn_id)
 
     def audio_done(self, e: AudioDone) -> None:
         if self.output is not None:
@@ -154,7 +161,7 @@ class Answers:
         entry = self.history.by_id.get(e.item_id)
         if entry is not None:
             entry["content"] = state.transcript
-        self.emit(ev.TranscriptDelta(role="assistant", delta=e.delta))
+        self.turns.tell(ev.TranscriptDelta(role="assistant", delta=e.delta), state.turn_id)
         if state.guard is not None:
             state.guard.feed(state.transcript)
 
@@ -185,7 +192,7 @@ class Answers:
         first_ms = None
         if state is not None and state.first_delta is not None:
             first_ms = round((state.first_delta - state.t0) * 1000, 1)
-        self.emit(
+        self.turns.tell(
             ev.RealtimeResponseDone(
                 response_id=e.response_id,
                 status=e.status,
@@ -193,7 +200,8 @@ class Answers:
                 first_delta_ms=first_ms,
                 started=state.started if state else None,
                 transcript=state.transcript if state else "",
-            )
+            ),
+            state.turn_id if state is not None else self.turns.current_id(),
         )
         turn = self.turns.current
         if turn is not None:
@@ -209,12 +217,12 @@ class Answers:
             self.turns.finish("interrupted", error=f"response cancelled: {e.reason or 'cancelled'}", interrupted=True)
         elif state.calls:  # completed, or incomplete: the calls it made still run
             if e.status == "incomplete":
-                self.emit(ev.Notice(message=cut_short, level="warning"))
+                self.turns.tell(ev.Notice(message=cut_short, level="warning"), state.turn_id)
             self.responding.tool_task = asyncio.ensure_future(self._run_tools(state))
         elif turn is not None:
             turn.output = state.transcript
             if e.status == "incomplete":  # what was said is kept and heard; the turn says why it stopped
-                self.emit(ev.Notice(message=cut_short, level="warning"))
+                self.turns.tell(ev.Notice(message=cut_short, level="warning"), state.turn_id)
                 why = f"response incomplete: {e.reason or 'no reason given'}"
                 turn.closer = asyncio.ensure_future(self._close_when_heard(state, "incomplete", why))
             else:
@@ -230,10 +238,11 @@ class Answers:
         self.turns.finish(status, error=error)
 
     async def _run_tools(self, state: ResponseState) -> None:
-        run = self.calls = CallRun(state.calls, self.tools.agent(self.agent).name, state.turn)
+        tell = self._teller(state)
+        run = self.calls = CallRun(state.calls, self.tools.agent(self.agent).name, state.turn, tell)
         try:
             self.turns.announce()
-            outcome = await self.tools.run(self.agent, state.calls, run.watch(self.emit))
+            outcome = await self.tools.run(self.agent, state.calls, run.watch(tell))
             for call in state.calls:
                 if call.call_id in run.cancelled:  # taken back by the model: no output, none sent
                     continue
@@ -244,7 +253,7 @@ class Answers:
                 self.history.add(entry)
                 await self.link.soft(lambda m, i=item_id, x=entry: m.add_item(i, x))
             if outcome.handoff_to is not None:
-                await self.switch_agent(outcome.handoff_to)
+                await self.switch_agent(outcome.handoff_to, state.turn_id)
         finally:
             if self.responding.tool_task is asyncio.current_task():
                 self.responding.tool_task = None
@@ -257,7 +266,7 @@ class Answers:
         show as cancelled and send nothing back; when none is left running, the calls' task is cancelled,
         their turn ends as interrupted, and an answer asked for meanwhile (a typed line) is asked now."""
         run, task = self.calls, self.responding.tool_task
-        if run is None or task is None or not run.cancel(e.call_ids, self.emit):
+        if run is None or task is None or not run.cancel(e.call_ids, run.tell or self.emit):
             return
         task.cancel()
         self.responding.tool_task, self.calls = None, None
@@ -267,18 +276,23 @@ class Answers:
         if self.responding.want_response:
             await self.request()
 
-    async def switch_agent(self, key: str) -> None:
+    async def switch_agent(self, key: str, turn_id: str | None = None) -> None:
         """Make `key` the session's agent (its instructions and tools; the voice stays)."""
         before = self.tools.agent(self.agent).name
         self.history.conversation.agent = key
-        self.emit(ev.Handoff(from_agent=before, to_agent=self.tools.agent(key).name))
+        self.turns.tell(ev.Handoff(from_agent=before, to_agent=self.tools.agent(key).name), turn_id)
         await self.link.soft(lambda m: m.switch_agent(self.tools.agent(key), self.tools.schemas(key)))
 
     # --- cutting a response off -------------------------------------------------------------------------
 
-    async def barge_in(self, *, local: bool) -> None:
+    async def barge_in(self, *, local: bool, speech_at: float | None = None) -> None:
         """The user talks over the answer: silence it, cancel the response if the server will not, and
-        truncate the item to what was heard (skipped when playback had already finished)."""
+        truncate the item to what was heard (skipped when playback had already finished). `speech_at`:
+        perf_counter when the server heard the speech that interrupts; then Interrupted waits (about an
+        audio block) to say when the output went silent. Without it (a key press, a typed line) nothing
+        waits: the user's input goes on at once."""
+        wait = speech_at is not None
+        speech_at = time.perf_counter() if speech_at is None else speech_at
         cut = self.output.cut() if self.output is not None else None
         state = self.responding.current
         if state is not None and not state.cancelled:
@@ -299,7 +313,12 @@ class Answers:
                 entry["_interrupted"] = True
                 if cut.stale:  # replayed in full after a reconnect: the new server session gets the heard part
                     await self._rewrite_replayed(entry)
-            self.emit(ev.Interrupted(heard_ms=round(cut.heard_ms, 1), heard_text=heard_text, item_id=cut.item_id))
+            sink = self.output.sink if self.output is not None else None
+            silent = (await silenced(sink, speech_at)) if wait else silent_since(sink, speech_at)
+            interrupted = ev.Interrupted(heard_ms=round(cut.heard_ms, 1), heard_text=heard_text, item_id=cut.item_id,
+                                         speech_started=ev.from_perf(speech_at),
+                                         silenced=ev.from_perf(silent) if silent is not None else None)
+            self.turns.tell(interrupted, self.turns.current_id())  # the turn whose answer was cut
         if self.turns.current is not None and (cut is not None or state is not None):
             self.turns.current.output = heard_text
             self.turns.finish("interrupted", interrupted=True)

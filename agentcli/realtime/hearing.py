@@ -11,7 +11,15 @@ from agentcli import events as ev
 from agentcli.realtime.answers import Answers
 from agentcli.realtime.interrupting import Interruptions
 from agentcli.realtime.reconnect import new_item_id
-from agentcli.realtime.server_events import InputTimeout, ItemAdded, SpeechStarted, SpeechStopped, UserTranscriptDone
+from agentcli.realtime.server_events import (
+    InputTimeout,
+    ItemAdded,
+    SpeechStarted,
+    SpeechStopped,
+    UserTranscriptDelta,
+    UserTranscriptDone,
+    UserTranscriptFailed,
+)
 from agentcli.realtime.state import History, Link
 from agentcli.realtime.turns import Turns
 from agentcli.spec.model import RealtimeSettings
@@ -70,15 +78,15 @@ class Hearing:
         self.user.talking = True
         self.user.speech_from_ms = self.user.sent_ms
         await self.link.soft(lambda m: m.clear_audio())
-        self.emit(ev.StateChanged(state="hearing"))
+        self.turns.tell(ev.StateChanged(state="hearing"), self.turns.upcoming())
 
     async def ptt_release(self) -> None:
         """Push-to-talk released: commit what was said and ask for the answer."""
         self.user.talking = False
         if self.user.ptt_ms < MIN_PTT_MS:
             await self.link.soft(lambda m: m.clear_audio())
-            self.emit(ev.Notice(message="too short to send; hold the key while you talk"))
-            self.emit(ev.StateChanged(state="listening"))
+            self.turns.tell(ev.Notice(message="too short to send; hold the key while you talk"), None)
+            self.turns.tell(ev.StateChanged(state="listening"), None)
             return
         self.user.speech_stopped_at = time.perf_counter()
         self.user.awaiting_reply = True
@@ -110,14 +118,15 @@ class Hearing:
     # --- server events about the user's input ------------------------------------------------------------
 
     async def speech_started(self, e: SpeechStarted) -> None:
+        received = time.perf_counter()
         u = self.user
         u.speaking = True
         u.audio_span = (e.audio_start_ms, 0)
         u.speech_from_ms = u.connection_ms + e.audio_start_ms
         # only speech that begins while the assistant is heard (or just after) can be its echo
         self.over_playback = self.interruptions.answering() or self.turns.answered_within(ECHO_TAIL_S)
-        self.emit(ev.StateChanged(state="hearing"))
-        await self.interruptions.speech_started(e)
+        self.turns.tell(ev.StateChanged(state="hearing"), self.turns.upcoming())  # the turn this speech opens
+        await self.interruptions.speech_started(e, received)
 
     async def speech_stopped(self, e: SpeechStopped) -> None:
         u = self.user
@@ -125,7 +134,7 @@ class Hearing:
         start_ms = u.speech_from_ms
         if await self.interruptions.speech_stopped(e):  # short speech over the answer: forgotten, it plays on
             u.speech_from_ms = None
-            self.emit(ev.StateChanged(state="speaking"))
+            self.turns.tell(ev.StateChanged(state="speaking"), self.turns.current_id())
             return
         known = time.perf_counter()  # the end of the turn is known now, a silence window after the speech
         end_ms = u.connection_ms + e.audio_end_ms
@@ -140,17 +149,17 @@ class Hearing:
         u.speech_ended(end_ms)
         if self.settings.turn_detection.create_response:
             u.awaiting_reply = True
-        self.emit(ev.StateChanged(state="thinking"))
+        self.turns.tell(ev.StateChanged(state="thinking"), self.turns.upcoming())
 
     def input_timeout(self, e: InputTimeout) -> None:
         """The user stayed silent for idle_timeout_ms: the server answers on its own, as a turn with no
         input whose latency counts from now."""
         if self.turns.current is None and not self.answers.responding.busy():
-            self.turns.open(base=time.perf_counter())
+            t = self.turns.open(base=time.perf_counter())
             self.user.awaiting_reply = True
             ms = self.settings.turn_detection.idle_timeout_ms or 0
-            self.emit(ev.Notice(message=f"no speech for {ms / 1000:g} s; the assistant carries on"))
-            self.emit(ev.StateChanged(state="thinking"))
+            self.turns.tell(ev.Notice(message=f"no speech for {ms / 1000:g} s; the assistant carries on"), t.turn_id)
+            self.turns.tell(ev.StateChanged(state="thinking"), t.turn_id)
 
     async def item_added(self, e: ItemAdded) -> None:
         if e.kind == "message" and e.role == "user" and self.interruptions.drops(e.item_id):
@@ -188,6 +197,14 @@ class Hearing:
         """Whether the item is user speech that was dropped (its transcript is no news)."""
         return item_id in self.forgotten
 
+    def transcript_delta(self, e: UserTranscriptDelta) -> None:
+        if e.delta and not self.forgets(e.item_id):
+            self.turns.tell(ev.TranscriptDelta(role="user", delta=e.delta), self.turns.id_of_item(e.item_id))
+
+    def transcript_failed(self, e: UserTranscriptFailed) -> None:
+        failed = ev.Notice(message=f"could not transcribe what you said: {e.message}", level="warning")
+        self.turns.tell(failed, self.turns.id_of_item(e.item_id))
+
     async def user_transcript(self, e: UserTranscriptDone) -> None:
         if e.item_id in self.forgotten:
             self.forgotten.discard(e.item_id)
@@ -211,7 +228,8 @@ class Hearing:
         model = self.settings.transcription.model if self.settings.transcription else ""
         heard_ms = float(max(0, end - start))
         started = self.user.committed_ts
-        self.emit(ev.TranscriptDone(role="user", text=text, model=model, audio_ms=heard_ms, started=started))
+        done = ev.TranscriptDone(role="user", text=text, model=model, audio_ms=heard_ms, started=started)
+        self.turns.tell(done, self.turns.id_of_item(e.item_id))
 
     # --- never talking to itself --------------------------------------------------------------------------
     # The last line of defence (an echo canceller can diverge, a speaker be turned up): a user turn whose
@@ -234,7 +252,8 @@ class Hearing:
     async def _drop_echo(self, item_id: str, entry: dict[str, object], text: str) -> None:
         """The user's turn is the assistant's own voice come back through the microphone (echo the front
         end let through): it leaves the history and the server, and an answer made to it is cancelled."""
-        self.emit(ev.Notice(message=f"ignored: that was my own voice ({short(text)})", level="warning"))
+        notice = ev.Notice(message=f"ignored: that was my own voice ({short(text)})", level="warning")
+        self.turns.tell(notice, self.turns.id_of_item(item_id))
         items = self.history.conversation.items
         if entry in items:
             items.remove(entry)

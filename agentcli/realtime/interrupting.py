@@ -16,7 +16,6 @@ a margin for the network) after `speech_started` was received, the speech went o
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -38,6 +37,7 @@ class Suspect:
     audio_start_ms: int
     item_id: str
     since: float  # perf_counter when speech_started was received
+    turn_id: str | None  # the turn whose answer it paused
     timer: asyncio.Task[None] | None = None
 
 
@@ -81,12 +81,13 @@ class Interruptions:
             silence = 500 if td.silence_duration_ms is None else td.silence_duration_ms
         return (self.min_speech_ms + silence + NETWORK_MARGIN_MS) / 1000
 
-    async def speech_started(self, e: SpeechStarted) -> None:
+    async def speech_started(self, e: SpeechStarted, received: float) -> None:
+        """`received`: perf_counter when the server's speech_started came."""
         self.answers.responding.ignore_auto = False  # a response made after this speech is the user's
         model = self.answers.link.model
         if model is not None and not model.client_interrupts:  # the server has cut its answer already
             if self.enabled:
-                await self.answers.barge_in(local=False)
+                await self.answers.barge_in(local=False, speech_at=received)
             return
         if not self.enabled or self.suspect is not None or not self.answering():
             return
@@ -95,8 +96,9 @@ class Interruptions:
         if output is not None:
             output.pause()
             heard_ms = output.heard_ms()
-        self.emit(ev.PlaybackPaused(heard_ms=round(heard_ms, 1)))
-        suspect = self.suspect = Suspect(e.audio_start_ms, e.item_id, time.perf_counter())
+        turn_id = self.answers.turns.current_id()
+        self.answers.turns.tell(ev.PlaybackPaused(heard_ms=round(heard_ms, 1)), turn_id)
+        suspect = self.suspect = Suspect(e.audio_start_ms, e.item_id, received, turn_id)
         suspect.timer = asyncio.ensure_future(self._confirm_later(suspect))
 
     async def _confirm_later(self, suspect: Suspect) -> None:
@@ -113,7 +115,7 @@ class Interruptions:
         state = self.answers.responding.current
         active = state is not None and not state.cancelled
         self.confirmed += 1
-        await self.answers.barge_in(local=True)
+        await self.answers.barge_in(local=True, speech_at=suspect.since if suspect is not None else None)
         return active
 
     async def speech_stopped(self, e: SpeechStopped) -> bool:
@@ -133,7 +135,8 @@ class Interruptions:
         self.resumed += 1
         output = self.answers.output
         paused_ms = output.resume() if output is not None else 0.0
-        self.emit(ev.PlaybackResumed(paused_ms=round(paused_ms, 1), speech_ms=float(max(0, spoken))))
+        resumed = ev.PlaybackResumed(paused_ms=round(paused_ms, 1), speech_ms=float(max(0, spoken)))
+        self.answers.turns.tell(resumed, suspect.turn_id)
         self.dropped_items.add(e.item_id)
         # the server may answer the short speech on its own: that response is cancelled when it comes
         self.answers.responding.ignore_auto = True
@@ -154,4 +157,4 @@ class Interruptions:
             suspect.timer.cancel()
         output = self.answers.output
         if resume and suspect is not None and output is not None and output.paused:
-            self.emit(ev.PlaybackResumed(paused_ms=round(output.resume(), 1)))
+            self.answers.turns.tell(ev.PlaybackResumed(paused_ms=round(output.resume(), 1)), suspect.turn_id)

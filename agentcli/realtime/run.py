@@ -21,11 +21,9 @@ FILE_BLOCK_MS = 20
 MIC_BLOCK_MS = 40
 
 
-async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Consumer,
-                       on_session: Any = None) -> int:
+async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Consumer) -> int:
     """Run a realtime session; returns the exit code (0; Ctrl-C raises through to exit 130).
-    `renderer` receives every event (the CLI picks it); `on_session` is handed the RealtimeSession
-    before it runs (tests and benchmarks read it)."""
+    `renderer` receives every event (the CLI picks it)."""
     from agentcli.app.consumers import as_renderer
     from agentcli.app.run import Run, RunOptions
     from agentcli.models.client import resolve_api_key, resolve_base_url
@@ -78,6 +76,7 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
                 mcp=runner.mcp if runner is not None else None,
                 runner=runner,
                 connect=connect,
+                turn_ids=run.fanout.ids,
             )
         except ToolError as e:
             raise UsageError(str(e)) from None
@@ -96,8 +95,6 @@ async def run_realtime(spec: Spec, opts: VoiceOptions, renderer: Renderer | Cons
             session.output = OutputAudio(sink)
             if recording is not None:
                 session.output.tap = recording.assistant_audio
-        if on_session is not None:
-            on_session(session)
         return await _serve(session, opts, source, spec, recording, asker=run.asker, renderer=run.renderer)
 
 

@@ -84,10 +84,12 @@ class RealtimeSession:
         connect: Connect | None = None,
         mcp: McpServers | None = None,
         runner: Runner | None = None,
+        turn_ids: ev.TurnIds | None = None,
     ):
         """`connect`: opens the model (default: OpenAI's Realtime API at `url`); `mcp`: the session's
         started MCP servers (their tools are offered, and offered again when a server's list changes);
-        `runner`: a text Runner that runs `agent:` tools (the delegate pattern)."""
+        `runner`: a text Runner that runs `agent:` tools (the delegate pattern); `turn_ids`: the run's
+        turn ids (its fan-out's), which the session's turns take as they begin."""
         self.spec = spec
         self.conversation = conversation
         self.options = options or SessionOptions()
@@ -114,7 +116,7 @@ class RealtimeSession:
         self.link = Link(resumed=bool(conversation.items))
         self.user = UserInput()
         self.history = History(conversation)
-        self.turns = Turns(self.history, emit, lambda: self.tools.agent(self.agent).name, save)
+        self.turns = Turns(self.history, emit, lambda: self.tools.agent(self.agent).name, save, turn_ids)
         self.answers = Answers(
             self.link, self.history, self.user, self.turns, self.tools, emit, server_cancels=self.server_cancels
         )
@@ -289,12 +291,11 @@ class RealtimeSession:
             case InputTimeout():  # input_audio_buffer.timeout_triggered
                 h.input_timeout(event)
             case UserTranscriptDelta():  # conversation.item.input_audio_transcription.delta
-                if event.delta and not h.forgets(event.item_id):
-                    self.emit(ev.TranscriptDelta(role="user", delta=event.delta))
+                h.transcript_delta(event)
             case UserTranscriptDone():  # conversation.item.input_audio_transcription.completed
                 await h.user_transcript(event)
             case UserTranscriptFailed():  # conversation.item.input_audio_transcription.failed
-                self.emit(ev.Notice(message=f"could not transcribe what you said: {event.message}", level="warning"))
+                h.transcript_failed(event)
             case SessionCreated():  # session.created
                 await self._session_created()
             case ServerError():  # error

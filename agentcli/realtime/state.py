@@ -131,6 +131,7 @@ class ResponseState:
     cancelled: bool = False  # cut off by us: its late deltas are ignored
     ignored: bool = False  # an answer to dropped input: cancelled at once, its item kept out of the history
     turn: int | None = None  # the turn it answers
+    turn_id: str | None = None  # and that turn's run id (its events carry it)
     guard: OutputGuard | None = None
 
 
@@ -154,6 +155,7 @@ class Responding:
 @dataclass
 class TurnState:
     index: int
+    turn_id: str  # the run's id of the turn: every event of the turn carries it
     base: float  # perf_counter of the end of the user's speech (or of the typed line): latency zero
     input: str = ""
     announced: bool = False  # TurnStarted emitted

@@ -34,9 +34,11 @@ class CallRun:
     (Gemini Live's toolCallCancellation). A taken-back call shows as a ToolCallFinished with
     `cancelled=True` at once; its own result, if it still comes, is neither shown nor sent."""
 
-    def __init__(self, calls: list[ModelToolCall], agent: str, turn: int | None):
+    def __init__(self, calls: list[ModelToolCall], agent: str, turn: int | None,
+                 tell: Callable[[Event], None] | None = None):
         self.calls = {c.call_id: c for c in calls}
         self.agent, self.turn = agent, turn
+        self.tell = tell  # emits an event of the calls' turn (stamped with its turn_id)
         self.finished: set[str] = set()
         self.cancelled: set[str] = set()
 

@@ -2,12 +2,13 @@
 
 Nesting: turn > agent > generation | function | handoff; input guardrails under the turn, output guardrails
 under the agent; user_speech, end_of_turn (the wait from the end of the user's speech until the turn was
-known to be over), transcription, speech, realtime_response and interruption under the turn. Events that
-come with no open turn (realtime sessions, a runtime that emits no turns) attach to the trace root, except:
-- a user transcription with no open turn waits for the next event that is not a delta, state change,
-  notice or latency mark: a TurnStarted adopts it (the turn then starts when the transcription began),
-  anything else (another transcription included) writes it at the root;
-- speech and interruptions after a turn ended attach to that last turn.
+known to be over), transcription, speech, realtime_response and interruption under the turn.
+Which turn is the event's `turn_id`: voice and realtime stamp every event of a turn, those before its
+TurnStarted (the user's speech, its transcription) and after its TurnDone (speech still playing, an
+interruption) too. Spans of a turn that has not started yet wait for its TurnStarted, which adopts them
+(the turn then starts when the earliest of them began); if it never starts (nothing was heard) they go
+to the root once a later turn starts, or at the end. Events of no turn attach to the open turn, if any,
+else to the trace root.
 A finished `transfer_to_*` tool call followed by a Handoff becomes the handoff span (with the call's
 timing); a Handoff with no such call is an instant span. ErrorEvent marks every open span error.
 A SubAgentEvent (an `agent:` tool's sub-run) feeds a child tree whose spans hang under that tool call.
@@ -63,18 +64,15 @@ class SpanTree:
         self._agent: SpanRecord | None = None
         self._generations: dict[str, SpanRecord] = {}  # by agent name
         self._calls: dict[str, SpanRecord] = {}  # by call_id
-        self._pending_transcripts: list[SpanRecord] = []
-        self._pending_speech: list[SpanRecord] = []  # the user's speech and end-of-turn wait, before their turn
+        self._turns: dict[str, SpanRecord] = {}  # by turn_id: the turns started (open or ended), latest last
+        self._waiting: dict[str, list[SpanRecord]] = {}  # by turn_id: ended spans of turns not started yet
         self._held_transfer: SpanRecord | None = None
         self._children: dict[str, SpanTree] = {}  # by call_id: agent tools' sub-runs
 
     def feed(self, event: Event) -> None:
         etype = event.type
-        if etype not in _QUIET:
-            if self._held_transfer is not None and etype != "handoff":
-                self._release_transfer()
-            if self._pending_transcripts and etype not in ("turn_started", "transcript_done"):
-                self._flush_transcripts()
+        if etype not in _QUIET and self._held_transfer is not None and etype != "handoff":
+            self._release_transfer()
         handler = getattr(self, "_on_" + etype, None)
         if handler is not None:
             handler(event)
@@ -85,8 +83,7 @@ class SpanTree:
             child.finish(ts, status)
         self._children.clear()
         self._release_transfer()
-        self._flush_transcripts()
-        self._flush_speech()
+        self._flush_waiting(None)
         for span in reversed(list(self._open.values())):
             if status != "ok":
                 span.fail(f"not finished: the run ended ({status})")
@@ -144,15 +141,30 @@ class SpanTree:
         if held is not None:
             self.sink.span_ended(held)
 
-    def _flush_transcripts(self) -> None:
-        pending, self._pending_transcripts = self._pending_transcripts, []
-        for span in pending:
-            self.sink.span_ended(span)
+    def _flush_waiting(self, before: str | None) -> None:
+        """Write at the root the waiting spans of turns that will not start: all of them (`before` None),
+        or those of turns that began before turn `before` (ids count up; a turn starts after earlier ones)."""
+        for turn_id in list(self._waiting):
+            if before is None or _number(turn_id) < _number(before):
+                for span in self._waiting.pop(turn_id):
+                    self.sink.span_ended(span)
 
-    def _flush_speech(self) -> None:
-        pending, self._pending_speech = self._pending_speech, []
-        for span in pending:
-            self.sink.span_ended(span)
+    def _turn_of(self, ev: Any) -> SpanRecord | None:
+        """The turn span an event belongs to, when that turn has started; else the open turn (an event of
+        no turn, or of a turn still to start)."""
+        turn_id = getattr(ev, "turn_id", None)
+        return self._turns.get(turn_id, self._turn) if turn_id is not None else self._turn
+
+    def _place(self, span: SpanRecord, ev: Any) -> None:
+        """Write a finished span of the event's turn: under the turn if it has started (open or ended), kept
+        for its TurnStarted if it has not; an event of no turn: under the open turn, else at the root."""
+        turn_id = getattr(ev, "turn_id", None)
+        if turn_id is not None and turn_id not in self._turns:
+            self._waiting.setdefault(turn_id, []).append(span)
+            return
+        parent = self._turn_of(ev)
+        span.parent_id = parent.span_id if parent is not None else None
+        self.sink.span_ended(span)
 
     def _innermost(self) -> SpanRecord | None:
         return next(reversed(self._open.values())) if self._open else None
@@ -165,6 +177,15 @@ class SpanTree:
             span.fail(error)
         self.sink.span_ended(span)
 
+    def _turn_instant(self, kind: str, name: str, start: float, ev: Any, data: dict[str, Any],
+                      error: str | None = None) -> None:
+        """A span of the event's turn (placed by `_place`), from `start` to the event."""
+        span = SpanRecord(kind, name, min(start, ev.ts), None, data)
+        span.end = ev.ts
+        if error is not None:
+            span.fail(error)
+        self._place(span, ev)
+
     # --- event handlers (one per event type; types with no handler add nothing) ----------------------
 
     def _on_turn_started(self, ev: Any) -> None:
@@ -173,11 +194,16 @@ class SpanTree:
         number = _turn_number(ev)
         data = {"turn": number, "input": ev.input, "agent": ev.agent}
         turn = self._turn = self._open_span("turn", f"turn {number}", ev.ts, None, data)
-        for span in [*self._pending_speech, *self._pending_transcripts]:
+        if ev.turn_id is None:
+            return
+        self._flush_waiting(ev.turn_id)  # earlier turns that never started (nothing was heard)
+        self._turns[ev.turn_id] = turn
+        if len(self._turns) > 16:  # late events come within a turn or two
+            del self._turns[next(iter(self._turns))]
+        for span in self._waiting.pop(ev.turn_id, []):  # its speech, transcription, ... told before it began
             span.parent_id = turn.span_id
             turn.start = min(turn.start, span.start)
-        self._flush_speech()
-        self._flush_transcripts()
+            self.sink.span_ended(span)
 
     def _on_turn_done(self, ev: Any) -> None:
         number = _turn_number(ev)
@@ -272,10 +298,12 @@ class SpanTree:
         self._instant("handoff", name, ev.ts, ev.ts, self._agent or self._turn, data)
 
     def _on_guardrail_checked(self, ev: Any) -> None:
-        parent = (self._agent or self._turn) if ev.stage == "output" else self._turn
         data = {"agent": ev.agent, "stage": ev.stage, "tripped": ev.tripped, "message": ev.message}
         start = ev.started if ev.started is not None else ev.ts
-        self._instant("guardrail", ev.name or "guardrail", start, ev.ts, parent, data)
+        if ev.stage == "output" and self._agent is not None:
+            self._instant("guardrail", ev.name or "guardrail", start, ev.ts, self._agent, data)
+        else:  # an input guardrail, or a realtime answer's (no agent span): under the turn
+            self._turn_instant("guardrail", ev.name or "guardrail", start, ev, data)
 
     def _on_error(self, ev: Any) -> None:
         if not self._open:
@@ -293,48 +321,44 @@ class SpanTree:
             target.data.setdefault("notices", []).append(notice)
 
     def _on_turn_latency(self, ev: Any) -> None:
-        if self._turn is not None:
-            self._turn.data.setdefault("latency", {}).update(ev.marks)
-        elif self._pending_transcripts:  # a voice turn that ended before it began (nothing heard)
-            self._pending_transcripts[-1].data.setdefault("latency", {}).update(ev.marks)
-        elif self._last_turn is not None:  # usually comes just after the turn ended: amend it
-            self._last_turn.data.setdefault("latency", {}).update(ev.marks)
-            self.sink.span_amended(self._last_turn)
+        waiting = self._waiting.get(ev.turn_id) if ev.turn_id is not None else None
+        if waiting:  # a voice turn that ended before it began (nothing heard): on its last span
+            waiting[-1].data.setdefault("latency", {}).update(ev.marks)
+            return
+        turn = self._turn_of(ev)
+        if turn is None and ev.turn_id is None:
+            turn = self._last_turn
+        if turn is None:
+            return
+        turn.data.setdefault("latency", {}).update(ev.marks)
+        if turn.end is not None:  # usually comes just after the turn ended: amend it
+            self.sink.span_amended(turn)
 
     def _on_transcript_done(self, ev: Any) -> None:
         start = ev.started if ev.started is not None else ev.ts
         data = {"role": ev.role, "model": ev.model, "text": ev.text, "audio_ms": ev.audio_ms}
-        if self._turn is None and ev.role == "user":  # the turn it starts may come next
-            self._flush_transcripts()  # an earlier utterance that started no turn stays at the root
-            span = SpanRecord("transcription", ev.model or "transcription", min(start, ev.ts), None, data)
-            span.end = ev.ts
-            self._pending_transcripts.append(span)
-        else:
-            self._instant("transcription", ev.model or "transcription", start, ev.ts, self._turn, data)
+        self._turn_instant("transcription", ev.model or "transcription", start, ev, data)
 
     def _on_user_speech(self, ev: Any) -> None:
-        """The user's speech, then the wait until the end of the turn was known: spans of the turn that
-        starts next (a turn can start after other events, e.g. realtime's answer); a speech that makes no
-        turn stays at the root."""
+        """The user's speech, then the wait until the end of the turn was known: spans of its turn (which
+        starts later); a speech that makes no turn stays at the root."""
         if ev.started is None or ev.ended is None:
             return
-        self._flush_speech()
         data = {"audio_ms": round(max(0.0, ev.end_ms - ev.start_ms), 1)}
         spoken = SpanRecord("user_speech", "user", min(ev.started, ev.ended), None, data)
         spoken.end = ev.ended
-        self._pending_speech.append(spoken)
+        self._place(spoken, ev)
         if ev.detected is not None:
             wait = SpanRecord("end_of_turn", "wait", ev.ended, None, {})
             wait.end = max(ev.ended, ev.detected)
-            self._pending_speech.append(wait)
+            self._place(wait, ev)
 
     def _on_speech_done(self, ev: Any) -> None:
         start = ev.started if ev.started is not None else ev.ts
         data = {"text": ev.text, "model": ev.model, "voice": ev.voice, "chars": ev.chars,
                 "audio_ms": ev.audio_ms, "first_byte_ms": ev.first_byte_ms, "outcome": ev.status}
         error = "speech failed" if ev.status == "error" else None
-        self._instant("speech", ev.voice or ev.model or "speech", start, ev.ts, self._turn or self._last_turn,
-                      data, error)
+        self._turn_instant("speech", ev.voice or ev.model or "speech", start, ev, data, error)
 
     def _on_realtime_response_done(self, ev: Any) -> None:
         start = ev.started if ev.started is not None else ev.ts
@@ -343,11 +367,17 @@ class SpanTree:
                 "transcript": ev.transcript}
         error = "response failed" if ev.status == "failed" else None
         name = ev.response_id or "response"
-        self._instant("realtime_response", name, start, ev.ts, self._turn, data, error)
+        self._turn_instant("realtime_response", name, start, ev, data, error)
 
     def _on_interrupted(self, ev: Any) -> None:
         data = {"heard_ms": ev.heard_ms, "heard_text": ev.heard_text, "item_id": ev.item_id}
-        self._instant("interruption", "interruption", ev.ts, ev.ts, self._turn or self._last_turn, data)
+        if ev.speech_started is not None and ev.silenced is not None:  # the barge-in latency
+            data["silenced_ms"] = round(max(0.0, ev.silenced - ev.speech_started) * 1000, 1)
+        self._turn_instant("interruption", "interruption", ev.ts, ev, data)
+
+
+def _number(turn_id: str) -> int:
+    return int(turn_id) if turn_id.isdigit() else 0
 
 
 def _turn_number(ev: Any) -> int:

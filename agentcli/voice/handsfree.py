@@ -36,6 +36,7 @@ class _Suspect:
     turn: VoiceTurn
     since: float  # perf_counter when it started
     paused: bool  # playback was paused for it
+    voiced: float  # perf_counter of its first voiced frame
 
 
 class HandsFree:
@@ -96,24 +97,24 @@ class HandsFree:
     def _on_start(self, event: Any) -> None:
         live, ctx = self.live, self.live.ctx
         voiced_ms = self.detector.speech_ms if self.detector.in_speech else 0.0
-        live.first_voiced_time = event.time - voiced_ms / 1000.0
+        voiced = event.time - voiced_ms / 1000.0  # the speech's first voiced frame
         turn = live.turn
         if turn is not None and turn.active and turn.committed and not turn.interrupting:
             # at once, within one audio block (a short fade); an answer not playing yet is held back too
             ctx.sink.pause()
             turn.emit(ev.PlaybackPaused(heard_ms=round(_heard_ms(turn), 1)))
-            self.suspect = _Suspect(turn, time.perf_counter(), True)
+            self.suspect = _Suspect(turn, time.perf_counter(), True, voiced)
             if self.min_speech_ms <= 0:
                 self._confirm()
             return
-        ctx.set_state("hearing")
+        ctx.set_state("hearing", ctx.upcoming_turn())  # the turn this speech will make
 
     def _confirm(self) -> None:
         """Enough speech: a real interruption."""
         suspect, self.suspect = self.suspect, None
         assert suspect is not None
-        self.live._barge_in(suspect.turn)
-        self.live.ctx.set_state("hearing")
+        self.live._barge_in(suspect.turn, suspect.voiced)
+        self.live.ctx.set_state("hearing", self.live.ctx.upcoming_turn())
 
     def _resume(self, speech_ms: float) -> None:
         """Too little speech to interrupt: the answer goes on from where it paused."""

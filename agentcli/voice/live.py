@@ -64,8 +64,6 @@ class LiveSession:
         self._turn_task: asyncio.Task[None] | None = None
         self._ptt_blocks: list[np.ndarray] | None = None  # recording while not None (push-to-talk)
         self._quit = asyncio.Event()
-        self.first_voiced_time: float | None = None  # perf_counter of the latest speech start's first frame
-        self.barge_in_times: list[tuple[float, float]] = []  # (first voiced frame, flush) perf_counter pairs
 
     # -- the loop ------------------------------------------------------------------------------------
     async def run(self) -> int:
@@ -140,15 +138,13 @@ class LiveSession:
         allow = self.guard.allows(block, sink.energy) if playing else True
         await self.hands_free.feed(block, allow, playing)
 
-    def _barge_in(self, turn: VoiceTurn | None) -> None:
-        """Interrupt `turn` if it is running: the sink is silent when this returns; the history rewrite
-        finishes in the background (the next turn waits for it)."""
+    def _barge_in(self, turn: VoiceTurn | None, speech_at: float | None = None) -> None:
+        """Interrupt `turn` if it is running (`speech_at`: perf_counter when the speech that interrupts
+        began; default now): the sink is silent when this returns; the history rewrite finishes in the
+        background (the next turn waits for it)."""
         if turn is None or not turn.active or turn.interrupting:
             return
-        turn.interrupt()
-        flushed = getattr(self.ctx.sink, "last_flush_time", None)
-        if self.first_voiced_time is not None and flushed is not None:
-            self.barge_in_times.append((self.first_voiced_time, flushed))
+        turn.interrupt(speech_at)
 
     # -- turns -----------------------------------------------------------------------------------------
     def _start_turn(self, turn_input: TurnInput) -> None:
@@ -177,7 +173,7 @@ class LiveSession:
             await turn.interrupt()  # the history is rewritten before anything else happens
             result = turn.result
         except Exception as e:  # noqa: BLE001 - a failed turn ends the turn, not the session
-            self.ctx.emit(ev.ErrorEvent(message=str(e) or type(e).__name__, kind=error_kind(e)))
+            turn.emit(ev.ErrorEvent(message=str(e) or type(e).__name__, kind=error_kind(e)))
             result = turn.result
             result.status = "error"
             await turn.speaker.cancel()
@@ -191,7 +187,7 @@ class LiveSession:
             self._ptt_blocks = []
             if self.turn is not None and self.turn.active:
                 self._barge_in(self.turn)
-            self.ctx.set_state("hearing")
+            self.ctx.set_state("hearing", self.ctx.upcoming_turn())
             return
         blocks, self._ptt_blocks = self._ptt_blocks, None
         audio = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from agentcli import events as ev
+from agentcli.audio.sink import silenced
 from agentcli.voice.history import TurnItems, heard_chars, heard_ms, heard_text, truncate_turn
 from agentcli.voice.sentences import SentenceSplitter
 from agentcli.voice.speaker import Speaker, to_ts
@@ -48,11 +49,24 @@ class VoiceContext:
     # out; each chunk of answer audio the speaker writes to the sink
     user_audio_tap: Callable[[np.ndarray, int], None] | None = None
     answer_audio_tap: Callable[[bytes], None] | None = None
+    turn_ids: ev.TurnIds = field(default_factory=ev.TurnIds)  # the run's (its fan-out's)
+    upcoming: str | None = None  # the id taken for the turn the user's speech in progress will make
 
-    def set_state(self, state: str) -> None:
+    def set_state(self, state: str, turn_id: str | None = None) -> None:
+        """`turn_id`: the turn the change is part of (the user's speech, an answer), if any."""
         if state != self.state:
             self.state = state
-            self.emit(ev.StateChanged(state=state))
+            self.emit(ev.StateChanged(state=state, turn_id=turn_id))
+
+    def upcoming_turn(self) -> str:
+        """The id of the next turn, taken now (the user started talking): the next turn to go out keeps it."""
+        if self.upcoming is None:
+            self.upcoming = self.turn_ids.next()
+        return self.upcoming
+
+    def take_turn_id(self) -> str:
+        turn_id, self.upcoming = self.upcoming or self.turn_ids.next(), None
+        return turn_id
 
 
 @dataclass
@@ -83,7 +97,7 @@ class VoiceTurn:
         self.input = turn_input
         self.result = TurnResult()
         self.marks: dict[str, float] = {"end_of_speech": 0.0}
-        self.turn_id: str | None = None  # the run's id for this turn, once its TurnStarted went out
+        self.turn_id: str | None = None  # the run's id for this turn, taken when its first event goes out
         self.committed = committed
         self.reads: str | None = None  # how the transcript reads (turns.reads), once it is known
         self._gate = asyncio.Event()
@@ -104,19 +118,23 @@ class VoiceTurn:
         self._interruption: asyncio.Future[ev.Interrupted] | None = None
 
     def emit(self, event: ev.Event) -> None:
-        """Emit through the run, stamped with this turn: its speech, interruption and latency events come
-        after its TurnDone, and must not be taken for another turn's. Held back until commit()."""
+        """Emit through the run, stamped with this turn: its speech and transcript come before its
+        TurnStarted, its speech, interruption and latency events after its TurnDone, and none must be
+        taken for another turn's. Held back until commit() (a discarded turn takes no id)."""
         if not self.committed:
             self._held.append(event)
             return
         if event.turn_id is None:
-            event.turn_id = self.turn_id
+            event.turn_id = self.id()
         tap = self.ctx.user_audio_tap
         if isinstance(event, ev.UserSpeech) and tap is not None and self.input.audio is not None:
             tap(self.input.audio, self.input.rate)
         self.ctx.emit(event)
-        if isinstance(event, ev.TurnStarted):
-            self.turn_id = event.turn_id
+
+    def id(self) -> str:
+        if self.turn_id is None:
+            self.turn_id = self.ctx.take_turn_id()
+        return self.turn_id
 
     # -- marks ---------------------------------------------------------------------------------------
     def _mark(self, name: str, perf: float | None = None) -> None:
@@ -130,7 +148,7 @@ class VoiceTurn:
 
     def _set_state(self, state: str) -> None:
         if self.committed:
-            self.ctx.set_state(state)
+            self.ctx.set_state(state, self.id())
         else:
             self._state = state
 
@@ -147,7 +165,7 @@ class VoiceTurn:
                 event.detected = ev.now()
             self.emit(event)
         if self._state is not None:
-            self.ctx.set_state(self._state)
+            self.ctx.set_state(self._state, self.id())
         self._go.set()
         self._gate.set()
 
@@ -300,20 +318,24 @@ class VoiceTurn:
     def interrupting(self) -> bool:
         return self._interruption is not None
 
-    def interrupt(self) -> asyncio.Future[ev.Interrupted]:
-        """The user started talking: silence now, cancel the rest, keep only what was heard.
+    def interrupt(self, speech_at: float | None = None) -> asyncio.Future[ev.Interrupted]:
+        """The user started talking (`speech_at`: perf_counter of the speech's first voiced frame, or of
+        the key press; default now): silence now, cancel the rest, keep only what was heard.
         The sink is flushed before this returns; await the result for the history rewrite (every
         caller gets the same one)."""
         if self._interruption is None:
+            speech_at = time.perf_counter() if speech_at is None else speech_at
             self.ctx.sink.flush()  # first: the speaker goes quiet within one audio block
-            self._interruption = asyncio.ensure_future(self._interrupt())
+            self._interruption = asyncio.ensure_future(self._interrupt(speech_at))
         return self._interruption
 
-    async def _interrupt(self) -> ev.Interrupted:
+    async def _interrupt(self, speech_at: float) -> ev.Interrupted:
         await self._stop()
         spoken = self.speaker.spoken
         self.result.status = "interrupted"
-        event = ev.Interrupted(heard_ms=round(heard_ms(spoken), 1))
+        silent = await silenced(self.ctx.sink, speech_at)  # the pause's fade, or the flush's first silence
+        event = ev.Interrupted(heard_ms=round(heard_ms(spoken), 1), speech_started=ev.from_perf(speech_at),
+                               silenced=ev.from_perf(silent) if silent is not None else None)
         if self._items is not None:
             conv = self.ctx.conversation
             turn = conv.items[self._start_len :] if self._items.committed else self._items.finish()

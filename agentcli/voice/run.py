@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 from agentcli.app.consumers import Consumer, Renderer
@@ -16,11 +15,9 @@ from agentcli.voice.options import VoiceOptions
 STT_RATE = 16000  # what the microphone audio is captured, detected and uploaded at
 
 
-async def run_voice(spec: Spec, opts: VoiceOptions, renderer: Renderer | Consumer,
-                    on_live: Callable[[Any], None] | None = None) -> int:
+async def run_voice(spec: Spec, opts: VoiceOptions, renderer: Renderer | Consumer) -> int:
     """Run a voice session; returns the exit code. `renderer` receives every event (the CLI picks it:
-    --jsonl, the live view on a colour TTY, plain lines). `on_live` is handed the LiveSession before it
-    runs (benchmarks read its timings)."""
+    --jsonl, the live view on a colour TTY, plain lines)."""
     from agentcli.app.consumers import as_renderer
     from agentcli.app.run import Run, RunOptions, holds_answer
 
@@ -50,6 +47,7 @@ async def run_voice(spec: Spec, opts: VoiceOptions, renderer: Renderer | Consume
 
         ctx = VoiceContext(runner=runner, conversation=run.conversation, stt=stt, tts=tts, sink=sink,
                            emit=run.emit, save=run.save, hold_speech=holds_answer(spec),
+                           turn_ids=run.fanout.ids,
                            user_audio_tap=recording.user_audio if recording is not None else None,
                            answer_audio_tap=recording.assistant_audio if recording is not None else None)
         if user_audio is not None:
@@ -61,8 +59,6 @@ async def run_voice(spec: Spec, opts: VoiceOptions, renderer: Renderer | Consume
 
         live = LiveSession(ctx, opts, agent.voice.vad, run.renderer, asker=run.asker,
                            turn=agent.voice.turn, interruption=agent.voice.interruption)
-        if on_live is not None:
-            on_live(live)
         return await live.run()
 
 

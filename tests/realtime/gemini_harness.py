@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from agentcli.app.consumers import EventFanout
 from agentcli.app.endpoint import Endpoint
 from agentcli.realtime.connection import EventLog
 from agentcli.realtime.gemini_wire import validate_message
@@ -62,12 +63,13 @@ async def gemini_harness(
         if route is not None:
             sim.websocket_routes[GEMINI_PATH] = route
         events: list[Any] = []
+        fanout = EventFanout([events.append])
         agent = loaded.entry_agent
         model = agent.realtime.gemini.model if agent.realtime.gemini else ""
         connect, url = gemini_connect(agent, Endpoint(sim.base_url, key, sim), model, lambda: conv.items, log)
         session = RealtimeSession(
-            loaded, conv, url=url, api_key="", emit=events.append, options=options or SessionOptions(), log=log,
-            connect=connect,
+            loaded, conv, url=url, api_key="", emit=fanout.emit, options=options or SessionOptions(), log=log,
+            connect=connect, turn_ids=fanout.ids,
         )  # fmt: skip
         async with running(GeminiHarness(sim, session, log_path, events), sink, tmp_path, log) as h:
             yield h

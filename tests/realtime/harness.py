@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from agentcli import events as ev
+from agentcli.app.consumers import EventFanout
 from agentcli.audio.sink import FileSink, Utterance
 from agentcli.realtime.audio_io import OutputAudio
 from agentcli.realtime.connection import EventLog, realtime_url
@@ -155,6 +156,11 @@ class Harness:
             await self.session.send_audio(pcm16(audio[i : i + step]))
             await asyncio.sleep(0)
 
+    async def speaking(self, count: int = 1, timeout: float = 5.0) -> None:
+        """Until the `count`th answer has begun to play (the session says so: state `speaking`)."""
+        await self.wait_for(lambda: len([e for e in self.of(ev.StateChanged) if e.state == "speaking"]) >= count,
+                            timeout)
+
     async def turn_done(self, count: int, timeout: float = 5.0) -> ev.TurnDone:
         await self.wait_for(lambda: len(self.of(ev.TurnDone)) >= count, timeout)
         return self.of(ev.TurnDone)[count - 1]
@@ -191,12 +197,14 @@ async def harness(
         if sim_route is not None:
             sim.websocket_routes["/v1/realtime"] = sim_route
         h_events: list[ev.Event] = []
+        fanout = EventFanout([h_events.append])  # as in a run: the fan-out stamps, and holds the turn ids
         session = RealtimeSession(
             loaded,
             conv,
             url=realtime_url(sim.base_url, "gpt-realtime"),
             api_key="sim",
-            emit=h_events.append,
+            emit=fanout.emit,
+            turn_ids=fanout.ids,
             approver=approver,
             options=options or SessionOptions(),
             log=log,

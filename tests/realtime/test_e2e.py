@@ -25,6 +25,7 @@ from agentcli.runtime.conversations import SessionStore
 from tests.conftest import ROOT, run_agent
 from tests.ptydriver import PtyProcess
 from tests.pulse import PulseRig
+from tests.turn_ids import check_turn_ids
 from tests.voice.e2e import VoiceProcess, espeak_wav, sound_span
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
@@ -222,6 +223,7 @@ def test_file_mode_fast_two_turns(tmp_path: Path, wire_log: Path) -> None:
     done = [e for e in events if e["type"] == "turn_done"]
     assert [d["output"] for d in done] == ["Turn 1: hello there", "Turn 2: and what about tomorrow"]
     assert all(d["status"] == "ok" for d in done)
+    assert check_turn_ids(events) == ["1", "2"]  # the speech and transcripts before each turn carry its id
     check_wire(wire_log)
 
 

@@ -97,7 +97,7 @@ async def test_barge_in_keeps_what_was_heard(tmp_path: Path, monkeypatch: pytest
     sink = ClockSink()
     async with gemini_harness(tmp_path, script, sink=sink) as h:
         await h.say()
-        await h.wait_for(lambda: h.session.output.current is not None)
+        await h.speaking()
         await asyncio.sleep(0.3)  # let 300 ms "play"
         await h.say(0.3)  # the user talks over the answer
         interrupted = await h.wait_for(lambda: h.of(ev.Interrupted))

@@ -40,7 +40,7 @@ async def test_a_short_burst_pauses_the_answer_and_it_resumes_whole(tmp_path: Pa
         recorded: list[bytes] = []
         h.session.output.tap = recorded.append  # what --record gets
         await h.say()
-        await h.wait_for(lambda: h.session.output.current is not None)
+        await h.speaking()
         await asyncio.sleep(0.3)  # some of the answer plays
         await h.say(0.15)  # a cough: well under voice.interruption.min_speech_ms
         resumed = await h.wait_for(lambda: h.of(ev.PlaybackResumed))
@@ -81,7 +81,7 @@ async def test_long_speech_while_the_answer_is_made_cancels_and_truncates(
     sink = ClockSink()
     async with harness(tmp_path, script, sink=sink) as h:
         await h.say()
-        await h.wait_for(lambda: h.session.output.current is not None)
+        await h.speaking()
         await asyncio.sleep(0.3)
         await h.say(0.8)  # long enough to be an interruption
         interrupted = await h.wait_for(lambda: h.of(ev.Interrupted))
@@ -162,7 +162,7 @@ async def test_speech_still_going_on_is_confirmed_before_the_server_says_it_stop
     sink = ClockSink()
     async with harness(tmp_path, script, sink=sink) as h:
         await h.say()
-        await h.wait_for(lambda: h.session.output.current is not None)
+        await h.speaking()
         await paced(h, speech(1.5, silence_after=0.5))  # 1.5 s of talking over the answer, in real time
         await h.wait_for(lambda: h.of(ev.Interrupted))
         states = [(type(e).__name__, getattr(e, "state", None)) for e in h.events]
@@ -178,7 +178,7 @@ async def test_spec_interrupt_response_false_lets_the_answer_play_on(tmp_path: P
     async with harness(tmp_path, script, sink=ClockSink()) as h:
         h.session.hearing.interruptions.enabled = False  # the spec's turn_detection.interrupt_response: false
         await h.say()
-        await h.wait_for(lambda: h.session.output.current is not None)
+        await h.speaking()
         await h.say(0.8)
         await h.wait_for(lambda: len(h.received("input_audio_buffer.speech_stopped")) == 2)
         assert not h.of(ev.PlaybackPaused) and not h.of(ev.Interrupted)

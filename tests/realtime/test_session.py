@@ -208,7 +208,7 @@ async def test_barge_in_truncates_to_what_was_heard(tmp_path: Path) -> None:
     sink = ClockSink()
     async with harness(tmp_path, script, sink=sink) as h:
         await h.say()
-        await h.wait_for(lambda: h.session.output.current is not None)
+        await h.speaking()
         await asyncio.sleep(0.3)  # let 300 ms "play"
         await h.say(0.8)  # the user talks over the answer, longer than voice.interruption.min_speech_ms
         interrupted = await h.wait_for(lambda: h.of(ev.Interrupted))

@@ -24,6 +24,13 @@ def at(ms: float) -> float:
     return Clock.at(ms)
 
 
+def of_turn(turn_id: str, *events: ev.Event) -> list[ev.Event]:
+    """Events stamped with their turn, as voice and realtime stamp them (before its TurnStarted too)."""
+    for event in events:
+        event.turn_id = turn_id
+    return list(events)
+
+
 def record(
     events: list[ev.Event], *, close: tuple[str, str | None] | None = ("ok", None), **opts: Any
 ) -> dict[str, Any]:

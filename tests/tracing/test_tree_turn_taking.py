@@ -7,7 +7,7 @@ import pytest
 from agentcli import events as ev
 from agentcli.tracing.render import trace_lines
 
-from .helpers import at, find, record, shape
+from .helpers import at, find, of_turn, record, shape
 
 
 @pytest.fixture
@@ -25,10 +25,13 @@ def test_cascade_turn_holds_the_speech_and_the_wait() -> None:
     doc = record(
         [
             ev.SessionStarted(ts=at(0), kind="voice"),
-            speech(100, 1300, 1800, ts=1800),
-            ev.TranscriptDone(ts=at(2000), text="what time is it", model="stt", audio_ms=1200, started=at(1801)),
-            ev.TurnStarted(ts=at(2001), turn=1, input="what time is it"),
-            ev.TurnDone(ts=at(2500), turn=1, output="Noon."),
+            *of_turn(
+                "1",
+                speech(100, 1300, 1800, ts=1800),
+                ev.TranscriptDone(ts=at(2000), text="what time is it", model="stt", audio_ms=1200, started=at(1801)),
+                ev.TurnStarted(ts=at(2001), turn=1, input="what time is it"),
+                ev.TurnDone(ts=at(2500), turn=1, output="Noon."),
+            ),
             ev.SessionEnded(ts=at(2600)),
         ],
         kind="voice",
@@ -46,18 +49,21 @@ def test_realtime_turn_holds_the_speech_told_just_before_it() -> None:
     doc = record(
         [
             ev.SessionStarted(ts=at(0), kind="realtime"),
-            ev.TurnDone(ts=at(50), turn=1, output="earlier"),  # the turn before (a user item ends it)
-            speech(100, 900, 1450, ts=1500),
-            ev.TurnStarted(ts=at(1450), turn=2, input="hello"),
-            ev.TranscriptDone(ts=at(1600), text="hello", model="stt", audio_ms=800, started=at(1450)),
-            ev.RealtimeResponseDone(ts=at(2000), response_id="resp_1", started=at(1460)),
-            ev.TurnDone(ts=at(2100), turn=2, output="Hi."),
+            *of_turn("1", ev.TurnDone(ts=at(50), turn=1, output="earlier")),  # the turn before (a user item ends it)
+            *of_turn(
+                "2",
+                speech(100, 900, 1450, ts=1500),
+                ev.RealtimeResponseDone(ts=at(1490), response_id="resp_1", started=at(1460)),  # before its words
+                ev.TurnStarted(ts=at(1450), turn=2, input="hello"),
+                ev.TranscriptDone(ts=at(1600), text="hello", model="stt", audio_ms=800, started=at(1450)),
+                ev.TurnDone(ts=at(2100), turn=2, output="Hi."),
+            ),
         ],
         kind="realtime",
     )
     turn2 = next(s for s in doc["spans"] if s["kind"] == "turn" and s["name"] == "turn 2")
     kids = [s["kind"] for s in doc["spans"] if s["parent_id"] == turn2["span_id"]]
-    assert kids[:2] == ["user_speech", "end_of_turn"]
+    assert kids[:2] == ["user_speech", "end_of_turn"] and "realtime_response" in kids
     assert turn2["start"] == pytest.approx(at(100))
     assert find(doc, "end_of_turn")["duration_ms"] == pytest.approx(550.0)
 
@@ -66,11 +72,13 @@ def test_speech_that_makes_no_turn_stays_at_the_root_and_trace_show_draws_it() -
     doc = record(
         [
             ev.SessionStarted(ts=at(0), kind="voice"),
-            speech(100, 300, 800, ts=800),
-            ev.Notice(ts=at(900), message="heard nothing to answer"),
-            speech(1000, 2000, 2500, ts=2500),  # the next utterance: the first one's spans are written
-            ev.TurnStarted(ts=at(2600), turn=1, input="hi"),
-            ev.TurnDone(ts=at(2700), turn=1, output="hello"),
+            *of_turn("1", speech(100, 300, 800, ts=800), ev.Notice(ts=at(900), message="heard nothing to answer")),
+            *of_turn(  # the next turn starts: the first one's spans are written at the root
+                "2",
+                speech(1000, 2000, 2500, ts=2500),
+                ev.TurnStarted(ts=at(2600), turn=1, input="hi"),
+                ev.TurnDone(ts=at(2700), turn=1, output="hello"),
+            ),
         ],
         kind="voice",
     )
@@ -107,3 +115,25 @@ async def test_a_cascade_turn_tells_the_user_s_speech_before_its_transcription()
     assert s.detected - s.ended >= 0.5
     kinds = [type(e).__name__ for e in events]
     assert kinds.index("UserSpeech") < kinds.index("TranscriptDone") < kinds.index("TurnLatency")
+
+
+def test_a_late_event_of_an_earlier_turn_goes_under_that_turn_not_the_open_one() -> None:
+    # Gemini: the cut answer's response ends after the interrupting speech's turn has begun
+    doc = record(
+        [
+            ev.SessionStarted(ts=at(0), kind="realtime"),
+            *of_turn("1", ev.TurnStarted(ts=at(10), turn=1, input="tell me"),
+                     ev.Interrupted(ts=at(500), heard_ms=300, heard_text="It"),
+                     ev.TurnDone(ts=at(501), turn=1, status="interrupted", interrupted=True)),
+            *of_turn("2", speech(480, 900, 1200, ts=1200), ev.TurnStarted(ts=at(1200), turn=2, input="stop")),
+            *of_turn("1", ev.RealtimeResponseDone(ts=at(1250), response_id="resp_1", status="cancelled",
+                                                  started=at(20))),
+            *of_turn("2", ev.TurnDone(ts=at(1500), turn=2, output="Okay.")),
+            ev.SessionEnded(ts=at(1600)),
+        ],
+        kind="realtime",
+    )
+    assert shape(doc) == [
+        ["turn", "turn 1", [["realtime_response", "resp_1", []], ["interruption", "interruption", []]]],
+        ["turn", "turn 2", [["user_speech", "user", []], ["end_of_turn", "wait", []]]],
+    ]

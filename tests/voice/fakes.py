@@ -87,6 +87,7 @@ class FakePlayer:
         self.pauses = 0
         self._paused_at: int | None = None  # position while paused
         self.writes = 0
+        self.last_paused_time: float | None = None  # as the Player's: when the pause silenced the output
 
     def position(self) -> int:
         if self._paused_at is not None:
@@ -132,6 +133,7 @@ class FakePlayer:
         if self._paused_at is None:
             self.pauses += 1
             self._paused_at = self.position()
+            self.last_paused_time = time.perf_counter()  # the virtual device goes quiet at once
 
     def resume(self) -> None:
         if self._paused_at is not None:

@@ -15,6 +15,7 @@ from agentcli.runtime.conversations import SessionStore
 from tests.conftest import ROOT, run_agent
 from tests.ptydriver import PtyProcess
 from tests.pulse import PulseRig
+from tests.turn_ids import check_turn_ids, of_turn
 from tests.voice.e2e import JFK, VoiceProcess, espeak_wav, sound_span, wav_seconds, write_script
 
 pytestmark = pytest.mark.e2e
@@ -67,6 +68,7 @@ def test_file_mode_jsonl_and_recording(tmp_path: Path, question_wav: Path, scrip
                  "speech_done", "turn_latency", "turn_done", "session_ended"):
         assert kind in kinds, kind
     assert kinds.index("transcript_done") < kinds.index("turn_started") < kinds.index("speech_done")
+    assert check_turn_ids(events) == ["1"]  # the user's speech and transcript, before the turn began, too
     marks = next(e for e in events if e["type"] == "turn_latency")["marks"]
     for mark in ("end_of_speech", "transcript_final", "first_token", "first_sentence", "first_audio_byte",
                  "first_sample_played"):
@@ -224,6 +226,9 @@ def test_barge_in_stops_playback_and_keeps_the_heard_part(pulse_rig: PulseRig, t
         speaker = spk.stop()
     heard = interrupted["heard_text"]
     assert interrupted["heard_ms"] > 1000, interrupted  # played while we waited; cut: the text check below
+    assert check_turn_ids(voice.events) == ["1", "2"]
+    assert interrupted["turn_id"] == "1" and of_turn(voice.events, "2")[0] == "state:hearing"
+    assert interrupted["silenced"] is not None and interrupted["silenced"] > interrupted["speech_started"]
     assert heard and LONG_REPLY.startswith(heard) and len(heard) < len(LONG_REPLY) / 2
     # the saved history: the first answer holds only the heard part, marked interrupted
     conv = SessionStore().load("barge")
