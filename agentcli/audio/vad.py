@@ -149,6 +149,11 @@ class TurnDetector:
         self.last_voiced_frame_time: float | None = None
 
     @property
+    def position_ms(self) -> float:
+        """Stream position (ms since the first sample) of the frames scored so far."""
+        return self._frame_index * self.frame_ms
+
+    @property
     def speech_ms(self) -> float:
         """Length of the utterance in progress, first to last voiced frame (0 when idle)."""
         if not self.in_speech:
@@ -173,10 +178,13 @@ class TurnDetector:
         self.noise_floor_db = min(self._floor_target, self.noise_floor_db + self._floor_rise)
         if self._silero is not None:
             was = self._silero.speaking
-            now = self._silero.voiced(frame, quiet=level < self.noise_floor_db + self.silero_skip_db)
+            quiet = level < self.noise_floor_db + self.silero_skip_db
+            now = self._silero.voiced(frame, quiet=quiet)
             if now and not was:  # the chunk that made Silero sure started before this frame: count it
                 self._backdate = self._chunk_frames - 1
-            return now
+            # speech ends where the sound fell to the noise floor, not when the model's probability has
+            # decayed (one or two 32 ms chunks later, ~40 ms more wait for every turn)
+            return now and not (quiet and self.in_speech)
         if level < self.noise_floor_db + self.energy_margin_db:
             return False
         assert self._vad is not None
