@@ -62,7 +62,7 @@ class TurnSettings(Strict):
     (a trailing comma, "and", "um"...). Talking again before it is committed merges the fragments."""
 
     prepare_ms: int = Field(200, ge=50)
-    complete_ms: int = Field(250, ge=50)
+    complete_ms: int = Field(200, ge=50)  # = prepare_ms: a sentence that reads complete ends the turn there
     max_wait_ms: int = Field(1500, ge=50)
 
 

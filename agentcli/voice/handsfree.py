@@ -82,10 +82,16 @@ class HandsFree:
         if self.pending is not None and not self.detector.in_speech:
             if not ended:  # the detector's own silence counted up to the fragment's end
                 self.quiet_ms += block.shape[0] * 1000.0 / self.rate
-            if self.quiet_ms >= self._wait_ms(self.pending):
-                self.commit()
-            elif self.quiet_ms >= self.vad.silence_ms:
-                self.pending.go_ahead()
+            self._check(self.pending)
+
+    def _check(self, turn: VoiceTurn) -> None:
+        """Commit the prepared turn once the silence so far is long enough for how its transcript reads."""
+        if turn is not self.pending or self.detector.in_speech:
+            return
+        if self.quiet_ms >= self._wait_ms(turn):
+            self.commit()
+        elif self.quiet_ms >= self.vad.silence_ms:
+            turn.go_ahead()
 
     def _wait_ms(self, turn: VoiceTurn) -> float:
         s = self.settings
@@ -156,7 +162,10 @@ class HandsFree:
                       over_playback=self.over_playback,
                       # the VAD's own measure for one stretch; merged fragments: the audio's length
                       speech_ms=event.speech_ms if len(self.fragments) == 1 else None), previous)
-        self.quiet_ms = float(self.prepare_ms)
+        # the transcript may come after the wait it needs: the answer is committed then, not a block later
+        self.pending.on_read = self._check
+        # the silence seen so far: the detector may have ended the fragment on a block's first frame
+        self.quiet_ms = max(float(self.prepare_ms), self.detector.position_ms - event.end_ms)
         if event.forced:  # too long to wait, or the end of input
             self.commit()
 

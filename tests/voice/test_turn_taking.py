@@ -28,9 +28,13 @@ class ScriptedDetector:
         self.next: list[Any] = []
         self.in_speech = False
         self.speech_ms = 0.0
+        self.position_ms = 0.0  # where the detector's stream is (a real one: the end of the latest block)
+        self.trailing_ms = 200.0  # the silence it has seen past a fragment's end when it reports it
 
     def feed(self, block: np.ndarray, *, allow_speech: bool = True) -> list[Any]:
         out, self.next = self.next, []
+        ends = [e for e in out if isinstance(e, SpeechEnd)]
+        self.position_ms = ends[-1].end_ms + self.trailing_ms if ends else self.position_ms + 20.0
         return out
 
 
@@ -296,12 +300,48 @@ async def test_words_of_the_answer_said_after_it_ended_are_answered() -> None:
     assert len(of(events, ev.TurnStarted)) == 1 and not of(events, ev.Notice)
 
 
-async def test_a_complete_question_is_committed_before_the_silence_window() -> None:
+async def test_a_complete_question_is_committed_at_the_first_short_pause() -> None:
     live, detector, events = session(FakeSTT("What is the weather in Paris?"))
     await feed(live, detector, [start()], in_speech=True, speech_ms=30)
     await feed(live, detector, [end()])  # the detector has seen prepare_ms (200) of silence
+    # complete_ms (200) has passed once the transcript reads complete: committed then, no block later
+    await until(lambda: live.turn is not None)
+    assert live.hands_free.pending is None and live.turn.reads == "complete"
+
+
+async def test_the_wait_counts_the_silence_really_seen_past_the_fragment() -> None:
+    live, detector, events = session(FakeSTT("What is the weather in Paris?"))
+    live.hands_free.settings = TurnSettings(complete_ms=250)
+    detector.trailing_ms = 210  # the fragment ended on a block's first frame: 210 ms of silence seen
+    await feed(live, detector, [start()], in_speech=True, speech_ms=30)
+    await feed(live, detector, [end()])
     await until(lambda: live.hands_free.pending is not None and live.hands_free.pending.reads == "complete")
-    await silence(live, detector, 40)
-    assert live.turn is None  # 240 ms
     await silence(live, detector, 20)
-    assert live.turn is not None  # 260 ms: complete_ms (250), not vad.silence_ms (500)
+    assert live.turn is None  # 230 ms
+    await silence(live, detector, 20)
+    assert live.turn is not None  # 250 ms: complete_ms, not vad.silence_ms (500)
+
+
+class HeldSTT(FakeSTT):
+    """Gives its transcript only once `release` is set (a slow transcriber)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.release = asyncio.Event()
+
+    async def transcribe(self, audio: np.ndarray, rate: int) -> Any:
+        await self.release.wait()
+        async for part in super().transcribe(audio, rate):
+            yield part
+
+
+async def test_a_transcript_later_than_the_wait_commits_when_it_comes() -> None:
+    stt = HeldSTT("What is the weather in Paris?")
+    live, detector, events = session(stt)
+    await feed(live, detector, [start()], in_speech=True, speech_ms=30)
+    await feed(live, detector, [end()])
+    await silence(live, detector, 100)
+    assert live.turn is None and live.hands_free.pending is not None  # how it reads is not known yet
+    stt.release.set()
+    await until(lambda: live.turn is not None)  # no further microphone block needed
+    assert live.hands_free.pending is None
