@@ -182,9 +182,9 @@ class TurnDetector:
             now = self._silero.voiced(frame, quiet=quiet)
             if now and not was:  # the chunk that made Silero sure started before this frame: count it
                 self._backdate = self._chunk_frames - 1
-            # speech ends where the sound fell to the noise floor, not when the model's probability has
-            # decayed (one or two 32 ms chunks later, ~40 ms more wait for every turn)
-            return now and not (quiet and self.in_speech)
+            # a frame at the noise floor is silence: speech ends where the sound fell to the floor, not when
+            # the model's probability has decayed (one or two 32 ms chunks later: ~40 ms more wait per turn)
+            return now and not quiet
         if level < self.noise_floor_db + self.energy_margin_db:
             return False
         assert self._vad is not None
