@@ -148,6 +148,10 @@ class TurnDetector:
         self._floor_target = _FLOOR_MIN_DB
         self.last_voiced_frame_time: float | None = None
 
+    def utterance_audio(self) -> np.ndarray:
+        """The utterance in progress so far (pre-roll included); empty when idle."""
+        return np.concatenate(self._utterance) if self.in_speech and self._utterance else np.zeros(0, np.float32)
+
     @property
     def position_ms(self) -> float:
         """Stream position (ms since the first sample) of the frames scored so far."""

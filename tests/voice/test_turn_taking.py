@@ -30,10 +30,16 @@ class ScriptedDetector:
         self.speech_ms = 0.0
         self.position_ms = 0.0  # where the detector's stream is (a real one: the end of the latest block)
         self.trailing_ms = 200.0  # the silence it has seen past a fragment's end when it reports it
+        self._heard = 0  # blocks of the utterance in progress
+
+    def utterance_audio(self) -> np.ndarray:
+        return np.full(self._heard * BLOCK.shape[0], 0.1, np.float32)
 
     def feed(self, block: np.ndarray, *, allow_speech: bool = True) -> list[Any]:
         out, self.next = self.next, []
         ends = [e for e in out if isinstance(e, SpeechEnd)]
+        if self.in_speech:
+            self._heard += 1
         self.position_ms = ends[-1].end_ms + self.trailing_ms if ends else self.position_ms + 20.0
         return out
 
@@ -47,12 +53,12 @@ def end(seconds: float = 1.0, reason: str = "silence") -> SpeechEnd:
 
 
 def session(stt: FakeSTT | None = None, answer: str = ANSWER, speed: float = 20.0,
-            min_speech_ms: int = 400) -> tuple[LiveSession, ScriptedDetector, list[Any]]:
+            min_speech_ms: int = 400, min_words: int = 0) -> tuple[LiveSession, ScriptedDetector, list[Any]]:
     ctx, events = make_ctx(answer, speed=speed)
     if stt is not None:
         ctx.stt = stt
     live = LiveSession(ctx, VoiceOptions(vad=True), VadSettings(), turn=TurnSettings(),
-                       interruption=InterruptionSettings(min_speech_ms=min_speech_ms))
+                       interruption=InterruptionSettings(min_speech_ms=min_speech_ms, min_words=min_words))
     detector = ScriptedDetector()
     live.hands_free.detector = detector
     return live, detector, events
@@ -163,6 +169,53 @@ async def test_speech_longer_than_min_speech_ms_interrupts_and_keeps_what_was_he
     assert not of(events, ev.PlaybackResumed)
     await until(lambda: not turn.active)
     assert live.ctx.conversation.items[-1]["_interrupted"] is True
+
+
+async def _talk_over(stt: FakeSTT, min_words: int) -> tuple[LiveSession, ScriptedDetector, list[Any], Any]:
+    """A question answered, then speech past min_speech_ms over the answer (min_words set)."""
+    live, detector, events = session(stt, speed=10.0, min_words=min_words)
+    player: FakePlayer = live.ctx.sink  # type: ignore[assignment]
+    await a_question(live, detector)
+    turn = live.turn
+    await until(lambda: player.heard_ms_total() > 500)
+    await feed(live, detector, [start()], in_speech=True, speech_ms=60)
+    await feed(live, detector, in_speech=True, speech_ms=420)  # past min_speech_ms: its words are counted
+    return live, detector, events, turn
+
+
+async def test_with_min_words_a_backchannel_does_not_interrupt() -> None:
+    stt = FakeSTT(texts=["What is the weather in Paris?", "okay"])
+    live, detector, events, turn = await _talk_over(stt, min_words=2)
+    player: FakePlayer = live.ctx.sink  # type: ignore[assignment]
+    await until(lambda: len(stt.heard) >= 2)  # the speech so far was transcribed: one word
+    await asyncio.sleep(0.02)
+    assert player.output_paused and player.flushes == 0 and not of(events, ev.Interrupted)
+    await feed(live, detector, [end(0.5)])  # it ends: all of it is counted, still one word
+    await until(lambda: not player.output_paused)
+    await until(lambda: not turn.active)
+    assert not of(events, ev.Interrupted) and len(of(events, ev.PlaybackResumed)) == 1
+    assert turn.result.status == "ok" and len(of(events, ev.TurnStarted)) == 1  # "okay" was not a turn
+
+
+async def test_with_min_words_enough_words_interrupt_and_become_the_turn() -> None:
+    stt = FakeSTT(texts=["What is the weather in Paris?", "stop please"])
+    live, detector, events, turn = await _talk_over(stt, min_words=2)
+    player: FakePlayer = live.ctx.sink  # type: ignore[assignment]
+    await until(lambda: bool(of(events, ev.Interrupted)))
+    assert player.flushes == 1 and not of(events, ev.PlaybackResumed)
+    await feed(live, detector, [end(0.6)])
+    await silence(live, detector, 600)  # "stop please" reads neither way: vad.silence_ms
+    await until(lambda: len(of(events, ev.TurnStarted)) == 2)
+
+
+async def test_with_min_words_speech_past_the_cap_interrupts_whatever_its_words() -> None:
+    stt = FakeSTT(texts=["What is the weather in Paris?", "hmm"])
+    live, detector, events, turn = await _talk_over(stt, min_words=3)
+    await until(lambda: len(stt.heard) >= 2)
+    await asyncio.sleep(0.02)
+    assert not of(events, ev.Interrupted)
+    await feed(live, detector, in_speech=True, speech_ms=1520)  # past min_words_cap_ms (1500)
+    await until(lambda: bool(of(events, ev.Interrupted)))
 
 
 async def test_a_short_fragment_during_an_answer_is_not_a_turn() -> None:
