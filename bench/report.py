@@ -134,7 +134,10 @@ ROW_MEANINGS = [
     "8. Voice in a real room: bench/frontend_bench.py (echo reduction on a recorded echo path player → virtual "
     "speaker → 30 ms loopback → virtual mic, replayed through the front end; CPU of the live path) and "
     "bench/voice_bench.py (end of question to first reply sample, both read from recordings of the virtual "
-    "devices; barge-in to faded output).",
+    "devices; barge-in to faded output). At realistic latencies, bench/heard_bench.py: the same spoken question "
+    "and the same recordings for `agent voice --vad` and for openai-agents' `VoicePipeline` + `StreamedAudioInput` "
+    "(its default semantic_vad transcription session; PulseAudio's parec/pacat at 20 ms as its app's audio I/O, "
+    "since it has none), each against its own simulator.",
     "9. bench/mcp_bench.py: a spec with one stdio MCP server (the Python demo server of tests/mcp) against none; "
     "one `add` call through the toolset.",
     "10. bench/realtime_bench.py --provider gemini: rows 5 and 6 over the simulator's Gemini Live endpoint; "

@@ -7,8 +7,9 @@ Silero's own reference code does). Steady noise (fan, pink or brown noise) and k
 ~0.05: they never become speech, where webrtcvad calls steady noise speech all the time.
 
 A cheap pre-filter earns its place on CPU: a chunk no louder than the noise floor plus `skip_margin_db`
-(given by the caller) is not scored (Silero costs ~1 ms per chunk, ~3 % of a core); after such a gap the
-model's state is reset, so it starts fresh on the next sound as it does at the start of a stream.
+(given by the caller) is not scored (Silero costs ~1 ms per chunk, ~3 % of a core); after a gap of such
+chunks longer than a pause between words the model's state is reset, so it starts fresh on the next sound
+as it does at the start of a stream.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from agentcli.audio.resample import Resampler
 SILERO_RATE = 16000
 CHUNK = 512  # samples at 16 kHz, fixed by the model
 _HYSTERESIS = 0.15
+_GAP_CHUNKS = 8  # quiet chunks (256 ms) that make a pause: longer than turn taking's shortest (200 ms)
 
 
 def silero_available() -> str | None:
@@ -72,9 +74,14 @@ class SileroGate:
     def _score(self, chunk: np.ndarray, quiet: bool) -> None:
         if quiet:
             self._skipped += 1
-            if self._skipped == 1:  # one reset per gap: the next sound starts from a clean state
-                self._model.reset()
             self.probability = 0.0
+            # a gap between words keeps the model's context (reset, it took ~150 ms to be sure of the next
+            # word again, and a 40 ms gap split a turn); after a real pause the next sound starts afresh.
+            # The caller counts quiet frames as silence either way.
+            if self._skipped == _GAP_CHUNKS:
+                self._model.reset()
+                self.speaking = False
+            return
         else:
             self._skipped = 0
             self.scored += 1

@@ -148,6 +148,15 @@ class TurnDetector:
         self._floor_target = _FLOOR_MIN_DB
         self.last_voiced_frame_time: float | None = None
 
+    def utterance_audio(self) -> np.ndarray:
+        """The utterance in progress so far (pre-roll included); empty when idle."""
+        return np.concatenate(self._utterance) if self.in_speech and self._utterance else np.zeros(0, np.float32)
+
+    @property
+    def position_ms(self) -> float:
+        """Stream position (ms since the first sample) of the frames scored so far."""
+        return self._frame_index * self.frame_ms
+
     @property
     def speech_ms(self) -> float:
         """Length of the utterance in progress, first to last voiced frame (0 when idle)."""
@@ -173,10 +182,13 @@ class TurnDetector:
         self.noise_floor_db = min(self._floor_target, self.noise_floor_db + self._floor_rise)
         if self._silero is not None:
             was = self._silero.speaking
-            now = self._silero.voiced(frame, quiet=level < self.noise_floor_db + self.silero_skip_db)
+            quiet = level < self.noise_floor_db + self.silero_skip_db
+            now = self._silero.voiced(frame, quiet=quiet)
             if now and not was:  # the chunk that made Silero sure started before this frame: count it
                 self._backdate = self._chunk_frames - 1
-            return now
+            # a frame at the noise floor is silence: speech ends where the sound fell to the floor, not when
+            # the model's probability has decayed (one or two 32 ms chunks later: ~40 ms more wait per turn)
+            return now and not quiet
         if level < self.noise_floor_db + self.energy_margin_db:
             return False
         assert self._vad is not None

@@ -53,6 +53,10 @@ class InterruptionSettings(Strict):
     """Talking over an answer: playback pauses at once, and is cut only after `min_speech_ms` of speech."""
 
     min_speech_ms: int = Field(400, ge=0)  # shorter (a cough, "huh"): the answer resumes where it paused
+    # the voice pipeline only: also this many words in the speech's transcript ("uh-huh", "okay" are not an
+    # interruption); 0: off. Speech longer than min_words_cap_ms interrupts whatever its words.
+    min_words: int = Field(0, ge=0)
+    min_words_cap_ms: int = Field(1500, ge=0)
 
 
 class TurnSettings(Strict):
@@ -62,7 +66,7 @@ class TurnSettings(Strict):
     (a trailing comma, "and", "um"...). Talking again before it is committed merges the fragments."""
 
     prepare_ms: int = Field(200, ge=50)
-    complete_ms: int = Field(250, ge=50)
+    complete_ms: int = Field(200, ge=50)  # = prepare_ms: a sentence that reads complete ends the turn there
     max_wait_ms: int = Field(1500, ge=50)
 
 

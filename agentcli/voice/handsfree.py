@@ -9,7 +9,9 @@ dropped and the fragments so far become one turn (fragment merging).
 
 Speech during a committed answer pauses its playback at once; only after `interruption.min_speech_ms` of
 speech is it an interruption (the answer is cut, the history keeps what was heard). A shorter sound (a
-cough) resumes playback where it paused, and is not a turn.
+cough) resumes playback where it paused, and is not a turn. With `interruption.min_words`, the speech must
+also hold that many words (its transcript so far, then all of it; "uh-huh" does not interrupt), unless it
+lasts longer than `min_words_cap_ms`.
 """
 
 from __future__ import annotations
@@ -37,6 +39,13 @@ class _Suspect:
     since: float  # perf_counter when it started
     paused: bool  # playback was paused for it
     voiced: float  # perf_counter of its first voiced frame
+    words: asyncio.Future[None] | None = None  # counting the words of its speech (interruption.min_words)
+    counted_ms: float = 0.0  # how much of its speech that count covers
+    fragment: Any = None  # its speech ended while its words were being counted: decided by the count
+    carried: bool = False  # the audio of an earlier stretch of it waits in HandsFree.fragments
+
+
+_RECOUNT_MS = 300  # speech between two word counts of the same stretch
 
 
 class HandsFree:
@@ -48,6 +57,7 @@ class HandsFree:
         self.vad = vad
         self.settings = turn
         self.min_speech_ms = interruption.min_speech_ms
+        self.min_words, self.words_cap_ms = interruption.min_words, interruption.min_words_cap_ms
         self.rate = rate
         self.prepare_ms = min(turn.prepare_ms, vad.silence_ms)
         # min_utterance_ms is applied here: a short word ("not") after a pause belongs to the turn in progress
@@ -79,14 +89,20 @@ class HandsFree:
             elif isinstance(event, Discarded):
                 self._on_noise(event.speech_ms)
         if self.suspect is not None and self.detector.in_speech and self.detector.speech_ms >= self.min_speech_ms:
-            self._confirm()
+            self._enough(self.suspect, self.detector.speech_ms)
         if self.pending is not None and not self.detector.in_speech:
             if not ended:  # the detector's own silence counted up to the fragment's end
                 self.quiet_ms += block.shape[0] * 1000.0 / self.rate
-            if self.quiet_ms >= self._wait_ms(self.pending):
-                self.commit()
-            elif self.quiet_ms >= self.vad.silence_ms:
-                self.pending.go_ahead()
+            self._check(self.pending)
+
+    def _check(self, turn: VoiceTurn) -> None:
+        """Commit the prepared turn once the silence so far is long enough for how its transcript reads."""
+        if turn is not self.pending or self.detector.in_speech:
+            return
+        if self.quiet_ms >= self._wait_ms(turn):
+            self.commit()
+        elif self.quiet_ms >= self.vad.silence_ms:
+            turn.go_ahead()
 
     def _wait_ms(self, turn: VoiceTurn) -> float:
         s = self.settings
@@ -99,6 +115,14 @@ class HandsFree:
         voiced_ms = self.detector.speech_ms if self.detector.in_speech else 0.0
         voiced = event.time - voiced_ms / 1000.0  # the speech's first voiced frame
         turn = live.turn
+        if self.suspect is not None:  # talking again while the words of the last stretch were counted
+            suspect = self.suspect
+            if suspect.words is not None:
+                suspect.words.cancel()
+            if suspect.fragment is not None:
+                self.fragments.append(suspect.fragment.audio)
+                suspect.fragment, suspect.carried = None, True
+            return
         if turn is not None and turn.active and turn.committed and not turn.interrupting:
             # at once, within one audio block (a short fade); an answer not playing yet is held back too
             ctx.sink.pause()
@@ -108,6 +132,44 @@ class HandsFree:
                 self._confirm()
             return
         ctx.set_state("hearing", ctx.upcoming_turn())  # the turn this speech will make
+
+    def _enough(self, suspect: _Suspect, speech_ms: float, fragment: Any = None) -> bool:
+        """Speech past min_speech_ms: an interruption now (True), or once its transcript has min_words."""
+        if self.min_words <= 0 or speech_ms >= self.words_cap_ms:
+            self._confirm()
+            return True
+        if fragment is not None:  # the speech ended: all of it is counted
+            suspect.fragment = fragment
+            self._count(suspect, np.concatenate([*self.fragments, fragment.audio]), speech_ms)
+        elif (suspect.words is None or suspect.words.done()) and speech_ms - suspect.counted_ms >= _RECOUNT_MS:
+            self._count(suspect, self.detector.utterance_audio(), speech_ms)
+        return False
+
+    def _count(self, suspect: _Suspect, audio: np.ndarray, speech_ms: float) -> None:
+        if suspect.words is not None:
+            suspect.words.cancel()
+        suspect.counted_ms = speech_ms
+        suspect.words = asyncio.ensure_future(self._words(suspect, audio))
+
+    async def _words(self, suspect: _Suspect, audio: np.ndarray) -> None:
+        from agentcli.voice.turns import words
+
+        text = None
+        try:
+            async for part in self.live.ctx.stt.transcribe(audio, self.rate):
+                if part.final:
+                    text = part.text
+        except Exception:  # noqa: BLE001 - no transcript: the user's speech wins, as without min_words
+            text = None
+        if self.suspect is not suspect:
+            return
+        fragment = suspect.fragment
+        if text is None or len(words(text)) >= self.min_words:
+            self._confirm()
+            if fragment is not None:
+                self._on_fragment(fragment)  # now the start of the user's turn
+        elif fragment is not None:
+            self._resume(fragment.speech_ms)  # "uh-huh": not an interruption, not a turn
 
     def _confirm(self) -> None:
         """Enough speech: a real interruption."""
@@ -120,6 +182,10 @@ class HandsFree:
         """Too little speech to interrupt: the answer goes on from where it paused."""
         suspect, self.suspect = self.suspect, None
         assert suspect is not None
+        if suspect.words is not None and suspect.words is not asyncio.current_task():
+            suspect.words.cancel()
+        if suspect.carried:
+            self.fragments = []
         if not self.fragments:
             self.over_playback = False
         if suspect.paused:
@@ -142,7 +208,8 @@ class HandsFree:
             if event.speech_ms < self.min_speech_ms:  # too short to interrupt: not a turn
                 self._resume(event.speech_ms)
                 return
-            self._confirm()
+            if not self._enough(self.suspect, event.speech_ms, event):
+                return  # decided once its words are counted
         if event.speech_ms < self.vad.min_utterance_ms and not self.fragments:
             self._on_noise(event.speech_ms)  # a cough, a click: not the start of a turn
             return
@@ -157,7 +224,10 @@ class HandsFree:
                       over_playback=self.over_playback,
                       # the VAD's own measure for one stretch; merged fragments: the audio's length
                       speech_ms=event.speech_ms if len(self.fragments) == 1 else None), previous)
-        self.quiet_ms = float(self.prepare_ms)
+        # the transcript may come after the wait it needs: the answer is committed then, not a block later
+        self.pending.on_read = self._check
+        # the silence seen so far: the detector may have ended the fragment on a block's first frame
+        self.quiet_ms = max(float(self.prepare_ms), self.detector.position_ms - event.end_ms)
         if event.forced:  # too long to wait, or the end of input
             self.commit()
 

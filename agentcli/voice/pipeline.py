@@ -100,6 +100,7 @@ class VoiceTurn:
         self.turn_id: str | None = None  # the run's id for this turn, taken when its first event goes out
         self.committed = committed
         self.reads: str | None = None  # how the transcript reads (turns.reads), once it is known
+        self.on_read: Callable[[VoiceTurn], None] | None = None  # called once `reads` is known
         self._gate = asyncio.Event()
         self._go = asyncio.Event()  # an unfinished-sounding prepared turn runs the agent only once this is set
         if committed:
@@ -222,7 +223,7 @@ class VoiceTurn:
             from agentcli.voice.turns import echo_of
 
             if self.input.over_playback and echo_of(text, ctx.said):
-                self.reads = "complete"  # nothing to wait for
+                self._read_as("complete")  # nothing to wait for
                 self.emit(ev.Notice(message=f"ignored: that was my own voice ({_short(text)})", level="warning"))
                 self.result.status = "echo"
                 self.emit(ev.TurnLatency(marks=dict(self.marks)))  # every finished turn ends with one
@@ -256,6 +257,11 @@ class VoiceTurn:
         self.emit(ev.UserSpeech(start_ms=0.0, end_ms=round(spoken, 1), started=wall + end - spoken / 1000,
                                 ended=wall + end, detected=wall + known))
 
+    def _read_as(self, reads: str) -> None:
+        self.reads = reads
+        if self.on_read is not None:
+            self.on_read(self)
+
     async def _transcribe(self) -> str | None:
         ctx, audio = self.ctx, self.input.audio
         assert audio is not None
@@ -271,7 +277,7 @@ class VoiceTurn:
 
         self.emit(ev.TranscriptDone(role="user", text=final, model=ctx.stt.model,
                                     audio_ms=audio.shape[0] * 1000.0 / self.input.rate, started=started))
-        self.reads = reads(final) if final.strip() else "complete"
+        self._read_as(reads(final) if final.strip() else "complete")
         if not final.strip():
             self.emit(ev.Notice(message="heard nothing to answer"))
             self.result.status = "empty"

@@ -142,6 +142,36 @@ def test_echo_gate_and_last_voiced_time(speech_wav: Callable[[str], Path]) -> No
     assert turn.time - turn.last_voiced_time == pytest.approx(0.5, abs=0.03)  # silence_ms later
 
 
+@pytest.mark.parametrize("noise", [0.0, 0.003])
+def test_speech_ends_where_the_sound_falls_to_the_floor(speech_wav: Callable[[str], Path], noise: float) -> None:
+    """Silero's probability decays a chunk or two (30-50 ms) after the voice stops; every turn would wait
+    that much longer. A frame at the noise floor ends the speech, whatever the model's context says."""
+    for text in ("Can you hear me now?", "Hello there. What is the weather in Paris tomorrow?"):
+        speech = read_wav(speech_wav(text), RATE)
+        x = np.concatenate([np.zeros(RATE // 2, np.float32), speech, np.zeros(RATE, np.float32)])
+        level = np.convolve(np.abs(x), np.ones(160) / 160, mode="same")
+        sound_end_ms = np.nonzero(level > 0.01)[0][-1] * 1000 / RATE
+        x += np.random.default_rng(0).normal(0, noise, x.shape[0]).astype(np.float32)
+        turns = _turns(_run(x, VadSettings(), block=320, engine="silero"))
+        assert len(turns) == 1
+        assert sound_end_ms - 20 <= turns[0].end_ms <= sound_end_ms + 20
+
+
+def test_a_gap_between_words_does_not_end_a_fragment(speech_wav: Callable[[str], Path]) -> None:
+    """Through the front end, the 40 ms between "stop" and "please" falls to the floor: the model keeps its
+    context over it (reset, it took ~190 ms to be sure of "please", and the fragment ended)."""
+    from agentcli.audio.frontend import FrontEnd
+
+    speech = read_wav(speech_wav("stop please, that is enough"), RATE)
+    x = np.concatenate([np.zeros(RATE, np.float32), speech, np.zeros(RATE, np.float32)])
+    front = FrontEnd(RATE, echo=False)
+    det = TurnDetector(VadSettings(silence_ms=200, min_utterance_ms=0), RATE, engine="silero")
+    events: list[VadEvent] = []
+    for i in range(0, x.shape[0], 320):
+        events += det.feed(front.process(x[i : i + 320]))
+    assert len(_turns(events)) == 1, [(e.start_ms, e.end_ms) for e in _turns(events)]
+
+
 def test_unsupported_rate_is_an_audio_error() -> None:
     with pytest.raises(AudioError, match="16000"):
         TurnDetector(VadSettings(), 22050)

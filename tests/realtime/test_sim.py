@@ -128,6 +128,20 @@ async def test_spoken_turn_full_event_sequence() -> None:
         assert stopped["audio_end_ms"] - started["audio_start_ms"] >= 400
 
 
+async def test_a_transcription_session_transcribes_turns_and_never_answers() -> None:
+    """What openai-agents' StreamedAudioInput opens (`?intent=transcription`, session.type transcription)."""
+    script = {"hear": ["what is the time"], "turns": [{"match": ".*", "reply": ["It is noon."]}]}
+    session = {"type": "transcription", "audio": {"input": {
+        "transcription": {"model": "gpt-4o-transcribe"}, "turn_detection": {"type": "semantic_vad"}}}}
+    async with client(script, session) as c:
+        await c.speak()
+        completed = await c.until("conversation.item.input_audio_transcription.completed")
+        assert completed["transcript"] == "what is the time"
+        with pytest.raises(TimeoutError):
+            await c.until("response.created", timeout=0.5)
+        assert "input_audio_buffer.committed" in c.kinds()
+
+
 async def test_vad_honours_silence_duration() -> None:
     async with client(
         None, {"audio": {"input": {"turn_detection": {"type": "server_vad", "silence_duration_ms": 900}}}}

@@ -28,9 +28,19 @@ class ScriptedDetector:
         self.next: list[Any] = []
         self.in_speech = False
         self.speech_ms = 0.0
+        self.position_ms = 0.0  # where the detector's stream is (a real one: the end of the latest block)
+        self.trailing_ms = 200.0  # the silence it has seen past a fragment's end when it reports it
+        self._heard = 0  # blocks of the utterance in progress
+
+    def utterance_audio(self) -> np.ndarray:
+        return np.full(self._heard * BLOCK.shape[0], 0.1, np.float32)
 
     def feed(self, block: np.ndarray, *, allow_speech: bool = True) -> list[Any]:
         out, self.next = self.next, []
+        ends = [e for e in out if isinstance(e, SpeechEnd)]
+        if self.in_speech:
+            self._heard += 1
+        self.position_ms = ends[-1].end_ms + self.trailing_ms if ends else self.position_ms + 20.0
         return out
 
 
@@ -43,12 +53,12 @@ def end(seconds: float = 1.0, reason: str = "silence") -> SpeechEnd:
 
 
 def session(stt: FakeSTT | None = None, answer: str = ANSWER, speed: float = 20.0,
-            min_speech_ms: int = 400) -> tuple[LiveSession, ScriptedDetector, list[Any]]:
+            min_speech_ms: int = 400, min_words: int = 0) -> tuple[LiveSession, ScriptedDetector, list[Any]]:
     ctx, events = make_ctx(answer, speed=speed)
     if stt is not None:
         ctx.stt = stt
     live = LiveSession(ctx, VoiceOptions(vad=True), VadSettings(), turn=TurnSettings(),
-                       interruption=InterruptionSettings(min_speech_ms=min_speech_ms))
+                       interruption=InterruptionSettings(min_speech_ms=min_speech_ms, min_words=min_words))
     detector = ScriptedDetector()
     live.hands_free.detector = detector
     return live, detector, events
@@ -159,6 +169,53 @@ async def test_speech_longer_than_min_speech_ms_interrupts_and_keeps_what_was_he
     assert not of(events, ev.PlaybackResumed)
     await until(lambda: not turn.active)
     assert live.ctx.conversation.items[-1]["_interrupted"] is True
+
+
+async def _talk_over(stt: FakeSTT, min_words: int) -> tuple[LiveSession, ScriptedDetector, list[Any], Any]:
+    """A question answered, then speech past min_speech_ms over the answer (min_words set)."""
+    live, detector, events = session(stt, speed=10.0, min_words=min_words)
+    player: FakePlayer = live.ctx.sink  # type: ignore[assignment]
+    await a_question(live, detector)
+    turn = live.turn
+    await until(lambda: player.heard_ms_total() > 500)
+    await feed(live, detector, [start()], in_speech=True, speech_ms=60)
+    await feed(live, detector, in_speech=True, speech_ms=420)  # past min_speech_ms: its words are counted
+    return live, detector, events, turn
+
+
+async def test_with_min_words_a_backchannel_does_not_interrupt() -> None:
+    stt = FakeSTT(texts=["What is the weather in Paris?", "okay"])
+    live, detector, events, turn = await _talk_over(stt, min_words=2)
+    player: FakePlayer = live.ctx.sink  # type: ignore[assignment]
+    await until(lambda: len(stt.heard) >= 2)  # the speech so far was transcribed: one word
+    await asyncio.sleep(0.02)
+    assert player.output_paused and player.flushes == 0 and not of(events, ev.Interrupted)
+    await feed(live, detector, [end(0.5)])  # it ends: all of it is counted, still one word
+    await until(lambda: not player.output_paused)
+    await until(lambda: not turn.active)
+    assert not of(events, ev.Interrupted) and len(of(events, ev.PlaybackResumed)) == 1
+    assert turn.result.status == "ok" and len(of(events, ev.TurnStarted)) == 1  # "okay" was not a turn
+
+
+async def test_with_min_words_enough_words_interrupt_and_become_the_turn() -> None:
+    stt = FakeSTT(texts=["What is the weather in Paris?", "stop please"])
+    live, detector, events, turn = await _talk_over(stt, min_words=2)
+    player: FakePlayer = live.ctx.sink  # type: ignore[assignment]
+    await until(lambda: bool(of(events, ev.Interrupted)))
+    assert player.flushes == 1 and not of(events, ev.PlaybackResumed)
+    await feed(live, detector, [end(0.6)])
+    await silence(live, detector, 600)  # "stop please" reads neither way: vad.silence_ms
+    await until(lambda: len(of(events, ev.TurnStarted)) == 2)
+
+
+async def test_with_min_words_speech_past_the_cap_interrupts_whatever_its_words() -> None:
+    stt = FakeSTT(texts=["What is the weather in Paris?", "hmm"])
+    live, detector, events, turn = await _talk_over(stt, min_words=3)
+    await until(lambda: len(stt.heard) >= 2)
+    await asyncio.sleep(0.02)
+    assert not of(events, ev.Interrupted)
+    await feed(live, detector, in_speech=True, speech_ms=1520)  # past min_words_cap_ms (1500)
+    await until(lambda: bool(of(events, ev.Interrupted)))
 
 
 async def test_a_short_fragment_during_an_answer_is_not_a_turn() -> None:
@@ -296,12 +353,48 @@ async def test_words_of_the_answer_said_after_it_ended_are_answered() -> None:
     assert len(of(events, ev.TurnStarted)) == 1 and not of(events, ev.Notice)
 
 
-async def test_a_complete_question_is_committed_before_the_silence_window() -> None:
+async def test_a_complete_question_is_committed_at_the_first_short_pause() -> None:
     live, detector, events = session(FakeSTT("What is the weather in Paris?"))
     await feed(live, detector, [start()], in_speech=True, speech_ms=30)
     await feed(live, detector, [end()])  # the detector has seen prepare_ms (200) of silence
+    # complete_ms (200) has passed once the transcript reads complete: committed then, no block later
+    await until(lambda: live.turn is not None)
+    assert live.hands_free.pending is None and live.turn.reads == "complete"
+
+
+async def test_the_wait_counts_the_silence_really_seen_past_the_fragment() -> None:
+    live, detector, events = session(FakeSTT("What is the weather in Paris?"))
+    live.hands_free.settings = TurnSettings(complete_ms=250)
+    detector.trailing_ms = 210  # the fragment ended on a block's first frame: 210 ms of silence seen
+    await feed(live, detector, [start()], in_speech=True, speech_ms=30)
+    await feed(live, detector, [end()])
     await until(lambda: live.hands_free.pending is not None and live.hands_free.pending.reads == "complete")
-    await silence(live, detector, 40)
-    assert live.turn is None  # 240 ms
     await silence(live, detector, 20)
-    assert live.turn is not None  # 260 ms: complete_ms (250), not vad.silence_ms (500)
+    assert live.turn is None  # 230 ms
+    await silence(live, detector, 20)
+    assert live.turn is not None  # 250 ms: complete_ms, not vad.silence_ms (500)
+
+
+class HeldSTT(FakeSTT):
+    """Gives its transcript only once `release` is set (a slow transcriber)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.release = asyncio.Event()
+
+    async def transcribe(self, audio: np.ndarray, rate: int) -> Any:
+        await self.release.wait()
+        async for part in super().transcribe(audio, rate):
+            yield part
+
+
+async def test_a_transcript_later_than_the_wait_commits_when_it_comes() -> None:
+    stt = HeldSTT("What is the weather in Paris?")
+    live, detector, events = session(stt)
+    await feed(live, detector, [start()], in_speech=True, speech_ms=30)
+    await feed(live, detector, [end()])
+    await silence(live, detector, 100)
+    assert live.turn is None and live.hands_free.pending is not None  # how it reads is not known yet
+    stt.release.set()
+    await until(lambda: live.turn is not None)  # no further microphone block needed
+    assert live.hands_free.pending is None

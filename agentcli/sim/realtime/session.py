@@ -110,6 +110,10 @@ class RealtimeSimSession(ConversationItems):
 
     def session_object(self) -> dict[str, Any]:
         """The session as the API shows it: the config plus its id, object and expiry."""
+        if self.config["type"] == "transcription":  # input audio only
+            audio = {"input": self.config["audio"]["input"]}
+            return {"type": "transcription", "audio": audio, "id": self.session_id,
+                    "object": "realtime.transcription_session", "expires_at": self.expires_at}
         return {**self.config, "id": self.session_id, "object": "realtime.session", "expires_at": self.expires_at}
 
     async def run(self) -> None:
@@ -181,9 +185,11 @@ class RealtimeSimSession(ConversationItems):
 
     async def on_session_update(self, event: dict[str, Any]) -> None:
         session = event["session"]
-        if not isinstance(session, dict) or session.get("type") != "realtime":
+        # a transcription session (?intent=transcription) transcribes each committed turn, and never answers
+        if not isinstance(session, dict) or session.get("type") not in ("realtime", "transcription"):
             raise ClientError(
-                "The simulator supports realtime sessions: session.type must be 'realtime'.",
+                "The simulator supports realtime and transcription sessions: session.type must be 'realtime'"
+                " or 'transcription'.",
                 "invalid_value",
                 "session.type",
             )
@@ -249,7 +255,7 @@ class RealtimeSimSession(ConversationItems):
         await self.send({"type": "input_audio_buffer.speech_stopped", "audio_end_ms": audio_end_ms, "item_id": item_id})
         await self._commit(item_id)
         detection = self.config["audio"]["input"].get("turn_detection") or {}
-        if detection.get("create_response", True) and self.response is None:
+        if detection.get("create_response", True) and self.response is None and self.config["type"] == "realtime":
             self._start_response({})
 
     async def on_input_audio_buffer_commit(self, event: dict[str, Any]) -> None:
