@@ -3,9 +3,10 @@
 The turn detector runs with a short silence window (`voice.turn.prepare_ms`): each stretch of speech it
 ends is a *fragment*. At a fragment's end the answer is prepared at once (transcript, agent, speech) but
 held back (VoiceTurn(committed=False)); it is committed once the silence has lasted long enough for how
-the transcript reads (`turns.reads`): `complete_ms` for a complete sentence, `vad.silence_ms` for neither,
-`max_wait_ms` for an unfinished one. If the user talks again before the commit, the prepared answer is
-dropped and the fragments so far become one turn (fragment merging).
+the transcript reads (`turns.reads`), and with `voice.turn.model` how the speech sounds (`turns.Listener`):
+`complete_ms` for a complete sentence, `vad.silence_ms` for neither, `max_wait_ms` for an unfinished one.
+If the user talks again before the commit, the prepared answer is dropped and the fragments so far become
+one turn (fragment merging).
 
 Speech during a committed answer pauses its playback at once; only after `interruption.min_speech_ms` of
 speech is it an interruption (the answer is cut, the history keeps what was heard). A shorter sound (a
@@ -24,6 +25,7 @@ import numpy as np
 from agentcli import events as ev
 from agentcli.spec.model import InterruptionSettings, TurnSettings, VadSettings
 from agentcli.voice.pipeline import TurnInput, VoiceTurn
+from agentcli.voice.turns import Listener
 
 if TYPE_CHECKING:
     from agentcli.voice.live import LiveSession
@@ -52,6 +54,7 @@ class HandsFree:
         # min_utterance_ms is applied here: a short word ("not") after a pause belongs to the turn in progress
         fragments = vad.model_copy(update={"silence_ms": self.prepare_ms, "min_utterance_ms": 0})
         self.detector: Any = TurnDetector(fragments, rate)
+        self.listener = Listener.load(turn)  # the acoustic end-of-turn model, when the spec asks for it
         self.fragments: list[np.ndarray] = []  # the user's turn so far (not committed)
         self.pending: VoiceTurn | None = None  # its prepared answer
         self.pending_task: asyncio.Task[None] | None = None
@@ -89,7 +92,8 @@ class HandsFree:
 
     def _wait_ms(self, turn: VoiceTurn) -> float:
         s = self.settings
-        wait = {"complete": s.complete_ms, "neutral": self.vad.silence_ms}.get(turn.reads or "", s.max_wait_ms)
+        reads = turn.reads if self.listener is None else self.listener.reads(turn.reads)
+        wait = {"complete": s.complete_ms, "neutral": self.vad.silence_ms}.get(reads or "", s.max_wait_ms)
         return max(wait, self.prepare_ms)
 
     # -- detector events ---------------------------------------------------------------------------------
@@ -156,6 +160,8 @@ class HandsFree:
                       over_playback=self.over_playback,
                       # the VAD's own measure for one stretch; merged fragments: the audio's length
                       speech_ms=event.speech_ms if len(self.fragments) == 1 else None), previous)
+        if self.listener is not None:
+            self.listener.listen(audio, self.rate)
         self.quiet_ms = float(self.prepare_ms)
         if event.forced:  # too long to wait, or the end of input
             self.commit()
