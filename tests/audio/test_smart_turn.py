@@ -45,7 +45,7 @@ def at_16k(speech_wav: Callable[[str], Path], text: str, tmp_path: Path) -> np.n
     """espeak-ng's speech resampled with sox to 16 kHz, its own leading and trailing silence trimmed, in a
     quiet room (low noise around it)."""
     out = tmp_path / f"{abs(hash(text))}.wav"
-    subprocess.run(["sox", str(speech_wav(text)), "-r", str(RATE), str(out), "silence", "1", "0.01", "1%",
+    subprocess.run(["sox", "-D", str(speech_wav(text)), "-r", str(RATE), str(out), "silence", "1", "0.01", "1%",
                     "reverse", "silence", "1", "0.01", "1%", "reverse"], check=True, capture_output=True)
     noise = (np.random.default_rng(0).standard_normal(RATE // 2) * 0.002).astype(np.float32)
     return np.concatenate([noise, read_wav(out, RATE), noise])

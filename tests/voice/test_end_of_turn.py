@@ -4,6 +4,8 @@ when the model is off, missing or failing, and the commit waits for the model's 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -13,6 +15,7 @@ import pytest
 from agentcli.spec.model import TurnSettings
 from agentcli.voice import turns
 from agentcli.voice.turns import Listener, end_of_turn
+from tests.conftest import ROOT
 from tests.voice.fakes import FakeSTT
 from tests.voice.test_turn_taking import end, feed, silence, start, until
 from tests.voice.test_turn_taking import session as make_session
@@ -134,3 +137,13 @@ def test_no_model_unless_asked_and_a_missing_one_is_said_once(monkeypatch: pytes
     assert Listener.load(asked) is None and Listener.load(asked) is None
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not installed" in err and "transcript alone" in err
+
+
+def test_hands_free_does_not_import_the_model_unless_asked() -> None:
+    """onnxruntime costs ~120 ms to import: only a spec with voice.turn.model pays it."""
+    code = ("import sys; from agentcli.voice.handsfree import HandsFree; from agentcli.voice.turns import Listener\n"
+            "from agentcli.spec.model import TurnSettings\n"
+            "assert Listener.load(TurnSettings()) is None\n"
+            "print([m for m in ('onnxruntime', 'pipecat', 'agentcli.audio.smart_turn') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
