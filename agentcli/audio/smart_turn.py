@@ -2,14 +2,14 @@
 
 `SmartTurn().finished(audio, rate)` is the model's P(the speaker has finished their turn) for the user's
 speech up to a pause: the last 8 s at 16 kHz (zero-padded in front when shorter), as Whisper's log-mel
-features, through a small Whisper-encoder classifier with onnxruntime. It hears intonation and rhythm,
-not words: a fragment with a falling pitch but a thought still going on ("And so, my fellow
-Americans,") scores ~0.01, a complete question 0.8-0.99.
+features, through a small Whisper-encoder classifier with onnxruntime. It hears the speech (pitch,
+rhythm, the last syllable drawn out), not a transcript: JFK's "And so, my fellow Americans," before his
+pause scores 0.2, the whole sentence 0.92, complete espeak-ng questions 0.8-0.99.
 
 The weights are not downloaded: they are the ONNX file that ships inside the pipecat-ai wheel (the
 `smart-turn` extra). pipecat itself is never imported (its import pulls in its logger and prints a
-banner): the file is found through the package's location alone. onnxruntime (~70 ms to import) and the
-session (~40 ms) are loaded once, when hands-free listening starts.
+banner): the file is found through the package's location alone. onnxruntime (~60 ms to import) and the
+session (~25 ms) are loaded once, when hands-free listening starts; one inference takes ~30 ms.
 
 The features are Whisper's (transformers' WhisperFeatureExtractor with chunk_length=8, as pipecat
 computes them, reimplemented here with numpy): the waveform normalised to zero mean and unit variance,
@@ -96,9 +96,9 @@ _HANN = np.hanning(N_FFT + 1)[:-1]  # periodic, as torch.hann_window
 def trim_tail(audio: np.ndarray) -> np.ndarray:
     """The speech up to its end plus TAIL_MS: what follows the last 10 ms frame within END_DB of the
     loudest is cut. The model's verdict swings with how much silence follows the last word (JFK's "And
-    so, my fellow Americans": 0.01 cut at the word, 0.2 with 50 ms more, 0.85 with the 200 ms the turn
+    so, my fellow Americans": 0.01 cut at the word, 0.2 cut 50 ms after it, 0.96 with the 200 ms the turn
     detector keeps), so its input ends the same way whatever the VAD's hangover, the room's reverberation
-    or voice.turn.prepare_ms. 50 ms scored best on our labelled set (README, "Smart Turn")."""
+    or voice.turn.prepare_ms (bench/smart_turn_bench.py --tails; README, "Smart Turn")."""
     x = np.asarray(audio, dtype=np.float32).reshape(-1)
     n = x.shape[0] // _FRAME
     if n == 0:
