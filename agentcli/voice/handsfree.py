@@ -92,7 +92,9 @@ class HandsFree:
 
     def _wait_ms(self, turn: VoiceTurn) -> float:
         s = self.settings
-        reads = turn.reads if self.listener is None else self.listener.reads(turn.reads)
+        # an echo, or nothing heard: nothing to wait for, whatever the model hears
+        listener = self.listener if turn.result.status == "ok" else None
+        reads = turn.reads if listener is None else listener.reads(turn.reads)
         wait = {"complete": s.complete_ms, "neutral": self.vad.silence_ms}.get(reads or "", s.max_wait_ms)
         return max(wait, self.prepare_ms)
 

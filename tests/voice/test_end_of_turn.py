@@ -114,6 +114,15 @@ async def test_a_failing_model_leaves_the_decision_to_the_transcript() -> None:
     assert live.turn is not None  # complete_ms, as without a model
 
 
+async def test_nothing_heard_is_not_waited_for_whatever_the_model_hears() -> None:
+    live, detector, _ = session(FakeModel(0.03), "")
+    await feed(live, detector, [start()], in_speech=True, speech_ms=30)
+    await feed(live, detector, [end()])
+    await until(lambda: live.hands_free.pending is not None and live.hands_free.pending.result.status == "empty")
+    await silence(live, detector, 60)
+    assert live.turn is not None  # complete_ms, not max_wait_ms
+
+
 async def test_each_pause_scores_the_whole_turn_so_far() -> None:
     model = FakeModel(0.03)
     live, detector, _ = session(model, "and so my fellow Americans.")
