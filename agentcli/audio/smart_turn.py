@@ -148,6 +148,10 @@ class SmartTurn:
         self._input = self._session.get_inputs()[0].name
         self._lock = threading.Lock()
 
+    def warm_up(self) -> None:
+        """One inference on silence: the first one costs several times the next ones."""
+        self.finished(np.zeros(RATE, np.float32))
+
     def finished(self, audio: np.ndarray, rate: int = RATE) -> float:
         """P(finished) in [0, 1] for mono float32 speech ending at the pause (trailing silence is trimmed)."""
         x = np.asarray(audio, dtype=np.float32).reshape(-1)

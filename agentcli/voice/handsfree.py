@@ -54,7 +54,7 @@ class HandsFree:
         # min_utterance_ms is applied here: a short word ("not") after a pause belongs to the turn in progress
         fragments = vad.model_copy(update={"silence_ms": self.prepare_ms, "min_utterance_ms": 0})
         self.detector: Any = TurnDetector(fragments, rate)
-        self.listener = Listener.load(turn)  # the acoustic end-of-turn model, when the spec asks for it
+        self.listener = Listener.load(turn, rate)  # the acoustic end-of-turn model, when the spec asks for it
         self.fragments: list[np.ndarray] = []  # the user's turn so far (not committed)
         self.pending: VoiceTurn | None = None  # its prepared answer
         self.pending_task: asyncio.Task[None] | None = None
@@ -71,7 +71,8 @@ class HandsFree:
         ended = False
         if playing and self.detector.in_speech:
             self.over_playback = True
-        for event in self.detector.feed(block, allow_speech=allow_speech):
+        events = self.detector.feed(block, allow_speech=allow_speech)
+        for event in events:
             if isinstance(event, SpeechStart):
                 self.over_playback = self.over_playback or playing
                 self._on_start(event)
@@ -80,6 +81,8 @@ class HandsFree:
                 self._on_fragment(event)
             elif isinstance(event, Discarded):
                 self._on_noise(event.speech_ms)
+        if self.listener is not None:  # it scores a pause before the detector ends the fragment
+            self.listener.hear(block, events, self.detector, self.fragments)
         if self.suspect is not None and self.detector.in_speech and self.detector.speech_ms >= self.min_speech_ms:
             self._confirm()
         if self.pending is not None and not self.detector.in_speech:
@@ -163,7 +166,7 @@ class HandsFree:
                       # the VAD's own measure for one stretch; merged fragments: the audio's length
                       speech_ms=event.speech_ms if len(self.fragments) == 1 else None), previous)
         if self.listener is not None:
-            self.listener.listen(audio, self.rate)
+            self.listener.listen(audio, event.last_voiced_time)
         self.quiet_ms = float(self.prepare_ms)
         if event.forced:  # too long to wait, or the end of input
             self.commit()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+import threading
 from collections.abc import Iterable
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any
@@ -83,19 +84,27 @@ def echo_of(text: str, said: Iterable[str]) -> bool:
 
 
 _warned: set[str] = set()
+EARLY_MS = 100  # of quiet after the last voiced frame: the model hears 50 of it (audio/smart_turn.TAIL_MS)
 
 
 class Listener:
-    """The acoustic end-of-turn model of a hands-free session: at each pause it scores the whole turn so
-    far in a worker thread (~30 ms, one core), while the transcript and the prepared answer run."""
+    """The acoustic end-of-turn model of a hands-free session: it scores the whole turn so far in a worker
+    thread (~30 ms on an idle core, 60-150 ms while the pipeline runs) while the transcript and the
+    prepared answer run. It starts EARLY_MS into a pause, before the turn detector ends the fragment
+    (prepare_ms), so that its verdict is in by complete_ms."""
 
-    def __init__(self, model: Any, threshold: float) -> None:
+    def __init__(self, model: Any, threshold: float, rate: int = 16000) -> None:
         self.model = model
         self.threshold = threshold
+        self.rate = rate
         self._score: asyncio.Future[float | None] | None = None
+        self._scored: float | None = None  # the last voiced frame (its time) the score's audio ends on
+        self._speech: list[np.ndarray] | None = None  # the fragment in progress, from its start
+        self._voiced: float | None = None  # the detector's last voiced frame, as last seen
+        self._quiet_ms = 0.0  # audio fed since then
 
     @classmethod
-    def load(cls, settings: TurnSettings) -> Listener | None:
+    def load(cls, settings: TurnSettings, rate: int = 16000) -> Listener | None:
         """None for `model: none`, or when the model cannot run here (said once on stderr: the transcript
         rule alone decides then, as it does by default)."""
         if settings.model == "none":
@@ -105,7 +114,10 @@ class Listener:
         why = smart_turn_available()
         if why is None:
             try:
-                return cls(SmartTurn(), settings.threshold)
+                model = SmartTurn()
+                # the first inference costs ~5x the next ones: pay it now, off the event loop
+                threading.Thread(target=model.warm_up, daemon=True, name="smart-turn-warm-up").start()
+                return cls(model, settings.threshold, rate)
             except Exception as e:  # a corrupt or incompatible model file
                 why = f"Smart Turn cannot be loaded ({type(e).__name__}: {e})"
         if why not in _warned:
@@ -113,13 +125,43 @@ class Listener:
             print(f"agent: {why}; ending turns by the transcript alone", file=sys.stderr)
         return None
 
-    def listen(self, audio: np.ndarray, rate: int) -> None:
-        """A pause: score the turn so far (the previous score is for a shorter turn, and is dropped)."""
-        self._score = asyncio.get_running_loop().run_in_executor(None, self._finished, audio, rate)
+    def hear(self, block: np.ndarray, events: list[Any], detector: Any, before: list[np.ndarray]) -> None:
+        """Each microphone block, after the turn detector (its `events`): keeps the fragment in progress and
+        scores the turn so far (`before` it, then it) once it has been quiet EARLY_MS."""
+        from agentcli.audio.vad import SpeechStart
 
-    def _finished(self, audio: np.ndarray, rate: int) -> float | None:
+        started = False
+        for event in events:
+            started = isinstance(event, SpeechStart)
+            self._speech = [event.audio] if started else None  # an end, or noise, ends the fragment
+        if self._speech is None or not detector.in_speech:
+            return
+        if not started:  # the start's audio holds the block it started in
+            self._speech.append(block)
+        voiced = getattr(detector, "last_voiced_frame_time", None)
+        if voiced != self._voiced:
+            self._voiced, self._quiet_ms = voiced, 0.0
+            return
+        self._quiet_ms += block.shape[0] * 1000.0 / self.rate
+        if voiced is not None and self._quiet_ms >= EARLY_MS and self._scored != voiced:
+            import numpy as np
+
+            self._start(np.concatenate([*before, *self._speech]), voiced)
+
+    def listen(self, audio: np.ndarray, voiced: float | None = None) -> None:
+        """The fragment ended: score the turn so far, unless the early score is for this same speech (no
+        voiced frame since; the silence after it is cut from the model's input anyway)."""
+        if voiced is None or voiced != self._scored or self._score is None:
+            self._start(audio, voiced)
+        self._scored = None  # an early score serves one fragment's end
+
+    def _start(self, audio: np.ndarray, voiced: float | None) -> None:
+        self._scored = voiced
+        self._score = asyncio.get_running_loop().run_in_executor(None, self._finished, audio)
+
+    def _finished(self, audio: np.ndarray) -> float | None:
         try:
-            return float(self.model.finished(audio, rate))
+            return float(self.model.finished(audio, self.rate))
         except Exception:  # noqa: BLE001 - a failed inference leaves the decision to the transcript
             return None
 

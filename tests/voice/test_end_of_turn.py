@@ -4,6 +4,7 @@ when the model is off, missing or failing, and the commit waits for the model's 
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from agentcli.audio.vad import SpeechEnd, SpeechStart
 from agentcli.spec.model import TurnSettings
 from agentcli.voice import turns
 from agentcli.voice.turns import Listener, end_of_turn
@@ -133,6 +135,41 @@ async def test_each_pause_scores_the_whole_turn_so_far() -> None:
         await silence(live, detector, 300)
     await until(lambda: len(model.heard) == 2)
     assert model.heard == [16000, 32000] and live.turn is None
+
+
+async def early_score(model: FakeModel) -> tuple[Any, Any]:
+    """A fragment's start, then 100 ms of quiet (the detector's last voiced frame unchanged) in it."""
+    live, detector, _ = session(model, "what is the weather in Paris")
+    detector.last_voiced_frame_time = 1.0
+    await feed(live, detector, [SpeechStart(0.0, 0.0, np.full(320, 0.1, np.float32))], in_speech=True,
+               speech_ms=30)
+    for _ in range(4):
+        await feed(live, detector, in_speech=True, speech_ms=30)  # 80 ms of quiet: not yet
+    await asyncio.sleep(0.05)
+    assert model.heard == []
+    await feed(live, detector, in_speech=True, speech_ms=30)  # 100 ms
+    await until(lambda: len(model.heard) == 1)
+    assert model.heard == [320 * 6]  # the start's audio and the five blocks after it
+    return live, detector
+
+
+async def test_the_model_scores_a_pause_before_the_detector_ends_the_fragment() -> None:
+    """EARLY_MS into the pause, not at prepare_ms: the verdict is in by complete_ms even when inference
+    is slow. The fragment's end reuses that score (the silence after the speech is cut from its input)."""
+    model = FakeModel(0.95)
+    live, detector = await early_score(model)
+    await feed(live, detector, [SpeechEnd(0.0, 300.0, np.full(16000, 0.1, np.float32), "silence", 1.0, 0.0)])
+    await silence(live, detector, 60)
+    assert live.turn is not None and model.heard == [320 * 6]  # committed at complete_ms, not scored again
+
+
+async def test_speech_after_the_early_score_is_scored_again_at_the_fragments_end() -> None:
+    model = FakeModel(0.95)
+    live, detector = await early_score(model)
+    detector.last_voiced_frame_time = 2.0  # voiced again, then the fragment ends
+    await feed(live, detector, [SpeechEnd(0.0, 300.0, np.full(16000, 0.1, np.float32), "silence", 2.0, 0.0)])
+    await until(lambda: len(model.heard) == 2)
+    assert model.heard == [320 * 6, 16000]
 
 
 def test_no_model_unless_asked_and_a_missing_one_is_said_once(monkeypatch: pytest.MonkeyPatch,
