@@ -61,13 +61,18 @@ class InterruptionSettings(Strict):
 
 class TurnSettings(Strict):
     """When a hands-free turn ends. After `prepare_ms` of silence the answer is prepared (transcript, agent,
-    speech) but held back; it is committed after `complete_ms` when the transcript reads complete (ends in
+    speech) but held back; it is committed after `complete_ms` when the turn reads complete (ends in
     . ? !), after vad.silence_ms when it reads neither way, after `max_wait_ms` when it reads unfinished
-    (a trailing comma, "and", "um"...). Talking again before it is committed merges the fragments."""
+    (a trailing comma, "and", "um"...). Talking again before it is committed merges the fragments.
+    `model: smart-turn` (the `smart-turn` extra) also listens to how the speech ends: below `threshold`
+    P(finished) the turn waits `max_wait_ms` even when the transcript ends in a full stop, at or above it a
+    transcript without punctuation is complete (voice/turns.py: `end_of_turn`)."""
 
     prepare_ms: int = Field(200, ge=50)
     complete_ms: int = Field(200, ge=50)  # = prepare_ms: a sentence that reads complete ends the turn there
     max_wait_ms: int = Field(1500, ge=50)
+    model: Literal["none", "smart-turn"] = "none"  # the acoustic end-of-turn model (default: transcript only)
+    threshold: float = Field(0.5, gt=0, lt=1)  # the model's P(finished) from which the speech sounds finished
 
 
 class VoiceSettings(Strict):

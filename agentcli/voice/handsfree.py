@@ -3,9 +3,10 @@
 The turn detector runs with a short silence window (`voice.turn.prepare_ms`): each stretch of speech it
 ends is a *fragment*. At a fragment's end the answer is prepared at once (transcript, agent, speech) but
 held back (VoiceTurn(committed=False)); it is committed once the silence has lasted long enough for how
-the transcript reads (`turns.reads`): `complete_ms` for a complete sentence, `vad.silence_ms` for neither,
-`max_wait_ms` for an unfinished one. If the user talks again before the commit, the prepared answer is
-dropped and the fragments so far become one turn (fragment merging).
+the transcript reads (`turns.reads`), and with `voice.turn.model` how the speech sounds (`turns.Listener`):
+`complete_ms` for a complete sentence, `vad.silence_ms` for neither, `max_wait_ms` for an unfinished one.
+If the user talks again before the commit, the prepared answer is dropped and the fragments so far become
+one turn (fragment merging).
 
 Speech during a committed answer pauses its playback at once; only after `interruption.min_speech_ms` of
 speech is it an interruption (the answer is cut, the history keeps what was heard). A shorter sound (a
@@ -26,6 +27,7 @@ import numpy as np
 from agentcli import events as ev
 from agentcli.spec.model import InterruptionSettings, TurnSettings, VadSettings
 from agentcli.voice.pipeline import TurnInput, VoiceTurn
+from agentcli.voice.turns import Listener
 
 if TYPE_CHECKING:
     from agentcli.voice.live import LiveSession
@@ -63,6 +65,7 @@ class HandsFree:
         # min_utterance_ms is applied here: a short word ("not") after a pause belongs to the turn in progress
         fragments = vad.model_copy(update={"silence_ms": self.prepare_ms, "min_utterance_ms": 0})
         self.detector: Any = TurnDetector(fragments, rate)
+        self.listener = Listener.load(turn, rate)  # the acoustic end-of-turn model, when the spec asks for it
         self.fragments: list[np.ndarray] = []  # the user's turn so far (not committed)
         self.pending: VoiceTurn | None = None  # its prepared answer
         self.pending_task: asyncio.Task[None] | None = None
@@ -79,7 +82,8 @@ class HandsFree:
         ended = False
         if playing and self.detector.in_speech:
             self.over_playback = True
-        for event in self.detector.feed(block, allow_speech=allow_speech):
+        events = self.detector.feed(block, allow_speech=allow_speech)
+        for event in events:
             if isinstance(event, SpeechStart):
                 self.over_playback = self.over_playback or playing
                 self._on_start(event)
@@ -88,6 +92,8 @@ class HandsFree:
                 self._on_fragment(event)
             elif isinstance(event, Discarded):
                 self._on_noise(event.speech_ms)
+        if self.listener is not None:  # it scores a pause before the detector ends the fragment
+            self.listener.hear(block, events, self.detector, self.fragments)
         if self.suspect is not None and self.detector.in_speech and self.detector.speech_ms >= self.min_speech_ms:
             self._enough(self.suspect, self.detector.speech_ms)
         if self.pending is not None and not self.detector.in_speech:
@@ -106,7 +112,10 @@ class HandsFree:
 
     def _wait_ms(self, turn: VoiceTurn) -> float:
         s = self.settings
-        wait = {"complete": s.complete_ms, "neutral": self.vad.silence_ms}.get(turn.reads or "", s.max_wait_ms)
+        # an echo, or nothing heard: nothing to wait for, whatever the model hears
+        listener = self.listener if turn.result.status == "ok" else None
+        reads = turn.reads if listener is None else listener.reads(turn.reads)
+        wait = {"complete": s.complete_ms, "neutral": self.vad.silence_ms}.get(reads or "", s.max_wait_ms)
         return max(wait, self.prepare_ms)
 
     # -- detector events ---------------------------------------------------------------------------------
@@ -226,6 +235,8 @@ class HandsFree:
                       speech_ms=event.speech_ms if len(self.fragments) == 1 else None), previous)
         # the transcript may come after the wait it needs: the answer is committed then, not a block later
         self.pending.on_read = self._check
+        if self.listener is not None:
+            self.listener.listen(audio, event.last_voiced_time)
         # the silence seen so far: the detector may have ended the fragment on a block's first frame
         self.quiet_ms = max(float(self.prepare_ms), self.detector.position_ms - event.end_ms)
         if event.forced:  # too long to wait, or the end of input
