@@ -74,9 +74,10 @@ def test_an_abandoned_call_finishing_later_is_ignored_and_its_thread_returns() -
     workers = DaemonWorkers(idle_s=30)
     ran: list[str] = []
 
-    workers.submit(lambda: (release.wait(30), ran.append("slow")))
+    # a job returns what hands its result over, which runs once its thread counts as free again
+    workers.submit(lambda: (release.wait(30), lambda: ran.append("slow"))[1])
     done = threading.Event()
-    workers.submit(lambda: (ran.append("quick"), done.set()))
+    workers.submit(lambda: (ran.append("quick"), done.set)[1])
     assert done.wait(30)
     assert workers.threads == 2  # the quick call did not wait behind the blocked one
     release.set()
@@ -84,19 +85,19 @@ def test_an_abandoned_call_finishing_later_is_ignored_and_its_thread_returns() -
     while ran != ["quick", "slow"] and time.monotonic() < deadline:
         time.sleep(0.01)
     again = threading.Event()
-    workers.submit(again.set)
+    workers.submit(lambda: again.set)
     assert again.wait(30) and workers.threads == 2  # an idle thread took it: none was started
 
 
 def test_idle_threads_end() -> None:
     workers = DaemonWorkers(idle_s=0.05)
     done = threading.Event()
-    workers.submit(done.set)
+    workers.submit(lambda: done.set)
     assert done.wait(30)
     deadline = time.monotonic() + 30
     while workers.threads and time.monotonic() < deadline:
         time.sleep(0.01)
     assert workers.threads == 0
     later = threading.Event()
-    workers.submit(later.set)  # and a call after that starts one again
+    workers.submit(lambda: later.set)  # and a call after that starts one again
     assert later.wait(30)

@@ -70,8 +70,19 @@ async def test_a_full_stop_on_a_fragment_that_sounds_unfinished_waits_for_more()
     assert live.turn is not None
 
 
+async def test_a_question_without_punctuation_that_sounds_finished_is_answered_at_the_first_short_pause() -> None:
+    live, detector, _ = session(FakeModel(0.95), "what is the weather in Paris")
+    await feed(live, detector, [start()], in_speech=True, speech_ms=30)
+    await feed(live, detector, [end()])  # the detector has seen prepare_ms (200) of silence: complete_ms
+    await until(lambda: live.turn is not None or (live.hands_free.pending is not None
+                                                  and live.hands_free.pending.reads == "neutral"))
+    await silence(live, detector, 20)  # the model's verdict is read at the next block
+    assert live.turn is not None and live.hands_free.pending is None  # 220 ms
+
+
 async def test_a_question_without_punctuation_that_sounds_finished_is_answered_at_complete_ms() -> None:
     live, detector, _ = session(FakeModel(0.95), "what is the weather in Paris")
+    live.hands_free.settings = TurnSettings(complete_ms=250)
     await feed(live, detector, [start()], in_speech=True, speech_ms=30)
     await feed(live, detector, [end()])
     await until(lambda: live.hands_free.pending is not None and live.hands_free.pending.reads == "neutral")
@@ -109,6 +120,7 @@ async def test_the_commit_waits_for_the_models_verdict() -> None:
 
 async def test_a_failing_model_leaves_the_decision_to_the_transcript() -> None:
     live, detector, _ = session(FakeModel(None), "What is the weather in Paris?")
+    live.hands_free.settings = TurnSettings(complete_ms=250)
     await feed(live, detector, [start()], in_speech=True, speech_ms=30)
     await feed(live, detector, [end()])
     await until(lambda: live.hands_free.pending is not None and live.hands_free.pending.reads == "complete")

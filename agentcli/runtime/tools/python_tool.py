@@ -43,12 +43,14 @@ class DaemonWorkers:
 
     def __init__(self, name: str = "agent-tool", idle_s: float = 60.0) -> None:
         self._name, self._idle_s = name, idle_s
-        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        # a job returns what hands its result over, run once the thread counts as free again: the caller
+        # that wakes on the result and calls again then finds this thread, not a new one
+        self._jobs: queue.SimpleQueue[Callable[[], Callable[[], None]]] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._idle = 0  # threads free for a job minus the jobs queued for them
         self.threads = 0  # alive, busy or idle (for tests)
 
-    def submit(self, job: Callable[[], None]) -> None:
+    def submit(self, job: Callable[[], Callable[[], None]]) -> None:
         with self._lock:
             spawn = self._idle == 0
             if spawn:
@@ -70,10 +72,12 @@ class DaemonWorkers:
                         self.threads -= 1
                         return
                 continue  # a job was queued for it meanwhile
-            job()
+            deliver = job()
             del job  # the finished call's frame and result are not kept alive while idle
             with self._lock:
                 self._idle += 1
+            deliver()
+            del deliver
 
 
 _workers = DaemonWorkers()
@@ -93,15 +97,19 @@ async def run_in_daemon_thread(fn: Callable[..., Any], /, *args: Any, **kwargs: 
         else:
             future.set_exception(value)
 
-    def work() -> None:
+    def work() -> Callable[[], None]:
         try:
             result, ok = context.run(fn, *args, **kwargs), True
         except BaseException as e:  # handed to the awaiting task, which decides what it means
             result, ok = e, False
-        try:
-            loop.call_soon_threadsafe(settle, ok, result)
-        except RuntimeError:  # the loop is closed: nobody waits for this result any more
-            pass
+
+        def deliver() -> None:
+            try:
+                loop.call_soon_threadsafe(settle, ok, result)
+            except RuntimeError:  # the loop is closed: nobody waits for this result any more
+                pass
+
+        return deliver
 
     _workers.submit(work)
     return await future
