@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import common as c  # noqa: E402
-from bench.voice_bench import QUESTION, REPLY, _monitor_recording, _sound_runs, _stop_recording  # noqa: E402
+from bench.voice_bench import QUESTION, REPLY, _monitor_recording, _stop_recording, heard_waits  # noqa: E402
 from tests.pulse import RigUnavailable, get_rig, rig_lock  # noqa: E402
 from tests.voice.e2e import espeak_wav  # noqa: E402
 
@@ -124,16 +124,9 @@ def measure(side: str, rig: Any, tmp: Path, runs: int, latency: dict[str, int]) 
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    questions = [end for _, end in _sound_runs(mic_wav, gap_s=0.5)]
-    replies = [start for start, _ in _sound_runs(spk_wav, gap_s=0.5)]
-    results = []
-    for end in questions:
-        heard_end = mic_t0 + end
-        later = [spk_t0 + r for r in replies if spk_t0 + r > heard_end - 0.2]
-        if later:
-            results.append((later[0] - heard_end) * 1000.0)
+    results, questions, replies = heard_waits(mic_wav, mic_t0, spk_wav, spk_t0)
     if len(results) != runs:
-        raise c.BenchError(f"heard bench ({side}): {len(questions)} questions, {len(replies)} replies recorded")
+        raise c.BenchError(f"heard bench ({side}): {questions} questions, {replies} replies recorded")
     return results
 
 

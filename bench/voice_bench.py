@@ -176,6 +176,15 @@ def question_to_reply_heard(rig: Any, tmp: Path, runs: int) -> list[float]:
         assert proc.stdin is not None
         proc.stdin.close()
         proc.wait(timeout=20)
+    results, questions, replies = heard_waits(mic_wav, mic_t0, spk_wav, spk_t0)
+    if len(results) != runs:
+        raise SystemExit(f"voice bench: {questions} questions and {replies} replies in the recordings")
+    return results
+
+
+def heard_waits(mic_wav: Path, mic_t0: float, spk_wav: Path, spk_t0: float) -> tuple[list[float], int, int]:
+    """(ms from the end of each question on the mic to the first reply sound after it on the speaker, the
+    number of questions, of replies), from the two recordings started at `mic_t0`/`spk_t0` (perf clock)."""
     questions = [end for _, end in _sound_runs(mic_wav, gap_s=0.5)]
     replies = [start for start, _ in _sound_runs(spk_wav, gap_s=0.5)]
     results = []
@@ -184,9 +193,7 @@ def question_to_reply_heard(rig: Any, tmp: Path, runs: int) -> list[float]:
         later = [spk_t0 + r for r in replies if spk_t0 + r > heard_end - 0.2]
         if later:
             results.append((later[0] - heard_end) * 1000.0)
-    if len(results) != runs:
-        raise SystemExit(f"voice bench: {len(questions)} questions and {len(replies)} replies in the recordings")
-    return results
+    return results, len(questions), len(replies)
 
 
 def file_mode(tmp: Path, runs: int) -> tuple[list[float], list[float]]:
