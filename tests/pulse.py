@@ -30,22 +30,34 @@ tests/noise.py (steady noise, a cough-like burst, typing clicks).
 Tests that take `pulse_rig` skip with the reason when PulseAudio or PortAudio is missing, and fail instead
 when AGENT_TEST_REQUIRE_AUDIO=1 (tests/run.sh sets it, so CI never passes with the audio tests skipped).
 A file lock serialises rig users across concurrent pytest processes on one machine (the sinks are global).
+The pactl queries it makes are in tests/pulse_ctl.py.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-import select
 import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from tests.pulse_ctl import (
+    first_capture_s,
+    loopback_sink_input,
+    pactl,
+    server_up,
+    short_list,
+    sink_inputs,
+    sink_latencies_ms,
+    source_outputs,
+    wait_for,
+)
 
 MIC_SINK = "vmic"
 SPEAKER_SINK = "vspk"
@@ -59,80 +71,6 @@ REQUIRE_ENV = "AGENT_TEST_REQUIRE_AUDIO"
 
 class RigUnavailable(Exception):
     """PulseAudio or PortAudio cannot be used here (the reason is the message)."""
-
-
-def _pactl(*args: str, timeout: float = 5) -> subprocess.CompletedProcess[str]:
-    # LC_ALL=C: the rig parses pactl's listings, whose labels are translated in other locales.
-    env = {**os.environ, "LC_ALL": "C"}
-    return subprocess.run(["pactl", *args], capture_output=True, text=True, timeout=timeout, env=env)
-
-
-def _server_up() -> bool:
-    try:
-        return _pactl("info").returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-def _short_list(what: str) -> list[str]:
-    out = _pactl("list", "short", what)
-    return [line.split("\t")[1] for line in out.stdout.splitlines() if "\t" in line]
-
-
-def _streams(kind: str, header: str, device_label: str, devices: str) -> list[dict[str, str]]:
-    """Streams of a kind ("sink-inputs", "source-outputs"): {"device": sink/source name, "media": media.name}."""
-    names = {}
-    for line in _pactl("list", "short", devices).stdout.splitlines():
-        cols = line.split("\t")
-        if len(cols) > 1:
-            names[cols[0]] = cols[1]
-    streams: list[dict[str, str]] = []
-    for line in _pactl("list", kind).stdout.splitlines():
-        line = line.strip()
-        if line.startswith(header):
-            streams.append({"device": "", "media": ""})
-        elif streams and line.startswith(device_label):
-            streams[-1]["device"] = names.get(line.split(":", 1)[1].strip(), "")
-        elif streams and line.startswith("media.name ="):
-            streams[-1]["media"] = line.split("=", 1)[1].strip().strip('"')
-    return streams
-
-
-def _sink_inputs() -> list[dict[str, str]]:
-    """Streams playing into sinks."""
-    return _streams("sink-inputs", "Sink Input #", "Sink:", "sinks")
-
-
-def _source_outputs() -> list[dict[str, str]]:
-    """Streams recording from sources (monitors included)."""
-    return _streams("source-outputs", "Source Output #", "Source:", "sources")
-
-
-def _first_capture_s(source: str) -> float:
-    """Seconds a new low-latency recording from `source` waits for its first 20 ms (10 if none comes)."""
-    argv = ["parecord", f"--device={source}", "--raw", "--latency-msec=20", "--rate=16000", "--channels=1"]
-    proc = subprocess.Popen([*argv, "--format=s16le"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    t0 = time.monotonic()
-    try:
-        assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], 10.0)
-        return time.monotonic() - t0 if ready and os.read(proc.stdout.fileno(), 640) else 10.0
-    finally:
-        proc.kill()
-        proc.wait()
-
-
-def _sink_latencies_ms() -> dict[str, float]:
-    """Each sink's current latency (what it has rendered ahead), from `pactl list sinks`."""
-    latency: dict[str, float] = {}
-    name = ""
-    for line in _pactl("list", "sinks").stdout.splitlines():
-        line = line.strip()
-        if line.startswith("Name:"):
-            name = line.split(":", 1)[1].strip()
-        elif line.startswith("Latency:") and name:
-            latency[name] = float(line.split()[1]) / 1000.0  # "Latency: 1844498 usec, configured ..."
-    return latency
 
 
 class SpeakerRecording:
@@ -183,7 +121,7 @@ class PulseRig:
         missing = [t for t in _TOOLS if shutil.which(t) is None]
         if missing:
             raise RigUnavailable(f"PulseAudio tools missing ({', '.join(missing)}): apt-get install pulseaudio")
-        if not _server_up():
+        if not server_up():
             # A per-user daemon that never exits on idle; as root PulseAudio only warns.
             subprocess.run(
                 [
@@ -199,14 +137,14 @@ class PulseRig:
                 timeout=15,
             )
             deadline = time.monotonic() + 10
-            while not _server_up():
+            while not server_up():
                 if time.monotonic() > deadline:
                     raise RigUnavailable("PulseAudio did not start (pulseaudio -D failed)")
                 time.sleep(0.1)
-        sinks = _short_list("sinks")
+        sinks = short_list("sinks")
         for name in (MIC_SINK, SPEAKER_SINK):
             if name not in sinks:
-                r = _pactl(
+                r = pactl(
                     "load-module",
                     "module-null-sink",
                     f"sink_name={name}",
@@ -215,8 +153,8 @@ class PulseRig:
                 if r.returncode != 0:
                     raise RigUnavailable(f"cannot load null sink {name}: {r.stderr.strip()}")
         # Defaults first: PulseAudio moves streams that sit on the old default sink when it changes.
-        _pactl("set-default-source", f"{MIC_SINK}.monitor")
-        _pactl("set-default-sink", SPEAKER_SINK)
+        pactl("set-default-source", f"{MIC_SINK}.monitor")
+        pactl("set-default-sink", SPEAKER_SINK)
         for name in (MIC_SINK, SPEAKER_SINK):
             self._ensure_keepalive(name, "playback")
             self._ensure_keepalive(f"{name}.monitor", "record")
@@ -229,7 +167,7 @@ class PulseRig:
     def _ensure_keepalive(device: str, direction: str) -> None:
         """A silent, low-latency stream playing into a sink or recording from a monitor ("playback" or
         "record"), left running (like the daemon) for later sessions."""
-        listing = _sink_inputs if direction == "playback" else _source_outputs
+        listing = sink_inputs if direction == "playback" else source_outputs
         stream = f"{_KEEPALIVE}-{direction}-{device}"
         if any(i["media"] == stream and i["device"] == device for i in listing()):
             return
@@ -258,7 +196,7 @@ class PulseRig:
         its first block; the record keepalives keep that from coming back once it has passed."""
         deadline = time.monotonic() + timeout
         for sink in (MIC_SINK, SPEAKER_SINK):
-            while _first_capture_s(f"{sink}.monitor") > 0.3:
+            while first_capture_s(f"{sink}.monitor") > 0.3:
                 if time.monotonic() > deadline:
                     raise RigUnavailable(f"{sink}.monitor is slow to deliver audio to new recordings")
 
@@ -269,7 +207,7 @@ class PulseRig:
         used up stalls for its remainder (a first test's player would hear nothing for ~2 s)."""
         deadline = time.monotonic() + timeout
         while True:
-            latency = _sink_latencies_ms()
+            latency = sink_latencies_ms()
             if all(latency.get(name, 1e9) < 100 for name in (MIC_SINK, SPEAKER_SINK)):
                 return
             if time.monotonic() > deadline:
@@ -319,14 +257,14 @@ class PulseRig:
         """Wait until nothing plays into `sink` any more (no sink inputs on it); False on timeout."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not [i for i in _sink_inputs() if i["device"] == sink and not i["media"].startswith(_KEEPALIVE)]:
+            if not [i for i in sink_inputs() if i["device"] == sink and not i["media"].startswith(_KEEPALIVE)]:
                 return True
             time.sleep(0.05)
         return False
 
     @staticmethod
     def _count(kind: str) -> int:
-        return len(_pactl("list", "short", kind).stdout.strip().splitlines())
+        return len(pactl("list", "short", kind).stdout.strip().splitlines())
 
     def play_on_speaker(self, wav_path: str | os.PathLike[str]) -> subprocess.Popen[bytes]:
         """Play a WAV on the virtual speaker (as the assistant's voice would be) in the background."""
@@ -341,7 +279,7 @@ class PulseRig:
         """The speaker heard in the microphone: a loopback from vspk.monitor into vmic, `latency_ms` late
         and `gain_db` (0: full volume) loud, for the duration of the `with`. Yields the module index."""
         unload_echo_paths()  # one left by a test that was killed
-        r = _pactl(
+        r = pactl(
             "load-module",
             "module-loopback",
             f"source={SPEAKER_SINK}.monitor",
@@ -355,44 +293,25 @@ class PulseRig:
             raise RigUnavailable(f"cannot load the echo path (module-loopback): {r.stderr.strip()}")
         module = int(r.stdout.strip())
         try:
-            stream = _wait_for(lambda: _loopback_sink_input(module), 5.0)
+            stream = wait_for(lambda: loopback_sink_input(module), 5.0)
             if stream is None:
                 raise RigUnavailable("the echo path's loopback stream did not appear")
             # a linear factor: pactl reads "-18dB" as an option
-            _pactl("set-sink-input-volume", stream, f"{10 ** (gain_db / 20):.6f}")
+            pactl("set-sink-input-volume", stream, f"{10 ** (gain_db / 20):.6f}")
             yield module
         finally:
-            _pactl("unload-module", str(module))
+            pactl("unload-module", str(module))
 
 
 def unload_echo_paths() -> int:
     """Unload every loopback from vspk.monitor into vmic; returns how many there were."""
     n = 0
-    for line in _pactl("list", "short", "modules").stdout.splitlines():
+    for line in pactl("list", "short", "modules").stdout.splitlines():
         cols = line.split("\t")
         if len(cols) > 2 and cols[1] == "module-loopback" and f"source={SPEAKER_SINK}.monitor" in cols[2]:
-            _pactl("unload-module", cols[0])
+            pactl("unload-module", cols[0])
             n += 1
     return n
-
-
-def _loopback_sink_input(module: int) -> str | None:
-    """The sink input (playback stream) that a loopback module owns, by id."""
-    current = None
-    for line in _pactl("list", "sink-inputs").stdout.splitlines():
-        line = line.strip()
-        if line.startswith("Sink Input #"):
-            current = line.split("#", 1)[1]
-        elif line.startswith("Owner Module:") and current and line.split(":", 1)[1].strip() == str(module):
-            return current
-    return None
-
-
-def _wait_for(fn: Callable[[], str | None], timeout: float) -> str | None:
-    deadline = time.monotonic() + timeout
-    while (value := fn()) is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return value
 
 
 _RIG = PulseRig()

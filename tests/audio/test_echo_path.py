@@ -73,9 +73,9 @@ def test_what_plays_on_the_speaker_is_heard_in_the_mic_at_the_set_volume(pulse_r
 
 
 def _modules() -> list[str]:
-    from tests.pulse import _pactl
+    from tests.pulse_ctl import pactl
 
-    return _pactl("list", "short", "modules").stdout.splitlines()
+    return pactl("list", "short", "modules").stdout.splitlines()
 
 
 class _Taps(FrontEnd):

@@ -14,7 +14,7 @@ import pytest
 
 from agentcli.sim.speech import synthesize_pcm
 from tests.pulse import PulseRig
-from tests.realtime.test_e2e import QUESTION, Live, check_wire
+from tests.realtime.e2e import QUESTION, Live, check_wire
 from tests.voice.e2e import espeak_wav, sound_span
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]

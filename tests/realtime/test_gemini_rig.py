@@ -20,8 +20,8 @@ import pytest
 from agentcli.runtime.conversations import SessionStore
 from tests.conftest import ROOT, run_agent
 from tests.ptydriver import PtyProcess
+from tests.realtime.e2e import LONG_AH, played_until_cut
 from tests.realtime.gemini_harness import wire_records
-from tests.realtime.test_e2e import LONG_AH, played_until_cut
 from tests.realtime.test_gemini_e2e import QUESTION, SPEC, check_wire, write_script
 from tests.voice.e2e import VoiceProcess, espeak_wav
 

@@ -20,8 +20,8 @@ from agentcli.audio.wavfile import load_wav, write_wav
 from agentcli.recording.realtime import RealtimeRecording
 from agentcli.sim.speech import synthesize_pcm
 from tests.conftest import run_agent
+from tests.realtime.e2e import ANSWER, QUESTION, SPEC, check_wire, write_script
 from tests.realtime.harness import pcm16, tone
-from tests.realtime.test_e2e import ANSWER, QUESTION, SPEC, check_wire, write_script
 from tests.voice.e2e import espeak_wav
 
 SECRET = "sk-record-test-secret-0123456789"

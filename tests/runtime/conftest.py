@@ -7,6 +7,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agentcli.spec.model import AgentSpec, Spec
 
 
@@ -21,3 +23,28 @@ def write_module(folder: Path, source: str) -> str:
     name = f"tools_{uuid.uuid4().hex[:10]}"
     (folder / f"{name}.py").write_text(textwrap.dedent(source))
     return name
+
+
+# the runner tests' tool module and API (test_runner.py, test_runner_checks.py)
+TOOLS = '''
+import asyncio
+
+def get_weather(city: str) -> str:
+    """Weather for a city."""
+    return f"sunny in {city}"
+
+async def wait(label: str, seconds: float) -> str:
+    """Wait, then say the label."""
+    await asyncio.sleep(seconds)
+    return label
+'''
+
+
+@pytest.fixture(params=["responses", "chat"])
+def api(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def tools_module(tmp_path: Path) -> str:
+    return write_module(tmp_path, TOOLS)
