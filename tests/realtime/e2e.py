@@ -75,11 +75,11 @@ def question_wav(tmp_path: Path) -> Path:
 class Live:
     """`agent voice SPEC --realtime --jsonl` on the virtual devices, with the speaker recorded."""
 
-    def __init__(self, rig: PulseRig, tmp_path: Path, script: dict[str, Any], *extra: str):
+    def __init__(self, rig: PulseRig, tmp_path: Path, script: dict[str, Any], *extra: str, spec: Path = SPEC):
         self.rig = rig
         self.speaker = rig.start_speaker_recording(tmp_path / "speaker.wav")
         path = write_script(tmp_path / "script.yaml", script)
-        self.proc = VoiceProcess(str(SPEC), "--realtime", "--sim-script", str(path), *extra)
+        self.proc = VoiceProcess(str(spec), "--realtime", "--sim-script", str(path), *extra)
         self.proc.wait_event("state", state="listening", timeout=30)
 
     def say(self, wav: Path) -> None:

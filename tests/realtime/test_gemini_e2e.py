@@ -45,13 +45,6 @@ def check_wire(log: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return sent, received
 
 
-@pytest.fixture
-def wire_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    log = tmp_path / "wire.jsonl"
-    monkeypatch.setenv("AGENT_REALTIME_LOG", str(log))
-    return log
-
-
 # --- Google's client against `agent sim serve` -------------------------------------------------------
 
 

@@ -20,10 +20,11 @@ import pytest
 from agentcli.runtime.conversations import SessionStore
 from tests.conftest import ROOT, run_agent
 from tests.ptydriver import PtyProcess
+from tests.realtime import e2e
 from tests.realtime.e2e import LONG_AH, played_until_cut
 from tests.realtime.gemini_harness import wire_records
 from tests.realtime.test_gemini_e2e import QUESTION, SPEC, check_wire, write_script
-from tests.voice.e2e import VoiceProcess, espeak_wav
+from tests.voice.e2e import espeak_wav
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
 
@@ -34,34 +35,11 @@ VOICE = "Kore"  # the spec's Gemini voice: the sim speaks with it
 HELD = LONG_AH + " oh"
 
 
-@pytest.fixture
-def wire_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    log = tmp_path / "wire.jsonl"
-    monkeypatch.setenv("AGENT_REALTIME_LOG", str(log))
-    return log
-
-
-class Live:
-    """`agent voice SPEC --realtime --jsonl` on the virtual devices, with the speaker recorded."""
+class Live(e2e.Live):
+    """The realtime rig session, with the Gemini spec."""
 
     def __init__(self, rig: Any, tmp_path: Path, script: dict[str, Any], *extra: str):
-        self.rig = rig
-        self.speaker = rig.start_speaker_recording(tmp_path / "speaker.wav")
-        path = write_script(tmp_path / "script.yaml", script)
-        self.proc = VoiceProcess(str(SPEC), "--realtime", "--sim-script", str(path), *extra)
-        self.proc.wait_event("state", state="listening", timeout=30)
-
-    def say(self, wav: Path) -> None:
-        self.rig.speak_into_mic(wav).wait(timeout=60)
-
-    def stop(self) -> tuple[int, Path]:
-        time.sleep(0.3)
-        code = self.proc.quit()
-        return code, self.speaker.stop()
-
-    def close(self) -> None:
-        self.proc.kill()
-        self.speaker.stop()
+        super().__init__(rig, tmp_path, script, *extra, spec=SPEC)
 
 
 def setups_and_handles(log: Path) -> list[tuple[dict[str, Any], str | None]]:
