@@ -10,9 +10,9 @@ interruption) too. Spans of a turn that has not started yet wait for its TurnSta
 to the root once a later turn starts, or at the end. Events of no turn attach to the open turn, if any,
 else to the trace root.
 A finished `transfer_to_*` tool call followed by a Handoff becomes the handoff span (with the call's
-timing); a Handoff with no such call is an instant span.
+timing); a Handoff with no such call is an instant span. ErrorEvent marks every open span error.
 A call still running when its turn ended as interrupted ends with it (status interrupted); its late
-ToolCallFinished (a realtime call runs on past a typed line) amends that span with its output. ErrorEvent marks every open span error.
+ToolCallFinished (a realtime call runs on past a typed line) amends that span with its output.
 A SubAgentEvent (an `agent:` tool's sub-run) feeds a child tree whose spans hang under that tool call.
 """
 
