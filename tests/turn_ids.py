@@ -1,6 +1,7 @@
 """The turn ids of a run's events (issue 9): every event between SessionStarted and SessionEnded that
 belongs to a turn carries its turn's id, those that come before its TurnStarted too, and ids never
-restart. Shared by the realtime and voice tests; works on events and on --jsonl dicts alike."""
+restart; every turn that started ends with exactly one TurnDone (a cancelled one: status interrupted).
+Shared by the realtime and voice tests; works on events and on --jsonl dicts alike."""
 
 from __future__ import annotations
 
@@ -43,7 +44,17 @@ def check_turn_ids(events: list[Any]) -> list[str]:
     assert numbers == sorted(set(numbers)), f"turn ids restart or repeat: {started}"
     ids = {str(_get(e, "turn_id")) for e in session if _get(e, "type") in TURN_EVENTS}
     assert ids <= set(started), f"events of turns that never started: {sorted(ids - set(started))}"
+    check_turns_done(session)
     return started
+
+
+def check_turns_done(events: list[Any]) -> None:
+    """Every turn that has a TurnStarted has exactly one TurnDone, after it."""
+    for turn_id in {str(_get(e, "turn_id")) for e in events if _get(e, "type") == "turn_started"}:
+        kinds = [_get(e, "type") for e in events if str(_get(e, "turn_id")) == turn_id]
+        done = kinds.count("turn_done")
+        assert done == 1, f"turn {turn_id} has {done} turn_done events: {kinds}"
+        assert kinds.index("turn_started") < kinds.index("turn_done"), f"turn {turn_id}: done before started"
 
 
 def of_turn(events: list[Any], turn_id: str) -> list[str]:

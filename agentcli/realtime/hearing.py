@@ -95,8 +95,12 @@ class Hearing:
         await self.answers.request()
 
     async def send_text(self, text: str) -> None:
-        """A typed line: a user message, then an answer (after any answer in progress)."""
+        """A typed line: a user message, then an answer (after any answer in progress). It cuts off a
+        turn whose tool still runs, as speech does (the call's output still reaches the model)."""
         await self.answers.barge_in(local=True)
+        calls, turn = self.answers.calls, self.turns.current
+        if calls is not None and turn is not None and turn.index == calls.turn:
+            self.turns.finish("interrupted", interrupted=True)  # as speech over the tool: that turn is cut off
         item_id = new_item_id()
         self.history.own_ids.add(item_id)
         entry = self.turns.start(item_id, text, base=time.perf_counter())

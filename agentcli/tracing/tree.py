@@ -11,6 +11,8 @@ to the root once a later turn starts, or at the end. Events of no turn attach to
 else to the trace root.
 A finished `transfer_to_*` tool call followed by a Handoff becomes the handoff span (with the call's
 timing); a Handoff with no such call is an instant span. ErrorEvent marks every open span error.
+A call still running when its turn ended as interrupted ends with it (status interrupted); its late
+ToolCallFinished (a realtime call runs on past a typed line) amends that span with its output.
 A SubAgentEvent (an `agent:` tool's sub-run) feeds a child tree whose spans hang under that tool call.
 """
 
@@ -64,6 +66,7 @@ class SpanTree:
         self._agent: SpanRecord | None = None
         self._generations: dict[str, SpanRecord] = {}  # by agent name
         self._calls: dict[str, SpanRecord] = {}  # by call_id
+        self._cut_calls: dict[str, SpanRecord] = {}  # by call_id: calls ended with their interrupted turn
         self._turns: dict[str, SpanRecord] = {}  # by turn_id: the turns started (open or ended), latest last
         self._waiting: dict[str, list[SpanRecord]] = {}  # by turn_id: ended spans of turns not started yet
         self._held_transfer: SpanRecord | None = None
@@ -217,6 +220,10 @@ class SpanTree:
         if ev.status == "interrupted":  # cancelled: the turn and what was still open under it
             for span in [turn, *(s for s in self._open.values() if self._is_under(s, turn))]:
                 span.interrupt(ev.error or "interrupted")
+                if span.kind == "function":
+                    self._cut_calls[str(span.data.get("call_id"))] = span
+            while len(self._cut_calls) > 16:  # a call cancelled with its turn never reports
+                del self._cut_calls[next(iter(self._cut_calls))]
         self._end(turn, ev.ts, ev.error, failed=ev.status == "error")
 
     def _on_agent_started(self, ev: Any) -> None:
@@ -262,6 +269,11 @@ class SpanTree:
 
     def _on_tool_call_finished(self, ev: Any) -> None:
         span = self._calls.get(ev.call_id)
+        cut = self._cut_calls.pop(ev.call_id, None)
+        if span is None and cut is not None:  # its turn was cut off first (a realtime call runs on): amend it
+            cut.data.update(output=ev.output, approved=ev.approved)
+            self.sink.span_amended(cut)
+            return
         if span is None:
             data = {"agent": ev.agent, "call_id": ev.call_id, "tool": ev.name}
             span = self._open_span("function", ev.name, ev.ts, self._agent or self._turn, data)

@@ -117,6 +117,7 @@ class VoiceTurn:
         self._ran = False
         self._task: asyncio.Task[TurnResult] | None = None
         self._interruption: asyncio.Future[ev.Interrupted] | None = None
+        self._begun: ev.TurnStarted | None = None  # the runner's, until the turn's TurnDone went out
 
     def emit(self, event: ev.Event) -> None:
         """Emit through the run, stamped with this turn: its speech and transcript come before its
@@ -290,29 +291,50 @@ class VoiceTurn:
         splitter = SentenceSplitter()
         answer: list[str] = []
         assert self._items is not None
-        async for event in ctx.runner.run_turn(ctx.conversation, text):
-            self.emit(event)
-            self._items.on_event(event)
-            if isinstance(event, ev.ToolCallStarted) and not self.committed:
-                await self._gate.wait()  # a tool acts on the world: only for a turn the user finished
-            if isinstance(event, ev.TextDelta) and event.delta:
-                self._mark("first_token")
-                answer.append(event.delta)
-                if not ctx.hold_speech:
-                    self._say(splitter.feed(event.delta))
-            elif isinstance(event, ev.GenerationDone) and not ctx.hold_speech:
-                self._say(splitter.flush())
-            elif isinstance(event, ev.TurnDone):
-                self.result.status = event.status
-                self.result.error = event.error
-                if event.status == "ok" and ctx.hold_speech:
-                    from agentcli.events import output_text
-
-                    self._say(splitter.feed(output_text(event.output)) + splitter.flush())
-                elif event.status == "guardrail" and event.error:
-                    self._say([event.error])
+        try:
+            async for event in ctx.runner.run_turn(ctx.conversation, text):
+                await self._on_event(event, splitter, answer)
+        except asyncio.CancelledError:
+            if not self.interrupting:  # Ctrl-C, the session's end: a barge-in ends it after its Interrupted
+                self._end_cancelled("cancelled")
+            raise
         self._say(splitter.flush())
         self.result.answer = "".join(answer)
+
+    def _end_cancelled(self, error: str) -> None:
+        """A turn cut off before the runner's TurnDone still ends with one (status interrupted), so
+        consumers and the trace see it end."""
+        begun, self._begun = self._begun, None
+        if begun is not None:
+            self.emit(ev.TurnDone(turn=begun.turn, agent=begun.agent, status="interrupted", interrupted=True,
+                                  error=error))
+
+    async def _on_event(self, event: ev.Event, splitter: SentenceSplitter, answer: list[str]) -> None:
+        ctx = self.ctx
+        assert self._items is not None
+        self.emit(event)
+        if isinstance(event, ev.TurnStarted):
+            self._begun = event
+        self._items.on_event(event)
+        if isinstance(event, ev.ToolCallStarted) and not self.committed:
+            await self._gate.wait()  # a tool acts on the world: only for a turn the user finished
+        if isinstance(event, ev.TextDelta) and event.delta:
+            self._mark("first_token")
+            answer.append(event.delta)
+            if not ctx.hold_speech:
+                self._say(splitter.feed(event.delta))
+        elif isinstance(event, ev.GenerationDone) and not ctx.hold_speech:
+            self._say(splitter.flush())
+        elif isinstance(event, ev.TurnDone):
+            self._begun = None
+            self.result.status = event.status
+            self.result.error = event.error
+            if event.status == "ok" and ctx.hold_speech:
+                from agentcli.events import output_text
+
+                self._say(splitter.feed(output_text(event.output)) + splitter.flush())
+            elif event.status == "guardrail" and event.error:
+                self._say([event.error])
 
     def _say(self, sentences: list[str]) -> None:
         for sentence in sentences:
@@ -352,6 +374,7 @@ class VoiceTurn:
             event.heard_text = heard_text(kept)
             self.result.heard = event.heard_text
         self.emit(event)
+        self._end_cancelled("interrupted by the user")  # cut off while the model was still answering
         if "first_sample_played" not in self.marks:
             first = next((s.utterance for s in self.speaker.sentences if s.utterance is not None), None)
             if first is not None and first.first_sample_time is not None:

@@ -212,8 +212,8 @@ async def test_a_refused_setup_is_one_clear_error(tmp_path: Path) -> None:
 async def test_tool_call_cancellation_stops_the_call(tmp_path: Path) -> None:
     """A line typed while a slow tool runs: the server takes the call back (toolCallCancellation), the
     call's task is cancelled, it shows as cancelled, no toolResponse goes, and the new line is answered.
-    (The typed line itself ended the tool's turn; speech over the call ends it as interrupted: the
-    real command's test in test_gemini_rig.py.)"""
+    (The typed line itself ends the tool's turn as interrupted: test_typed_over_tool.py; speech over the
+    call: the real command's test in test_gemini_rig.py.)"""
     import sys
 
     script = {

@@ -34,3 +34,20 @@ async def slow_lookup(topic: str) -> str:
         CANCELLED.append(topic)
         raise
     return f"{topic}: found"
+
+
+GATE: list[object] = []  # gated_lookup waits for an asyncio.Event the test puts here
+
+
+async def gated_lookup(topic: str) -> str:
+    """Look a topic up in the archive (it answers when the test opens the gate).
+
+    Args:
+        topic: What to look up.
+    """
+    import asyncio
+
+    gate = GATE[0] if GATE else None
+    if isinstance(gate, asyncio.Event):
+        await gate.wait()
+    return f"{topic}: found"
