@@ -126,7 +126,9 @@ ROW_MEANINGS = [
     "3. `agent chat --sim -m hi`: spawn to the first byte of the answer on stdout (bench/startup_bench.py).",
     "4. The spoken question as a WAV, end of input to the first reply audio byte: agentcli's voice pipeline "
     "(`first_audio_byte` mark) against the peer's `VoicePipeline` + `AudioInput` (first audio event).",
-    "5. agentcli: bench/realtime_bench.py. Peer: its `RealtimeSession`, from the server event reaching its "
+    "5. agentcli: bench/realtime_bench.py, from the session's events only (`interrupted`'s `speech_started` and "
+    "`silenced`; `turn_latency`'s `first_audio_byte` and `first_sample_played`). Peer: its `RealtimeSession`, "
+    "from the server event reaching its "
     "transport (a `session.model` listener) to the event its app acts on.",
     "6. bench/realtime_bench.py: resident memory growth over a fast-forwarded 30-minute realtime session.",
     "7. bench/trace_bench.py (recorder cost in process; the real `agent trace show` on a 10,000-span trace), "
@@ -134,7 +136,8 @@ ROW_MEANINGS = [
     "8. Voice in a real room: bench/frontend_bench.py (echo reduction on a recorded echo path player → virtual "
     "speaker → 30 ms loopback → virtual mic, replayed through the front end; CPU of the live path) and "
     "bench/voice_bench.py (end of question to first reply sample, both read from recordings of the virtual "
-    "devices; barge-in to faded output). At realistic latencies, bench/heard_bench.py: the same spoken question "
+    "devices; barge-in to faded output, from the `interrupted` events of `agent voice --vad --jsonl`). "
+    "At realistic latencies, bench/heard_bench.py: the same spoken question "
     "and the same recordings for `agent voice --vad` and for openai-agents' `VoicePipeline` + `StreamedAudioInput` "
     "(its default semantic_vad transcription session; PulseAudio's parec/pacat at 20 ms as its app's audio I/O, "
     "since it has none), each against its own simulator.",
