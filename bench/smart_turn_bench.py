@@ -25,10 +25,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agentcli.audio import smart_turn as st  # noqa: E402
-from agentcli.audio.vad import SpeechEnd, TurnDetector  # noqa: E402
 from agentcli.audio.wavfile import read_wav  # noqa: E402
-from agentcli.spec.model import TurnSettings, VadSettings  # noqa: E402
+from agentcli.spec.model import TurnSettings  # noqa: E402
 from agentcli.voice.turns import end_of_turn, reads  # noqa: E402
+from tests.audio.test_smart_turn import fragments  # noqa: E402 - the fragments turn taking cuts
 
 RATE = 16000
 JFK = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "jfk_16k.wav"
@@ -64,15 +64,6 @@ def costs(model: st.SmartTurn) -> None:
     total = median_ms(lambda: model.finished(x), 30)
     print(f"import onnxruntime: {statistics.median(imports):.0f} ms; session load: {load:.0f} ms")
     print(f"8 s of audio: features {feats:.1f} ms, features + inference {total:.1f} ms (one thread)")
-
-
-def fragments(x: np.ndarray) -> list[SpeechEnd]:
-    vad = VadSettings().model_copy(update={"silence_ms": TurnSettings().prepare_ms, "min_utterance_ms": 0})
-    detector = TurnDetector(vad, RATE)
-    out: list[SpeechEnd] = []
-    for i in range(0, len(x), 320):
-        out += [e for e in detector.feed(x[i:i + 320]) if isinstance(e, SpeechEnd)]
-    return out
 
 
 def labelled(folder: Path) -> list[tuple[str, bool, np.ndarray]]:

@@ -93,3 +93,21 @@ class Live:
     def close(self) -> None:
         self.proc.kill()
         self.speaker.stop()
+
+
+def push_to_talk_turns(proc: Any, rig: PulseRig, question: Path) -> None:
+    """Through the pty of `agent voice --realtime --ptt`: a spoken turn between two presses of Space, then a
+    typed line, then Ctrl-D; the process exits 0."""
+    proc.expect("Space or Enter", timeout=30)
+    time.sleep(0.3)
+    proc.send(" ")
+    time.sleep(0.2)
+    rig.speak_into_mic(question).wait(timeout=60)
+    time.sleep(0.2)
+    proc.send(" ")
+    proc.expect(f"Heard: {QUESTION}", timeout=30)
+    proc.send("typed words\r")
+    proc.expect("Heard: typed words", timeout=30)
+    proc.send("\x04")
+    assert proc.wait(timeout=20) == 0
+

@@ -17,7 +17,17 @@ from agentcli.runtime.conversations import SessionStore
 from tests.conftest import ROOT, run_agent
 from tests.ptydriver import PtyProcess
 from tests.pulse import PulseRig
-from tests.realtime.e2e import ANSWER, LONG_AH, QUESTION, SPEC, Live, check_wire, played_until_cut, write_script
+from tests.realtime.e2e import (
+    ANSWER,
+    LONG_AH,
+    QUESTION,
+    SPEC,
+    Live,
+    check_wire,
+    played_until_cut,
+    push_to_talk_turns,
+    write_script,
+)
 from tests.voice.e2e import espeak_wav, sound_span
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
@@ -186,18 +196,7 @@ def test_push_to_talk_through_a_pty(pulse_rig: PulseRig, tmp_path: Path, questio
         cwd=str(ROOT),
     )
     try:
-        proc.expect("Space or Enter", timeout=30)
-        time.sleep(0.3)
-        proc.send(" ")
-        time.sleep(0.2)
-        pulse_rig.speak_into_mic(question_wav).wait(timeout=60)
-        time.sleep(0.2)
-        proc.send(" ")
-        proc.expect(f"Heard: {QUESTION}", timeout=30)
-        proc.send("typed words\r")
-        proc.expect("Heard: typed words", timeout=30)
-        proc.send("\x04")
-        assert proc.wait(timeout=20) == 0
+        push_to_talk_turns(proc, pulse_rig, question_wav)
     finally:
         proc.close()
     sent, _ = check_wire(wire_log)

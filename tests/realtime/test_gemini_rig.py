@@ -21,7 +21,7 @@ from agentcli.runtime.conversations import SessionStore
 from tests.conftest import ROOT, run_agent
 from tests.ptydriver import PtyProcess
 from tests.realtime import e2e
-from tests.realtime.e2e import LONG_AH, played_until_cut
+from tests.realtime.e2e import LONG_AH, played_until_cut, push_to_talk_turns
 from tests.realtime.gemini_harness import wire_records
 from tests.realtime.test_gemini_e2e import QUESTION, SPEC, check_wire, write_script
 from tests.voice.e2e import espeak_wav
@@ -146,18 +146,7 @@ def test_push_to_talk_through_a_pty(pulse_rig: Any, tmp_path: Path, wire_log: Pa
             "--session", "gptt"]  # fmt: skip
     proc = PtyProcess(argv, env=dict(os.environ, NO_COLOR="1"), cwd=str(ROOT))
     try:
-        proc.expect("Space or Enter", timeout=30)
-        time.sleep(0.3)
-        proc.send(" ")
-        time.sleep(0.2)
-        pulse_rig.speak_into_mic(question).wait(timeout=60)
-        time.sleep(0.2)
-        proc.send(" ")
-        proc.expect(f"Heard: {QUESTION}", timeout=30)
-        proc.send("typed words\r")
-        proc.expect("Heard: typed words", timeout=30)
-        proc.send("\x04")
-        assert proc.wait(timeout=20) == 0
+        push_to_talk_turns(proc, pulse_rig, question)
     finally:
         proc.close()
     sent, _ = check_wire(wire_log)
