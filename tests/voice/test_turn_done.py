@@ -59,16 +59,12 @@ def turns_in_trace(events: list[Any]) -> dict[str, SpanRecord]:
     return {s.name: s for s in sink.spans if s.kind == "turn"}
 
 
-async def test_a_barge_in_while_the_model_still_writes_ends_the_turn_as_interrupted() -> None:
-    live, detector, events = slow_session()
-    player: FakePlayer = live.ctx.sink  # type: ignore[assignment]
-    await a_question(live, detector)
-    first = live.turn
-    assert first is not None
-    await until(lambda: player.heard_ms_total() > 300)  # the first sentence plays ...
-    assert not of(events, ev.TurnDone)  # ... while the model is still writing
-    await feed(live, detector, [SpeechStart(0.0, time.perf_counter(), np.zeros(160, np.float32))],
-               in_speech=True, speech_ms=60)
+async def interrupt_with_the_next_question(live: LiveSession, detector: Any, events: list[Any], first: VoiceTurn,
+                                          block: np.ndarray, voiced: float | None = None) -> VoiceTurn:
+    """Speech over `first`'s answer, long enough to interrupt it (its first frame `block`, voiced at
+    `voiced`), that goes on to be the next question; returns that next turn once it is over."""
+    start = SpeechStart(0.0, time.perf_counter() if voiced is None else voiced, block)
+    await feed(live, detector, [start], in_speech=True, speech_ms=60)
     await feed(live, detector, in_speech=True, speech_ms=420)  # long enough: an interruption
     await until(lambda: bool(of(events, ev.Interrupted)))
     await feed(live, detector, [end(1.0)])  # the interrupting speech is the next question
@@ -79,6 +75,18 @@ async def test_a_barge_in_while_the_model_still_writes_ends_the_turn_as_interrup
     second = live.turn
     assert second is not None and second is not first
     await until(lambda: not second.active)
+    return second
+
+
+async def test_a_barge_in_while_the_model_still_writes_ends_the_turn_as_interrupted() -> None:
+    live, detector, events = slow_session()
+    player: FakePlayer = live.ctx.sink  # type: ignore[assignment]
+    await a_question(live, detector)
+    first = live.turn
+    assert first is not None
+    await until(lambda: player.heard_ms_total() > 300)  # the first sentence plays ...
+    assert not of(events, ev.TurnDone)  # ... while the model is still writing
+    await interrupt_with_the_next_question(live, detector, events, first, np.zeros(160, np.float32))
     assert check_turn_ids(events) == ["1", "2"]  # also: one TurnDone per turn
     one = of_turn(events, "1")
     assert one.index("interrupted") < one.index("turn_done")

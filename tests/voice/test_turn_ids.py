@@ -17,7 +17,8 @@ from agentcli.voice.pipeline import TurnInput, VoiceTurn
 from tests.turn_ids import check_turn_ids, of_turn
 from tests.voice.fakes import FakePlayer
 from tests.voice.test_pipeline import make_ctx, of
-from tests.voice.test_turn_taking import a_question, end, feed, session, silence, until
+from tests.voice.test_turn_done import interrupt_with_the_next_question
+from tests.voice.test_turn_taking import a_question, feed, session, until
 
 
 async def test_hands_free_turns_cough_and_barge_in_carry_their_turn_ids() -> None:
@@ -33,17 +34,7 @@ async def test_hands_free_turns_cough_and_barge_in_carry_their_turn_ids() -> Non
     await feed(live, detector, [Discarded(0.0, 150.0, 0.0)])  # a cough: paused, then resumed
     await until(lambda: player.heard_ms_total() > 2500)
     voiced = time.perf_counter() - 0.06
-    await feed(live, detector, [SpeechStart(0.0, voiced + 0.06, player_block())], in_speech=True, speech_ms=60)
-    await feed(live, detector, in_speech=True, speech_ms=420)  # long enough: an interruption
-    await until(lambda: bool(of(events, ev.Interrupted)))
-    await feed(live, detector, [end(1.0)])  # the interrupting speech is the next question
-    for _ in range(200):
-        if live.turn is not first:
-            break
-        await silence(live, detector, 20)
-    second = live.turn
-    assert second is not None and second is not first
-    await until(lambda: not second.active)
+    await interrupt_with_the_next_question(live, detector, events, first, player_block(), voiced + 0.06)
     ids = check_turn_ids(events)
     assert ids == ["1", "2"]
     one, two = of_turn(events, "1"), of_turn(events, "2")
