@@ -336,9 +336,8 @@ class UserSpeech(Event):
     started: float | None = None
     ended: float | None = None
     detected: float | None = None
-    # hands-free turns: how the turn read when it was committed (the transcript rule, with the acoustic
-    # model's verdict when it is on): complete | unfinished | neutral; null when nothing had decided yet
-    end_of_turn: str | None = None
+    # hands-free turns: the transcript rule, with the acoustic model's verdict when it is on
+    end_of_turn: str | None = None  # complete | unfinished | neutral when committed; null: not decided yet
     turn_model_p: float | None = None  # the end-of-turn model's P(finished) of the turn; null when it is off
 
 
