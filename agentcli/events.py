@@ -336,6 +336,9 @@ class UserSpeech(Event):
     started: float | None = None
     ended: float | None = None
     detected: float | None = None
+    # hands-free turns: the transcript rule, with the acoustic model's verdict when it is on
+    end_of_turn: str | None = None  # complete | unfinished | neutral when committed; null: not decided yet
+    turn_model_p: float | None = None  # the end-of-turn model's P(finished) of the turn; null when it is off
 
 
 @dataclass(slots=True, kw_only=True)

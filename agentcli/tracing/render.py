@@ -78,6 +78,10 @@ def span_details(span: dict[str, Any]) -> str:
         parts.append(_text_or_size(data, "text", 50) or "")
     elif kind == "interruption":
         parts.append(f"heard {fmt_ms(data.get('heard_ms'))}")
+    elif kind == "end_of_turn":
+        parts.append(data.get("end_of_turn") or "")
+        if data.get("turn_model_p") is not None:
+            parts.append(f"P(finished) {data['turn_model_p']:.2f}")
     return "  ".join(p for p in parts if p)
 
 

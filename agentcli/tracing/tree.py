@@ -361,7 +361,8 @@ class SpanTree:
         spoken.end = ev.ended
         self._place(spoken, ev)
         if ev.detected is not None:
-            wait = SpanRecord("end_of_turn", "wait", ev.ended, None, {})
+            verdict = {"end_of_turn": ev.end_of_turn, "turn_model_p": ev.turn_model_p}  # hands-free only
+            wait = SpanRecord("end_of_turn", "wait", ev.ended, None, verdict)
             wait.end = max(ev.ended, ev.detected)
             self._place(wait, ev)
 

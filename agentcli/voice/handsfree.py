@@ -110,11 +110,14 @@ class HandsFree:
         elif self.quiet_ms >= self.vad.silence_ms:
             turn.go_ahead()
 
-    def _wait_ms(self, turn: VoiceTurn) -> float:
-        s = self.settings
+    def _reads(self, turn: VoiceTurn) -> str | None:
         # an echo, or nothing heard: nothing to wait for, whatever the model hears
         listener = self.listener if turn.result.status == "ok" else None
-        reads = turn.reads if listener is None else listener.reads(turn.reads)
+        return turn.reads if listener is None else listener.reads(turn.reads)
+
+    def _wait_ms(self, turn: VoiceTurn) -> float:
+        s = self.settings
+        reads = self._reads(turn)
         wait = {"complete": s.complete_ms, "neutral": self.vad.silence_ms}.get(reads or "", s.max_wait_ms)
         return max(wait, self.prepare_ms)
 
@@ -261,7 +264,7 @@ class HandsFree:
         self.pending, self.pending_task, self.fragments = None, None, []
         self.over_playback = False
         self.live.turn = turn
-        turn.commit()
+        turn.commit(self._reads(turn), None if self.listener is None else self.listener.p)
 
     def drop(self) -> asyncio.Future[None]:
         """Forget the user's turn in progress now (a typed line replaces it); the future is done when the

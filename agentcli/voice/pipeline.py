@@ -101,6 +101,7 @@ class VoiceTurn:
         self.committed = committed
         self.reads: str | None = None  # how the transcript reads (turns.reads), once it is known
         self.on_read: Callable[[VoiceTurn], None] | None = None  # called once `reads` is known
+        self.verdict: tuple[str | None, float | None] = (None, None)  # end_of_turn, turn_model_p (commit())
         self._gate = asyncio.Event()
         self._go = asyncio.Event()  # an unfinished-sounding prepared turn runs the agent only once this is set
         if committed:
@@ -155,16 +156,19 @@ class VoiceTurn:
             self._state = state
 
     # -- a prepared turn -----------------------------------------------------------------------------
-    def commit(self) -> None:
-        """The user's turn is over: this answer is theirs. Its events go out, its audio may play."""
+    def commit(self, end_of_turn: str | None = None, turn_model_p: float | None = None) -> None:
+        """The user's turn is over: this answer is theirs. Its events go out, its audio may play.
+        `end_of_turn`, `turn_model_p`: how the turn read then, for its UserSpeech."""
         if self.committed:
             return
         self.committed = True
+        self.verdict = (end_of_turn, turn_model_p)
         self._mark("end_of_turn")
         held, self._held = self._held, []
         for event in held:
             if isinstance(event, ev.UserSpeech):  # the end of the turn is known now, not when it was prepared
                 event.detected = ev.now()
+                event.end_of_turn, event.turn_model_p = self.verdict
             self.emit(event)
         if self._state is not None:
             self.ctx.set_state(self._state, self.id())
@@ -256,7 +260,8 @@ class VoiceTurn:
         spoken = self.input.speech_ms if self.input.speech_ms is not None else rate_ms
         wall = ev.now() - known  # perf_counter -> the events' clock
         self.emit(ev.UserSpeech(start_ms=0.0, end_ms=round(spoken, 1), started=wall + end - spoken / 1000,
-                                ended=wall + end, detected=wall + known))
+                                ended=wall + end, detected=wall + known,
+                                end_of_turn=self.verdict[0], turn_model_p=self.verdict[1]))
 
     def _read_as(self, reads: str) -> None:
         self.reads = reads

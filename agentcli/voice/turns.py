@@ -165,6 +165,12 @@ class Listener:
         except Exception:  # noqa: BLE001 - a failed inference leaves the decision to the transcript
             return None
 
+    @property
+    def p(self) -> float | None:
+        """The model's P(finished) of the turn so far, once scored; None before, or when it failed."""
+        score = self._score
+        return score.result() if score is not None and score.done() and not score.cancelled() else None
+
     def reads(self, transcript: str | None) -> str | None:
         """end_of_turn() of the turn so far; None until both the transcript and the score are known."""
         score = self._score
