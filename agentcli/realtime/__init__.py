@@ -15,9 +15,9 @@ Layout, from the wire up:
   hearing.py (the user's side), answers.py (responses, tools, barge-in, guardrails), turns.py, with their
   state in state.py's named parts; interrupting.py (speech over an answer: pause, then interrupt or
   resume); hearing.py also drops a user turn that is the assistant's own voice.
-- config.py (the session object), items.py (history as realtime items), reconnect.py (backoff), tools.py,
-  guard.py (output guardrails), audio_io.py (mic pump, playback), inputs.py (stdin, input files),
-  recording.py (--record).
+- config.py (the session object), items.py (history as realtime items), reconnect.py (connecting with
+  backoff, the history replay), tools.py, guard.py (output guardrails), audio_io.py (mic pump, playback),
+  inputs.py (stdin, input files), recording.py (--record).
 """
 
 from __future__ import annotations

@@ -12,8 +12,7 @@ from agentcli.audio.sink import silenced, silent_since
 from agentcli.models.base import ModelToolCall
 from agentcli.realtime.audio_io import OutputAudio
 from agentcli.realtime.guard import OutputGuard
-from agentcli.realtime.items import replay_entries
-from agentcli.realtime.reconnect import new_item_id
+from agentcli.realtime.reconnect import new_item_id, rewrite_replayed
 from agentcli.realtime.server_events import (
     AudioDelta,
     AudioDone,
@@ -312,7 +311,7 @@ class Answers:
                 entry["content"] = heard_text
                 entry["_interrupted"] = True
                 if cut.stale:  # replayed in full after a reconnect: the new server session gets the heard part
-                    await self._rewrite_replayed(entry)
+                    await rewrite_replayed(self.link, self.history, entry)
             sink = self.output.sink if self.output is not None else None
             silent = (await silenced(sink, speech_at)) if wait else silent_since(sink, speech_at)
             interrupted = ev.Interrupted(heard_ms=round(cut.heard_ms, 1), heard_text=heard_text, item_id=cut.item_id,
@@ -340,24 +339,6 @@ class Answers:
                 items.remove(entry)
             self.history.own_ids.add(str(state.item_id))
             await self.link.soft(lambda m: m.delete_item(str(state.item_id)))
-
-    async def _rewrite_replayed(self, entry: dict[str, object]) -> None:
-        """A replayed history entry changed after the replay: a barge-in cut an answer that was still
-        playing from the dropped connection, so the server holds all of its text while the user heard a
-        part. Swap the server's copy for the entry as it is now, at the same place in the conversation."""
-        replayed = self.link.replayed
-        index = next((i for i, (e, _) in enumerate(replayed) if e is entry), None)
-        if index is None:
-            return
-        await self.link.soft(lambda m: m.delete_item(replayed[index][1]))
-        if not replay_entries([entry]):  # nothing was heard: the answer leaves the conversation
-            del replayed[index]
-            return
-        item_id = new_item_id()
-        self.history.own_ids.add(item_id)
-        previous = replayed[index - 1][1] if index else "root"
-        replayed[index] = (entry, item_id)
-        await self.link.soft(lambda m: m.add_item(item_id, entry, previous))
 
     async def _guard_tripped(self, state: ResponseState, name: str, verdict: Verdict) -> None:
         """An output guardrail tripped: stop the answer, take it out of the model's context, say why."""

@@ -18,11 +18,10 @@ from agentcli.errors import ModelError
 from agentcli.realtime.answers import Answers
 from agentcli.realtime.audio_io import OutputAudio
 from agentcli.realtime.config import server_cancels_on_speech
-from agentcli.realtime.connection import ConnectionLost, EventLog, HandshakeRefused, Validator
+from agentcli.realtime.connection import ConnectionLost, EventLog, Validator
 from agentcli.realtime.hearing import MIN_PTT_MS, Hearing
-from agentcli.realtime.items import replay_entries
 from agentcli.realtime.model import Connect, RealtimeModel, SessionSetup
-from agentcli.realtime.reconnect import Backoff, new_item_id
+from agentcli.realtime.reconnect import connect_first, new_item_id, reconnect, replay_history
 from agentcli.realtime.server_events import (
     AudioDelta,
     AudioDone,
@@ -169,7 +168,8 @@ class RealtimeSession:
 
     async def run(self) -> None:
         """Serve the session until close(); reconnects after a drop, or raises ModelError."""
-        self.link.model = await self._connect_first()
+        retries = self.spec.entry_agent.provider.max_retries
+        self.link.model = await connect_first(self._connect, self.options.give_up_s, retries, self.emit)
         while True:
             try:
                 await self._serve(self.link.model)
@@ -178,41 +178,12 @@ class RealtimeSession:
                 if self.link.closing:
                     return
                 self._dropped()
-                self.link.model = await self._reconnect()
-
-    async def _connect_first(self) -> RealtimeModel:
-        """Connect; a refusal worth retrying (5xx, 429) is retried provider.max_retries times."""
-        backoff = Backoff(self.options.give_up_s)
-        retries = self.spec.entry_agent.provider.max_retries
-        while True:
-            try:
-                return await self._connect()
-            except HandshakeRefused as e:
-                delay = backoff.next_delay() if e.transient and backoff.attempts < retries else None
-                if delay is None:
-                    raise
-                self.emit(ev.Retrying(attempt=backoff.attempts, reason=str(e)))
-                await asyncio.sleep(delay)
+                self.link.model = await reconnect(self._connect, self.options.give_up_s)
+                self.link.reconnects += 1
 
     async def _serve(self, model: RealtimeModel) -> None:
         while (event := await model.recv()) is not None:
             await self.handle(event)
-
-    async def _reconnect(self) -> RealtimeModel:
-        backoff = Backoff(self.options.give_up_s)
-        last = "connection lost"
-        while (delay := backoff.next_delay()) is not None:
-            await asyncio.sleep(delay)
-            try:
-                model = await self._connect()
-            except ModelError as e:
-                last = str(e)
-                continue
-            self.link.reconnects += 1
-            return model
-        raise ModelError(
-            f"lost the realtime connection and could not reconnect within {backoff.give_up_s:g} s ({last})"
-        )
 
     def _dropped(self) -> None:
         self.link.ready.clear()
@@ -314,12 +285,7 @@ class RealtimeSession:
             self.emit(ev.Notice(message="reconnected; the server resumed the session"))
             link.resumed = False
         elif link.reconnects or link.resumed:
-            link.replayed = []
-            for entry in replay_entries(self.conversation.items):
-                item_id = new_item_id()
-                self.history.own_ids.add(item_id)
-                link.replayed.append((entry, item_id))
-                await link.send(lambda m, i=item_id, x=entry: m.add_item(i, x))
+            await replay_history(link, self.history)
             what = "reconnected; conversation restored" if link.reconnects else "conversation resumed"
             self.emit(ev.Notice(message=f"{what} ({len(link.replayed)} items)"))
             link.resumed = False
