@@ -98,9 +98,7 @@ class Hearing:
         """A typed line: a user message, then an answer (after any answer in progress). It cuts off a
         turn whose tool still runs, as speech does (the call's output still reaches the model)."""
         await self.answers.barge_in(local=True)
-        calls, turn = self.answers.calls, self.turns.current
-        if calls is not None and turn is not None and turn.index == calls.turn:
-            self.turns.finish("interrupted", interrupted=True)  # as speech over the tool: that turn is cut off
+        self._cut_off_tool_turn()
         item_id = new_item_id()
         self.history.own_ids.add(item_id)
         entry = self.turns.start(item_id, text, base=time.perf_counter())
@@ -108,6 +106,24 @@ class Hearing:
         self.user.unanswered, self.user.unanswered_speech = entry, None
         await self.link.soft(lambda m: m.add_item(item_id, entry))
         await self.answers.request()
+
+    def _cut_off_tool_turn(self) -> bool:
+        """A new user turn (a typed line, committed speech) while the open turn's tool still runs: that
+        turn ends as interrupted, not 'ok' with no output. The call runs on; its output still goes to the
+        server, so the model has it when it answers the new turn. (Gemini Live takes the call back
+        itself: Answers.calls_cancelled.)"""
+        calls, turn = self.answers.calls, self.turns.current
+        if calls is None or turn is None or turn.index != calls.turn:
+            return False
+        self.turns.finish("interrupted", interrupted=True)
+        return True
+
+    def _server_answers_speech(self) -> bool:
+        """The server answers committed speech on its own (OpenAI's server VAD with create_response); not
+        Gemini Live, which takes a running call back when the user talks."""
+        model = self.link.model
+        td = self.settings.turn_detection
+        return not self.manual and bool(td.create_response) and model is not None and model.client_interrupts
 
     async def input_ended(self) -> None:
         """The input file is over: with manual turns the buffer is committed; with server VAD, trailing
@@ -190,6 +206,10 @@ class Hearing:
                 self.over_playback = False
                 pad = self.settings.turn_detection.prefix_padding_ms or 300
                 u.unanswered_speech = (start - pad, end)
+            if self._cut_off_tool_turn() and self._server_answers_speech():
+                # its answer would come before the call's output: cancelled when it comes; the answer is
+                # asked for once the output is sent (the tool task's request, as for a typed line)
+                self.answers.responding.ignore_auto = True
             base = u.speech_stopped_at or time.perf_counter()
             u.unanswered = self.turns.start(e.item_id, "", base=base, speech=speech)
             if speech is not None and speech.detected is not None and speech.ended is not None:
