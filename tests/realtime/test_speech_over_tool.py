@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from agentcli import events as ev
-from agentcli.tracing.tree import SpanTree
 from tests.realtime.gemini_harness import gemini_harness
 from tests.realtime.harness import harness
+from tests.realtime.test_typed_over_tool import function_spans
 from tests.turn_ids import check_turn_ids
-from tests.voice.test_turn_done import Spans
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 
@@ -55,14 +53,7 @@ async def test_openai_speech_while_a_tool_runs_interrupts_its_turn(tmp_path: Pat
         assert h.of(ev.TurnStarted)[1].input == "never mind"
         h.validate_wire()
     # the trace: the call ended with its turn, as interrupted; its late result amends it (no second span)
-    sink = Spans()
-    tree = SpanTree(sink)
-    for event in h.events:
-        tree.feed(event)
-    tree.finish(time.time(), "ok")
-    turns = {s.span_id: s.name for s in sink.spans if s.kind == "turn"}
-    calls = [(turns.get(s.parent_id or ""), s.status, s.data.get("output")) for s in sink.spans if s.kind == "function"]
-    assert calls == [("turn 1", "interrupted", "search the archive: found")]
+    assert function_spans(h.events) == [("turn 1", "interrupted", "search the archive: found")]
 
 
 async def test_gemini_speech_while_a_tool_runs_takes_the_call_back(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import asyncio
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,18 @@ from tests.turn_ids import check_turn_ids
 from tests.voice.test_turn_done import Spans
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
+
+
+def function_spans(events: list[Any]) -> list[tuple[str | None, str, Any]]:
+    """(its turn's name, status, output) of each function span the trace builds from `events`."""
+    sink = Spans()
+    tree = SpanTree(sink)
+    for event in events:
+        tree.feed(event)
+    tree.finish(time.time(), "ok")
+    turns = {s.span_id: s.name for s in sink.spans if s.kind == "turn"}
+    return [(turns.get(s.parent_id or ""), s.status, s.data.get("output")) for s in sink.spans if s.kind == "function"]
+
 
 SCRIPT = {
     "turns": [
@@ -51,14 +64,7 @@ async def test_openai_a_line_typed_while_a_tool_runs_interrupts_its_turn(tmp_pat
         assert h.of(ev.TurnStarted)[1].input == "never mind"
         h.validate_wire()
     # the trace: the call ended with its turn, as interrupted; its late result amends it (no second span)
-    sink = Spans()
-    tree = SpanTree(sink)
-    for event in h.events:
-        tree.feed(event)
-    tree.finish(time.time(), "ok")
-    turns = {s.span_id: s.name for s in sink.spans if s.kind == "turn"}
-    calls = [(turns.get(s.parent_id or ""), s.status, s.data.get("output")) for s in sink.spans if s.kind == "function"]
-    assert calls == [("turn 1", "interrupted", "search the archive: found")]
+    assert function_spans(h.events) == [("turn 1", "interrupted", "search the archive: found")]
 
 
 async def test_gemini_a_line_typed_while_a_tool_runs_interrupts_its_turn(tmp_path: Path) -> None:
