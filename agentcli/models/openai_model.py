@@ -98,18 +98,6 @@ async def _idle_bounded(wire: Any, url: str, timeout: float | None) -> AsyncIter
     waiting for `timeout`; otherwise it re-arms for the current read's deadline. Between reads (the
     consumer's time) nothing is armed, so an abandoned stream leaves no timer behind."""
     iterator = wire.__aiter__()
-    if timeout is None:
-        try:
-            while True:
-                try:
-                    event = await iterator.__anext__()
-                except StopAsyncIteration:
-                    return
-                yield event
-        finally:
-            if (aclose := getattr(iterator, "aclose", None)) is not None:
-                with contextlib.suppress(Exception):
-                    await aclose()
     loop = asyncio.get_running_loop()
     now = loop.time
     task = asyncio.current_task()  # the task that iterates the stream (async generators run in their caller's)
@@ -120,7 +108,7 @@ async def _idle_bounded(wire: Any, url: str, timeout: float | None) -> AsyncIter
     def due() -> None:
         nonlocal timer, cancelling
         timer = None
-        if reading_since is None or task is None:
+        if reading_since is None or task is None or timeout is None:
             return  # between reads: the next read arms it again
         deadline = reading_since + timeout
         if now() >= deadline:
@@ -132,7 +120,7 @@ async def _idle_bounded(wire: Any, url: str, timeout: float | None) -> AsyncIter
     try:
         while True:
             reading_since = now()
-            if timer is None:
+            if timer is None and timeout is not None:
                 timer = loop.call_at(reading_since + timeout, due)
             try:
                 event = await iterator.__anext__()
