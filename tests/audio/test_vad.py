@@ -69,6 +69,26 @@ def test_jfk_turns_line_up_with_the_phrases(jfk_wav: Path) -> None:
     assert [s.start_ms for s in starts[: len(turns)]] == [t.start_ms for t in turns]
 
 
+def test_jfk_through_the_front_end_starts_each_phrase_on_time(jfk_wav: Path) -> None:
+    """As on the microphone path of `agent voice --vad`: the front end's noise suppressor, and the room's hiss
+    before the speech (no digital silence, so the noise floor is the hiss and Silero skips the pauses). A
+    phrase heard late makes the pause before it count long: at 0.35 s late, JFK split in two turns."""
+    from agentcli.audio.frontend import FarEndTap, FrontEnd
+
+    x = read_wav(jfk_wav, RATE)
+    hiss = x[int(2.5 * RATE) : int(3.1 * RATE)]  # the pause after "Americans"
+    lead = np.concatenate([hiss, hiss])
+    heard = np.concatenate([lead, x])
+    front = FrontEnd(RATE, far_end=FarEndTap(), echo=True)  # no --headphones: the echo canceller runs
+    cleaned = np.concatenate([front.process(heard[i : i + 320], captured_at=i / RATE)
+                              for i in range(0, heard.shape[0], 320)])
+    lead_ms = lead.shape[0] / RATE * 1000
+    starts = [e.start_ms - lead_ms for e in _run(cleaned, VadSettings(silence_ms=200))
+              if isinstance(e, SpeechStart)]
+    for start, _end in JFK_PHRASES:
+        assert any(abs(s - start * 1000) <= 150 for s in starts), (start, starts)
+
+
 def test_jfk_middle_pause_splits_with_800ms_silence(jfk_wav: Path) -> None:
     x = read_wav(jfk_wav, RATE)
     turns = _turns(_run(x, VadSettings(silence_ms=800)))
