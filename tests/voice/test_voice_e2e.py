@@ -195,11 +195,8 @@ def test_hands_free_turn_from_jfk(pulse_rig: PulseRig, tmp_path: Path) -> None:
     reply = "Those are famous words from a speech."
     script = write_script(tmp_path / "s.yaml", [], [reply])
     # the speech has pauses of about a second between its phrases: a longer silence window keeps it one turn
-    # (the transcript here reads neutral, so the window decides). 2 s, not 1.5: 1.5 s split it after
-    # "Americans" 1 run in 5, though that pause is ~1.1 s by level (why the silence counted longer is open).
-    # One turn at default settings is test_turns_e2e.test_jfk_at_default_settings_is_one_turn.
     spec = tmp_path / "agent.yaml"
-    spec.write_text("name: listener\nvoice:\n  vad:\n    silence_ms: 2000\n")
+    spec.write_text("name: listener\nvoice:\n  vad:\n    silence_ms: 1500\n")
     _hands_free(pulse_rig, tmp_path, JFK, script, reply, spec)
 
 
