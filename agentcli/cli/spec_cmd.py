@@ -15,39 +15,46 @@ import typer
 app = typer.Typer(help="Validate, describe and create agent specs.", no_args_is_help=True)
 
 
-def _check(file: str, do_import: bool) -> tuple[list[str], list[str]]:
-    """(agent names, problems) for one file; "-" reads stdin."""
+def _check(file: str, do_import: bool) -> tuple[list[str], list[str], list[str]]:
+    """(agent names, problems, warnings) for one file; "-" reads stdin."""
     from agentcli.errors import SpecError
     from agentcli.spec.loader import load_spec
-    from agentcli.spec.resolve import reference_problems
+    from agentcli.spec.resolve import reference_problems, setting_warnings
     from agentcli.terminal_text import show_controls
 
     try:
         spec = load_spec("<stdin>", text=sys.stdin.read()) if file == "-" else load_spec(file)
     except SpecError as e:
-        return [], list(e.problems)
-    return list(spec.agents), [show_controls(p) for p in reference_problems(spec, do_import=do_import)]
+        return [], list(e.problems), []
+    problems = [show_controls(p) for p in reference_problems(spec, do_import=do_import)]
+    return list(spec.agents), problems, [show_controls(w) for w in setting_warnings(spec)]
 
 
 @app.command()
 def validate(
     files: list[str] = typer.Argument(..., metavar="FILE", help="Spec files to check ('-' reads stdin)."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON list of {file, ok, agents, problems}."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print a JSON list of {file, ok, agents, problems, warnings}."),
     do_import: bool = typer.Option(
         False, "--import", help="Import python tools and guardrails (runs their modules) to check them fully."
     ),
 ) -> None:
     """Check spec files; every problem is printed as path:line:col: field: message. Exit 2 if any is bad.
+    A setting this machine cannot honour (e.g. voice.turn.model: smart-turn without its extra) is a
+    warning on stderr: the spec is still valid.
 
     Python references are checked without running them: the module must be found next to the spec or
     on sys.path, and a function missing from the module's source is reported. read_file roots and
     shell cwd must be folders."""
     results = []
     for file in files:
-        agents, problems = _check(file, do_import)
-        results.append({"file": file, "ok": not problems, "agents": agents, "problems": problems})
+        agents, problems, warnings = _check(file, do_import)
+        results.append({"file": file, "ok": not problems, "agents": agents, "problems": problems,
+                        "warnings": warnings})
         if as_json:
             continue
+        for line in warnings:
+            typer.echo(f"warning: {line}", err=True)
         if problems:
             for line in problems:
                 typer.echo(line, err=True)

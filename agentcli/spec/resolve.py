@@ -4,6 +4,8 @@
   system's finders, which read no module code), and, for a module with Python source, the function is
   bound at its top level (read from its syntax tree). `--import` imports instead, running the module.
 - read_file roots and shell `cwd:` are folders; shell placeholders name declared params.
+- warnings, not problems: settings this machine cannot honour (the spec is fine elsewhere), such as
+  `voice.turn.model: smart-turn` without the `smart-turn` extra installed.
 
 Each problem is a `path:line:col: field: message` line pointing at the field it comes from.
 """
@@ -44,6 +46,19 @@ def reference_problems(spec: Spec, *, do_import: bool = False) -> list[str]:
                 if guardrail.python:
                     _ref(found, agent, (f"{stage}_guardrails", i, "python"), guardrail.python, base_dir, do_import)
     return list(dict.fromkeys(found))  # an agent reached twice reports once
+
+
+def setting_warnings(spec: Spec) -> list[str]:
+    """What the spec asks for that cannot run here and would be dropped (said once at run time too)."""
+    found: list[str] = []
+    for agent in spec.agents.values():
+        if agent.voice.turn.model == "smart-turn":
+            from agentcli.audio.smart_turn import smart_turn_available
+
+            why = smart_turn_available()
+            if why is not None:
+                found.append(agent.where(("voice", "turn", "model"), f"{why}; turns would end by the transcript alone"))
+    return list(dict.fromkeys(found))
 
 
 def _ref(found: list[str], agent: AgentSpec, loc: Loc, ref: str, base_dir: str, do_import: bool) -> None:

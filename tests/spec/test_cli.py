@@ -51,7 +51,7 @@ def test_validate_json(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", "--json", assistant, str(bad)])
     assert result.exit_code == 2
     report = json.loads(result.stdout)
-    assert report[0] == {"file": assistant, "ok": True, "agents": ["assistant"], "problems": []}
+    assert report[0] == {"file": assistant, "ok": True, "agents": ["assistant"], "problems": [], "warnings": []}
     assert report[1]["ok"] is False and report[1]["agents"] == []
     assert report[1]["problems"][0].startswith(f"{bad}:2:1: yaml: ")
     assert result.stderr == ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -154,3 +155,17 @@ def test_chat_reports_a_tool_build_error_at_its_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     (line,) = result.stderr.splitlines()
     assert f"{spec}:4:11: tools[0].root: read_file: root 'missing' is not a folder" in line
+
+
+def test_smart_turn_without_its_extra_is_a_warning_not_a_problem(tmp_path: Path, monkeypatch: Any) -> None:
+    import agentcli.audio.smart_turn as smart_turn
+
+    spec = write(tmp_path, "a.yaml", "name: a\nvoice:\n  turn:\n    model: smart-turn\n")
+    monkeypatch.setattr(smart_turn, "smart_turn_available", lambda: "onnxruntime cannot be imported")
+    result = runner.invoke(app, ["validate", str(spec)])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {spec}:4:12: voice.turn.model: onnxruntime cannot be imported" in result.stderr
+    report = json.loads(runner.invoke(app, ["validate", "--json", str(spec)]).stdout)
+    assert report[0]["ok"] and len(report[0]["warnings"]) == 1
+    monkeypatch.setattr(smart_turn, "smart_turn_available", lambda: None)  # installed: nothing to say
+    assert runner.invoke(app, ["validate", str(spec)]).stderr == ""
