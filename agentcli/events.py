@@ -185,8 +185,9 @@ class ToolCallFinished(Event):
     output: str = ""  # what the model is given back (an error string when the tool failed)
     error: str | None = None
     approved: bool | None = None  # None when the tool needs no approval
-    # stopped while it ran, nothing went back: the model took the call back (Gemini Live), or its turn was cut
-    # off (chat: Ctrl-C; voice: a barge-in, the session's end; before the turn's TurnDone); `error` says why
+    # stopped while it ran, nothing went back: the model took the call back (Gemini Live), its turn was cut off
+    # (chat: Ctrl-C; voice: a barge-in, the session's end; before the turn's TurnDone), or its realtime session
+    # ended or dropped; `error` says why
     cancelled: bool = False
 
 
