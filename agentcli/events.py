@@ -185,7 +185,10 @@ class ToolCallFinished(Event):
     output: str = ""  # what the model is given back (an error string when the tool failed)
     error: str | None = None
     approved: bool | None = None  # None when the tool needs no approval
-    cancelled: bool = False  # the model took the call back while it ran (Gemini Live): nothing went back
+    # stopped while it ran, nothing went back: the model took the call back (Gemini Live), its turn was cut off
+    # (chat: Ctrl-C; voice: a barge-in, the session's end; before the turn's TurnDone), or its realtime session
+    # ended or dropped; `error` says why
+    cancelled: bool = False
 
 
 @dataclass(slots=True, kw_only=True)

@@ -1,6 +1,7 @@
 """The turn ids of a run's events (issue 9): every event between SessionStarted and SessionEnded that
 belongs to a turn carries its turn's id, those that come before its TurnStarted too, and ids never
-restart; every turn that started ends with exactly one TurnDone (a cancelled one: status interrupted).
+restart; every turn that started ends with exactly one TurnDone (a cancelled one: status interrupted), and
+every tool call that started with exactly one ToolCallFinished (a cut-off one: cancelled).
 Shared by the realtime and voice tests; works on events and on --jsonl dicts alike."""
 
 from __future__ import annotations
@@ -49,12 +50,30 @@ def check_turn_ids(events: list[Any]) -> list[str]:
 
 
 def check_turns_done(events: list[Any]) -> None:
-    """Every turn that has a TurnStarted has exactly one TurnDone, after it."""
+    """Every turn that has a TurnStarted has exactly one TurnDone, after it; every tool call that started
+    finished exactly once (check_calls_finished)."""
     for turn_id in {str(_get(e, "turn_id")) for e in events if _get(e, "type") == "turn_started"}:
         kinds = [_get(e, "type") for e in events if str(_get(e, "turn_id")) == turn_id]
         done = kinds.count("turn_done")
         assert done == 1, f"turn {turn_id} has {done} turn_done events: {kinds}"
         assert kinds.index("turn_started") < kinds.index("turn_done"), f"turn {turn_id}: done before started"
+    check_calls_finished(events)
+
+
+def check_calls_finished(events: list[Any]) -> None:
+    """Every ToolCallStarted is followed by exactly one ToolCallFinished for its call_id, a sub-agent's
+    (nested in sub_agent_event) too, and none finishes a call that never started."""
+    calls: dict[tuple[str, ...], list[str]] = {}  # by the call_ids from the outermost call in
+    for event in events:
+        path: list[str] = []
+        while _get(event, "type") == "sub_agent_event" and _get(event, "event") is not None:
+            path.append(str(_get(event, "call_id")))
+            event = _get(event, "event")
+        kind = _get(event, "type")
+        if kind in ("tool_call_started", "tool_call_finished"):
+            calls.setdefault((*path, str(_get(event, "call_id"))), []).append(kind)
+    for key, kinds in calls.items():
+        assert kinds == ["tool_call_started", "tool_call_finished"], f"tool call {'/'.join(key)}: {kinds}"
 
 
 def of_turn(events: list[Any], turn_id: str) -> list[str]:

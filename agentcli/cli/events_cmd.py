@@ -40,8 +40,13 @@ _WHAT = {
     "text_delta": "A piece of the answer as it streams",
     "generation_done": "A model call ended: its text, usage and time to first token",
     "tool_call_started": "The model called a tool",
-    "tool_call_finished": "The tool's result (or error, or refused approval); `cancelled` when the model took the "
-                          "call back while it ran (Gemini Live, on a barge-in): stopped, nothing sent back",
+    "tool_call_finished": "The tool's result (or error, or refused approval); exactly one follows each "
+                          "`tool_call_started`. `cancelled` when the call was stopped while it ran, nothing sent "
+                          "back: the model took it back (Gemini Live, on a barge-in), its turn was cut off (chat: "
+                          "Ctrl-C; voice: a barge-in, the session's end; then before the turn's `turn_done`), or "
+                          "its realtime session ended or dropped; `error` says why. A sub-agent's calls (in "
+                          "`sub_agent_event`) cut off with their turn end the same way, before the call they "
+                          "run under",
     "handoff": "One agent handed the conversation to another",
     "guardrail_checked": "An input or output guardrail ran; `tripped` when it stopped or replaced something",
     "error": "Something failed; `fatal` when it ended the run",

@@ -24,7 +24,7 @@ from agentcli.realtime.server_events import (
     TextDone,
 )
 from agentcli.realtime.state import History, Link, Responding, ResponseState, UserInput, heard_part
-from agentcli.realtime.tools import AgentTools, CallRun
+from agentcli.realtime.tools import DROPPED, ENDED, AgentTools, CallRun
 from agentcli.realtime.turns import Turns
 from agentcli.runtime.guardrails import Verdict
 
@@ -358,9 +358,10 @@ class Answers:
             self.turns.current.output = message
             self.turns.finish("guardrail", error=message)
 
-    def dropped(self) -> bool:
-        """The connection dropped: the response in flight is over (what arrived stays, marked). True
-        when it had not said or called anything yet (its question can be asked again)."""
+    def dropped(self, why: str = DROPPED) -> bool:
+        """The connection dropped: the response in flight is over (what arrived stays, marked), the calls
+        still running stop (each ends as cancelled, `why`). True when it had not said or called anything
+        yet (its question can be asked again)."""
         state, self.responding.current = self.responding.current, None
         silent = state is None or not (state.transcript or state.calls or state.first_delta)
         if state is not None:
@@ -374,13 +375,16 @@ class Answers:
             self.output.orphan()
         self.responding.create_pending = self.responding.want_response = False
         if self.responding.tool_task is not None:
+            run = self.calls
+            if run is not None:
+                run.cancel(list(run.calls), run.tell or self.emit, why)
             self.responding.tool_task.cancel()
             self.responding.tool_task = None
             silent = False
         return silent
 
     def cancel_side_tasks(self) -> None:
-        self.dropped()
+        self.dropped(ENDED)
         turn = self.turns.current
         if turn is not None and turn.closer is not None:
             turn.closer.cancel()

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from agentcli.events import Event, ToolCallFinished
+from agentcli.events import Event, ToolCallFinished, ToolCallStarted
 from agentcli.models.base import ModelToolCall, ToolSchema
 from agentcli.runtime.guardrails import GuardrailCheck, build_guardrails
 from agentcli.runtime.tool_calls import run_tool_calls, serialized
@@ -27,18 +27,23 @@ ONE_HANDOFF = "error: only one handoff per answer; this one was ignored"
 
 
 CANCELLED = "cancelled by the model (the user interrupted)"
+DROPPED = "cancelled: the realtime connection dropped"
+ENDED = "cancelled: the session ended"
 
 
 class CallRun:
     """One response's function calls while they run: which have finished, which the model took back
-    (Gemini Live's toolCallCancellation). A taken-back call shows as a ToolCallFinished with
-    `cancelled=True` at once; its own result, if it still comes, is neither shown nor sent."""
+    (Gemini Live's toolCallCancellation), or that stopped with their task (a dropped connection, the
+    session's end). A taken-back call shows as a ToolCallFinished with `cancelled=True` at once; its own
+    result, if it still comes, is neither shown nor sent. Only a call that started is finished (a handoff
+    call never starts)."""
 
     def __init__(self, calls: list[ModelToolCall], agent: str, turn: int | None,
                  tell: Callable[[Event], None] | None = None):
         self.calls = {c.call_id: c for c in calls}
         self.agent, self.turn = agent, turn
         self.tell = tell  # emits an event of the calls' turn (stamped with its turn_id)
+        self.started: set[str] = set()
         self.finished: set[str] = set()
         self.cancelled: set[str] = set()
 
@@ -46,6 +51,8 @@ class CallRun:
         """`emit`, noting each call's end and holding back the end of a cancelled one."""
 
         def watched(event: Event) -> None:
+            if isinstance(event, ToolCallStarted):
+                self.started.add(event.call_id)
             if isinstance(event, ToolCallFinished):
                 self.finished.add(event.call_id)
                 if event.call_id in self.cancelled:
@@ -54,7 +61,7 @@ class CallRun:
 
         return watched
 
-    def cancel(self, call_ids: list[str], emit: Callable[[Event], None]) -> bool:
+    def cancel(self, call_ids: list[str], emit: Callable[[Event], None], error: str = CANCELLED) -> bool:
         """Take back those of `call_ids` still running; True when every call of the run is taken back
         (then nothing of it is to be sent: its task can go). A call that finished first keeps its result,
         which goes back with the others' once they end."""
@@ -63,8 +70,9 @@ class CallRun:
             if call is None or call_id in self.finished or call_id in self.cancelled:
                 continue
             self.cancelled.add(call_id)
-            emit(ToolCallFinished(agent=self.agent, call_id=call_id, name=call.name, error=CANCELLED,
-                                  cancelled=True))  # fmt: skip
+            if call_id in self.started:
+                emit(ToolCallFinished(agent=self.agent, call_id=call_id, name=call.name, error=error,
+                                      cancelled=True))  # fmt: skip
         return set(self.calls) <= self.cancelled
 
 

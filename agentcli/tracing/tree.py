@@ -11,8 +11,10 @@ to the root once a later turn starts, or at the end. Events of no turn attach to
 else to the trace root.
 A finished `transfer_to_*` tool call followed by a Handoff becomes the handoff span (with the call's
 timing); a Handoff with no such call is an instant span. ErrorEvent marks every open span error.
-A call still running when its turn ended as interrupted ends with it (status interrupted); its late
-ToolCallFinished (a realtime call runs on past a typed line) amends that span with its output.
+A ToolCallFinished with `cancelled` (taken back by the model, or cut off with its turn: chat and voice
+send one before the interrupted TurnDone) ends its span as interrupted, with what was still open of its
+sub-run. A call still running when its turn ended as interrupted ends with it (status interrupted); its
+late ToolCallFinished (a realtime call runs on past a typed line) amends that span with its output.
 A SubAgentEvent (an `agent:` tool's sub-run) feeds a child tree whose spans hang under that tool call.
 """
 
@@ -92,6 +94,13 @@ class SpanTree:
                 span.fail(f"not finished: the run ended ({status})")
             self._end_one(span, ts)
         self._release_transfer()
+
+    def interrupt_open(self, message: str) -> None:
+        """Mark everything still open (sub-runs' too) as interrupted; `finish` then ends it."""
+        for child in self._children.values():
+            child.interrupt_open(message)
+        for span in self._open.values():
+            span.interrupt(message)
 
     # --- bookkeeping --------------------------------------------------------------------------------
 
@@ -278,10 +287,13 @@ class SpanTree:
             data = {"agent": ev.agent, "call_id": ev.call_id, "tool": ev.name}
             span = self._open_span("function", ev.name, ev.ts, self._agent or self._turn, data)
         span.data.update(output=ev.output, approved=ev.approved)
+        cancelled = getattr(ev, "cancelled", False)  # taken back by the model, or cut off with its turn
         child = self._children.pop(ev.call_id, None)
         if child is not None:
+            if cancelled:  # the sub-run's model call or agent still open stopped with it
+                child.interrupt_open(ev.error or "cancelled")
             child.finish(ev.ts, "ok")
-        if getattr(ev, "cancelled", False):  # taken back by the model: stopped, not failed
+        if cancelled:  # stopped, not failed
             span.interrupt(ev.error or "cancelled")
         self._end(span, ev.ts, ev.error, failed=bool(ev.error) and span.status != "interrupted")
 

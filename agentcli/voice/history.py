@@ -98,7 +98,7 @@ class TurnItems:
             self._calls[event.call_id] = call
         elif isinstance(event, ev.ToolCallFinished):
             call = self._calls.pop(event.call_id, None)
-            if call is not None:
+            if call is not None and not event.cancelled:  # a call cut off has no output to go back
                 self.items.append(call)
                 self.items.append({"type": "function_call_output", "call_id": event.call_id,
                                    "output": event.output})

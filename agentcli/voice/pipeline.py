@@ -24,6 +24,7 @@ import numpy as np
 
 from agentcli import events as ev
 from agentcli.audio.sink import silenced
+from agentcli.runtime.open_turn import OpenTurn
 from agentcli.voice.history import TurnItems, heard_chars, heard_ms, heard_text, truncate_turn
 from agentcli.voice.sentences import SentenceSplitter
 from agentcli.voice.speaker import Speaker, to_ts
@@ -118,7 +119,7 @@ class VoiceTurn:
         self._ran = False
         self._task: asyncio.Task[TurnResult] | None = None
         self._interruption: asyncio.Future[ev.Interrupted] | None = None
-        self._begun: ev.TurnStarted | None = None  # the runner's, until the turn's TurnDone went out
+        self._open = OpenTurn()  # the runner's turn and tool calls that went out and have not ended
 
     def emit(self, event: ev.Event) -> None:
         """Emit through the run, stamped with this turn: its speech and transcript come before its
@@ -307,19 +308,16 @@ class VoiceTurn:
         self.result.answer = "".join(answer)
 
     def _end_cancelled(self, error: str) -> None:
-        """A turn cut off before the runner's TurnDone still ends with one (status interrupted), so
-        consumers and the trace see it end."""
-        begun, self._begun = self._begun, None
-        if begun is not None:
-            self.emit(ev.TurnDone(turn=begun.turn, agent=begun.agent, status="interrupted", interrupted=True,
-                                  error=error))
+        """A turn cut off before the runner's TurnDone still ends with one (status interrupted), after a
+        cancelled ToolCallFinished for each tool call left running, so consumers and the trace see it end."""
+        for event in self._open.cut(error):
+            self.emit(event)
 
     async def _on_event(self, event: ev.Event, splitter: SentenceSplitter, answer: list[str]) -> None:
         ctx = self.ctx
         assert self._items is not None
         self.emit(event)
-        if isinstance(event, ev.TurnStarted):
-            self._begun = event
+        self._open.note(event)
         self._items.on_event(event)
         if isinstance(event, ev.ToolCallStarted) and not self.committed:
             await self._gate.wait()  # a tool acts on the world: only for a turn the user finished
@@ -331,7 +329,6 @@ class VoiceTurn:
         elif isinstance(event, ev.GenerationDone) and not ctx.hold_speech:
             self._say(splitter.flush())
         elif isinstance(event, ev.TurnDone):
-            self._begun = None
             self.result.status = event.status
             self.result.error = event.error
             if event.status == "ok" and ctx.hold_speech:

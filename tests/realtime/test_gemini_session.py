@@ -259,18 +259,25 @@ async def test_a_cancelled_call_that_finished_already_is_left_alone(tmp_path: Pa
 
 def test_a_call_run_takes_back_only_calls_still_running() -> None:
     """Two calls, one finished before the cancellation: only the other shows as cancelled, its own late
-    end is held back, and the run goes on (the finished call's result is still to be sent)."""
+    end is held back, and the run goes on (the finished call's result is still to be sent). A call that
+    never started (a handoff) is taken back without a finish of its own."""
     from agentcli.models.base import ModelToolCall
     from agentcli.realtime.tools import CallRun
 
     shown: list[ev.Event] = []
     run = CallRun([ModelToolCall("a", "get_weather", "{}"), ModelToolCall("b", "slow_lookup", "{}")], "front", 1)
     emit = run.watch(shown.append)
+    emit(ev.ToolCallStarted(call_id="a", name="get_weather"))
+    emit(ev.ToolCallStarted(call_id="b", name="slow_lookup"))
     emit(ev.ToolCallFinished(call_id="a", name="get_weather", output="sunny"))
     assert run.cancel(["a", "b"], shown.append) is False
     emit(ev.ToolCallFinished(call_id="b", name="slow_lookup", output="late"))
-    assert [(e.call_id, e.cancelled, e.output) for e in shown] == [("a", False, "sunny"), ("b", True, "")]
-    assert run.cancelled == {"b"} and CallRun([ModelToolCall("c", "x", "{}")], "front", 1).cancel(["c"], shown.append)
+    ends = [(e.call_id, e.cancelled, e.output) for e in shown if isinstance(e, ev.ToolCallFinished)]
+    assert ends == [("a", False, "sunny"), ("b", True, "")]
+    assert run.cancelled == {"b"}
+    before = len(shown)
+    assert CallRun([ModelToolCall("c", "transfer_to_x", "{}")], "front", 1).cancel(["c"], shown.append)
+    assert len(shown) == before
 
 
 async def test_parallel_calls_each_get_their_response(tmp_path: Path) -> None:

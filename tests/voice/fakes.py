@@ -12,7 +12,7 @@ import numpy as np
 
 from agentcli.audio.sink import Utterance
 from agentcli.events import Usage
-from agentcli.models.base import Model, ModelCompleted, ModelRequest, ModelTextDelta
+from agentcli.models.base import Model, ModelCompleted, ModelRequest, ModelTextDelta, ModelToolCall
 from agentcli.voice.stt import SpeechToText, TranscriptPart
 from agentcli.voice.tts import TextToSpeech
 
@@ -31,6 +31,25 @@ class ScriptedModel(Model):
             if self.delay:
                 await asyncio.sleep(self.delay)
             yield ModelTextDelta(word + " " if not word.endswith("\n") else word)
+        yield ModelCompleted(Usage(3, 5))
+
+
+class ToolCallingModel(Model):
+    """Calls `tool` with `arguments` (JSON) first; once the call's output is in the request, says
+    `answer` with it, after `delay` seconds."""
+
+    def __init__(self, tool: str, arguments: str = "{}", answer: str = "Done: ", delay: float = 0.0) -> None:
+        self.tool, self.arguments, self.answer, self.delay = tool, arguments, answer, delay
+        self.calls = 0
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[Any]:
+        last = request.items[-1] if request.items else {}
+        if last.get("type") == "function_call_output":
+            await asyncio.sleep(self.delay)  # `delay`: the answer is slow to come
+            yield ModelTextDelta(self.answer + str(last.get("output")))
+        else:
+            self.calls += 1
+            yield ModelToolCall(call_id=f"call_{self.tool}_{self.calls}", name=self.tool, arguments=self.arguments)
         yield ModelCompleted(Usage(3, 5))
 
 
