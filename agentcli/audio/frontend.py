@@ -55,18 +55,19 @@ class FarEndTap:
 
     def __init__(self, max_blocks: int = 200) -> None:
         self._lock = threading.Lock()
-        self._blocks: deque[tuple[np.ndarray, int, float]] = deque(maxlen=max_blocks)
+        self._blocks: deque[tuple[np.ndarray, int, float, bool]] = deque(maxlen=max_blocks)
         self.pushed_frames = 0
         self.latency_s = 0.0  # the output stream's reported latency
 
-    def push(self, block: np.ndarray, rate: int, handed_at: float) -> None:
+    def push(self, block: np.ndarray, rate: int, handed_at: float, restart: bool = False) -> None:
         """`block` (mono float32, not reused by the caller) at `rate` was handed to the device at
-        `handed_at` (perf_counter, the callback's start)."""
+        `handed_at` (perf_counter, the callback's start); `restart`: the first block of a (re)started
+        stream, after which silence may have played."""
         with self._lock:
-            self._blocks.append((block, rate, handed_at))
+            self._blocks.append((block, rate, handed_at, restart))
             self.pushed_frames += block.shape[0]
 
-    def drain(self) -> list[tuple[np.ndarray, int, float]]:
+    def drain(self) -> list[tuple[np.ndarray, int, float, bool]]:
         with self._lock:
             out = list(self._blocks)
             self._blocks.clear()
@@ -90,14 +91,17 @@ class FarEndTimeline:
         self.resyncs = 0
 
     def _ingest(self) -> None:
-        for block, rate, handed_at in self.tap.drain():
+        for block, rate, handed_at, restart in self.tap.drain():
             if self._resampler is None or self._resampler.in_rate != rate:
                 self._resampler = Resampler(rate, self.rate)
             x = block if self._resampler.passthrough else self._resampler.process(block)
             end_t = self._t0 + self._buf.shape[0] / self.rate
             if self._buf.shape[0] == 0:
                 self._t0 = handed_at
-            elif handed_at - end_t > _GAP_S:  # the stream was paused: what played meanwhile is silence
+            # Only a restarted stream leaves a gap: a late callback of a running one (a busy machine) is
+            # mostly covered by the device's buffer, and a gap put in then would read the reference after
+            # its echo, which AEC3 cannot cancel (it leaked a long answer's echo into the mic in CI).
+            elif restart and handed_at - end_t > _GAP_S:  # what played meanwhile is silence
                 gap = np.zeros(int((handed_at - end_t) * self.rate), np.float32)
                 self._buf = np.concatenate([self._buf, gap])
             self._buf = np.concatenate([self._buf, x.astype(np.float32, copy=False)])

@@ -80,6 +80,7 @@ class Player(StartStop):
         self._drained = asyncio.Event()
         self._flushed = False
         self._paused = False  # stopped while idle (loop thread only)
+        self._restarted = False  # the stream (re)started: its next block tells the echo reference so
         self._pause_asked = False  # the callback asked the loop thread to pause the stream
         self._hold = 0  # pause(): 0 playing, 1 fade out in the next block, 2 paused (silence, nothing handed)
         self._fade_in = False  # resume(): the next block fades in
@@ -117,6 +118,7 @@ class Player(StartStop):
         window = self.latency_s * 1000 + _ENERGY_WINDOW_MS
         self._energies = deque(maxlen=max(1, int(window // self.block_ms) + 1))
         self._stream = stream
+        self._restarted = True
         stream.start()
 
     def stop(self) -> None:
@@ -175,6 +177,7 @@ class Player(StartStop):
                 self._append(frames.astype(np.float32, copy=False), utt)
             if self._paused:
                 self._paused = False
+                self._restarted = True
                 self._stream.start()
         return samples.shape[0] * 1000.0 / self.rate
 
@@ -351,7 +354,8 @@ class Player(StartStop):
             self._last_cb_time = now
             self._last_cb_frames = frames
             self._energies.append(rms(out) if n else 0.0)
-            self.far_end.push(out, self.device_rate, now)
+            self.far_end.push(out, self.device_rate, now, restart=self._restarted)
+            self._restarted = False
             quiet_for = (self._pos - self._last_end_pos) / self.device_rate  # seconds since the last sound
             idle = not self._chunks and quiet_for > self.latency_s + IDLE_PAUSE_S
             if idle and not self._pause_asked:

@@ -174,7 +174,7 @@ def test_timeline_lines_up_by_handed_time_and_fills_gaps_with_silence() -> None:
     line = FarEndTimeline(tap, RATE)
     ones = np.ones(320, np.float32)
     tap.push(ones, RATE, T0)  # handed over at T0 (covers T0 to T0 + 20 ms)
-    tap.push(ones * 2, RATE, T0 + 0.5)  # the stream paused, restarted 480 ms later
+    tap.push(ones * 2, RATE, T0 + 0.5, restart=True)  # the stream paused, restarted 480 ms later
     before = line.take(160, T0 - 0.01)
     assert np.all(before == 0)  # nothing played yet 10 ms before T0
     assert np.all(line.take(160, T0) == 1)  # contiguous from where the last take ended
@@ -183,6 +183,17 @@ def test_timeline_lines_up_by_handed_time_and_fills_gaps_with_silence() -> None:
     assert np.all(line.take(320, T0 + 0.5) == 2)  # past the gap: re-anchored on the handed time
     assert line.resyncs == 1
     assert np.all(line.take(320, T0 + 0.52) == 0)  # after the last block: silence
+
+
+def test_a_late_callback_of_a_running_stream_leaves_no_gap_in_the_reference() -> None:
+    """A busy machine delays the player's callback by 80 ms; the device's buffer covered it, so the audio
+    played on without a gap and the reference must too (a gap would put it after its echo)."""
+    tap = FarEndTap()
+    line = FarEndTimeline(tap, RATE)
+    ramp = np.arange(640, dtype=np.float32)
+    tap.push(ramp[:320], RATE, T0)
+    tap.push(ramp[320:], RATE, T0 + 0.02 + 0.08)  # late, same stream
+    assert np.array_equal(line.take(640, T0), ramp)
 
 
 def test_timeline_ignores_jitter_smaller_than_the_resync_window() -> None:
