@@ -8,8 +8,8 @@ Silero's own reference code does). Steady noise (fan, pink or brown noise) and k
 
 A cheap pre-filter earns its place on CPU: a chunk no louder than the noise floor plus `skip_margin_db`
 (given by the caller) is not scored (Silero costs ~1 ms per chunk, ~3 % of a core). The model's state is
-never reset mid-stream: a cold model is slow to be sure of a word's onset. Before the next sound it hears
-the last few skipped chunks, so it sees a lead-in of quiet as in an unskipped stream.
+never reset mid-stream: a cold model is slow to be sure of a word's onset. After a pause, before the next
+sound it hears the last few skipped chunks, so it sees a lead-in of quiet as in an unskipped stream.
 """
 
 from __future__ import annotations
@@ -83,12 +83,16 @@ class SileroGate:
             if self._skipped == _GAP_CHUNKS:
                 self.speaking = False
             return
-        # The model keeps its state over the skipped gap and hears the quiet just before the sound, as if
-        # nothing had been skipped. Reset after a pause instead, it heard JFK's "ask" (after a 1 s pause,
-        # through the noise suppressor) at 0.05-0.4 for 350 ms: the pause counted 0.35 s too long.
-        while self._context:
-            self._model.process_samples(np.ascontiguousarray(self._context.popleft(), np.float32))
-            self.scored += 1
+        # The model keeps its state over the skipped gap. Reset after a pause instead, it heard JFK's "ask"
+        # (after a 1 s pause, through the noise suppressor) at 0.05-0.4 for 350 ms: the pause counted 0.35 s
+        # too long. After a pause it also hears the quiet just before the sound, as if nothing had been
+        # skipped (speech starting out of brown noise was heard 600 ms late without it); not after a gap
+        # between words, where that would only cost CPU.
+        if self._skipped >= _GAP_CHUNKS:
+            for quiet in self._context:
+                self._model.process_samples(np.ascontiguousarray(quiet, np.float32))
+                self.scored += 1
+        self._context.clear()
         self._skipped = 0
         self.scored += 1
         self.probability = float(self._model.process_samples(np.ascontiguousarray(chunk, np.float32)))
