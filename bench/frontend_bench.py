@@ -70,11 +70,11 @@ class _RecordingTap(FarEndTap):
 
     def __init__(self) -> None:
         super().__init__()
-        self.log: list[tuple[np.ndarray, int, float]] = []
+        self.log: list[tuple[np.ndarray, int, float, bool]] = []
 
-    def push(self, block: np.ndarray, rate: int, handed_at: float) -> None:
-        super().push(block, rate, handed_at)
-        self.log.append((block, rate, handed_at))
+    def push(self, block: np.ndarray, rate: int, handed_at: float, restart: bool = False) -> None:
+        super().push(block, rate, handed_at, restart)
+        self.log.append((block, rate, handed_at, restart))
 
 
 class _RecordingFrontEnd(FrontEnd):
@@ -106,7 +106,8 @@ async def _record(far: np.ndarray) -> tuple[list[tuple[np.ndarray, int, float]],
 
 
 def _replay(
-    front: FrontEnd, tap: FarEndTap, far_log: list[tuple[np.ndarray, int, float]], mic: list[tuple[np.ndarray, float]]
+    front: FrontEnd, tap: FarEndTap, far_log: list[tuple[np.ndarray, int, float, bool]],
+    mic: list[tuple[np.ndarray, float]],
 ) -> tuple[np.ndarray, float]:
     """Feed the recording through `front` in the order the callbacks delivered it; (output, CPU seconds)."""
     out = []
@@ -128,7 +129,7 @@ def _measure(gain_db: float, recording: Any, near: np.ndarray, far_s: float) -> 
     mic = np.concatenate([b for b, _ in mic_log])
     first = mic_log[0][1]
     # where the echo lies in the mic recording: the answer starts at the first far block with sound
-    t_play = next(t for b, _, t in far_log if np.any(b != 0))
+    t_play = next(t for b, _, t, _ in far_log if np.any(b != 0))
     echo_at = int((t_play - first) * RATE)
     echo_end = echo_at + int(far_s * RATE)
     near_at = echo_end - 2 * RATE
