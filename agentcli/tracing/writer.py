@@ -19,8 +19,9 @@ from agentcli.redact import Redactor, jsonable, text_size
 from agentcli.tracing import statements as st
 
 if TYPE_CHECKING:
+    from agentcli.tracing.spans import SpanRecord
     from agentcli.tracing.store import TraceStore
-    from agentcli.tracing.tree import SpanRecord, SpanTree
+    from agentcli.tracing.tree import SpanTree
 
 # conversation text: with content=False only its length is kept, as `<field>_chars`
 TEXT_FIELDS = ("input", "output", "arguments", "text", "transcript", "heard_text", "message")

@@ -11,7 +11,8 @@ from typing import Any
 from agentcli import events as ev
 from agentcli.app.consumers import EventFanout
 from agentcli.runtime.conversation import Conversation
-from agentcli.tracing.tree import SpanRecord, SpanTree
+from agentcli.tracing.spans import SpanRecord
+from agentcli.tracing.tree import SpanTree
 from agentcli.voice.pipeline import TurnInput, VoiceContext, VoiceTurn
 from tests.tool_turns import finishes, tool_runner
 from tests.turn_ids import check_turn_ids, of_turn

@@ -14,7 +14,8 @@ import numpy as np
 from agentcli import events as ev
 from agentcli.app.consumers import EventFanout
 from agentcli.audio.vad import SpeechStart
-from agentcli.tracing.tree import SpanRecord, SpanTree
+from agentcli.tracing.spans import SpanRecord
+from agentcli.tracing.tree import SpanTree
 from agentcli.voice.live import LiveSession
 from agentcli.voice.pipeline import TurnInput, VoiceTurn
 from tests.turn_ids import check_turn_ids, of_turn
