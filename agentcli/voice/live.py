@@ -133,13 +133,12 @@ class LiveSession:
     async def _detect(self, block: np.ndarray) -> None:
         sink = self.ctx.sink
         turn = self.turn
-        paused = getattr(sink, "output_paused", False)
         # Our voice is in the mic while audio is queued and for a while after: the echo of what was handed
         # last is still on its way when the next sentence is not ready yet, or the answer has ended.
         # sink.energy spans the output latency and 100 ms more, so the guard judges that tail too.
-        sounding = not sink.drained or sink.energy > 0.0
-        playing = turn is not None and turn.active and sounding and not paused
-        allow = self.guard.allows(block, sink.energy) if sounding and not paused else True
+        audible = not getattr(sink, "output_paused", False) and (not sink.drained or sink.energy > 0.0)
+        playing = turn is not None and turn.active and audible
+        allow = self.guard.allows(block, sink.energy) if audible else True
         await self.hands_free.feed(block, allow, playing)
 
     def _barge_in(self, turn: VoiceTurn | None, speech_at: float | None = None) -> None:
